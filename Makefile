@@ -1,0 +1,50 @@
+# Two commands matter: `make site` and `make test`. `make help` lists the rest.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
+
+.DEFAULT_GOAL := help
+.PHONY: help site data serve test test-fast bench lock browser clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $(STAMP)
+
+data: $(STAMP) ## Build the snapshot and charts into docs/generated/ (live, else cache, else sample)
+	$(PY) -m build_data
+
+site: data ## Create the venv, build the data, then the site into site/
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
+serve: data ## Live preview at http://127.0.0.1:8000 (rebuilds pages on save)
+	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+
+browser: ## Install Debian's chromium for the browser tests (needs root or sudo)
+	@test -x $(CHROMIUM) || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+	@$(CHROMIUM) --version
+
+test: $(STAMP) browser ## Run every test (unit, adapters, end-to-end build, browser)
+	$(PY) -m pytest
+
+test-fast: $(STAMP) ## Run the tests that need no browser
+	$(PY) -m pytest -m "not browser"
+
+bench: $(STAMP) ## Print build and compute timings and peak memory
+	$(PY) -m build_data.bench
+
+lock: ## Re-resolve requirements.lock from pyproject.toml
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --disable-pip-version-check ".[test]"
+	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^smallcap-site' > requirements.lock
+	rm -rf .venv-lock
+
+clean: ## Remove the built site and generated data (keeps the cache)
+	rm -rf site docs/generated
