@@ -1,0 +1,141 @@
+"""Daily prices from Yahoo Finance, through one batched `yfinance.download()` per attempt."""
+from __future__ import annotations
+
+import ast
+import datetime
+import logging
+import re
+import sys
+import threading
+import time
+from typing import Callable
+
+import multitasking
+import pandas as pd
+import requests
+import yfinance
+
+from build_data.errors import SourceError
+from build_data.sources import price_frame
+
+_COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close",
+            "Adj Close": "adj_close", "Volume": "volume"}
+_RATE_LIMITED = ("YFRateLimitError", "Too Many Requests", "Rate limited")
+# download() ends by logging one line per failure cause: "['A', 'B']: reason".
+_FAILURE_LINE = re.compile(r"\s*(\[[^\]\n]*\]): (.+)")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class _FailureLog(logging.Handler):
+    """Collects the per-ticker failures that yfinance.download() logs instead of raising."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.reasons: dict[str, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = _FAILURE_LINE.match(record.getMessage())
+        if not match:
+            return
+        try:
+            symbols = ast.literal_eval(match.group(1))
+        except (ValueError, SyntaxError):
+            return
+        for symbol in symbols:
+            self.reasons.setdefault(str(symbol), match.group(2).strip())
+
+
+def _download(tickers: list[str], start: datetime.date, end: datetime.date,
+              session: requests.Session | None, timeout_s: float, deadline: float):
+    """Run one yfinance.download() in a daemon thread; return (frame, reasons by symbol)."""
+    box: dict = {}
+    failures = _FailureLog()
+
+    def run() -> None:
+        try:
+            box["data"] = yfinance.download(
+                tickers, start=start, end=end, auto_adjust=False, actions=False,
+                multi_level_index=True, group_by="column", threads=True, progress=False,
+                timeout=timeout_s, session=session)
+        except Exception as exc:  # reported to the caller as a SourceError
+            box["error"] = exc
+
+    # yfinance's per-ticker workers are non-daemon by default and would keep the
+    # process alive after we give up on them.
+    multitasking.set_daemon(True)
+    logger = logging.getLogger("yfinance")
+    logger.addHandler(failures)
+    try:
+        thread = threading.Thread(target=run, name="yahoo-download", daemon=True)
+        thread.start()
+        thread.join(max(0.0, deadline - time.monotonic()))
+    finally:
+        logger.removeHandler(failures)
+    if thread.is_alive():
+        raise SourceError(f"yahoo: no answer within {timeout_s:g}s")
+    if "error" in box:
+        raise SourceError(f"yahoo: download failed: {type(box['error']).__name__}: {box['error']}")
+    return box["data"], failures.reasons
+
+
+def _ticker_frame(data: pd.DataFrame, symbol: str, last_session: datetime.date) -> pd.DataFrame:
+    """One symbol's completed sessions, in the common price shape (possibly empty)."""
+    if (data is None or not isinstance(data.columns, pd.MultiIndex)
+            or symbol not in data.columns.get_level_values("Ticker")):
+        return price_frame(pd.DataFrame())
+    df = data.xs(symbol, axis=1, level="Ticker").rename(columns=_COLUMNS)
+    if "adj_close" not in df or df["adj_close"].isna().all():
+        df["adj_close"] = df["close"]  # indices: no adjustments to make
+    df = price_frame(df).dropna(how="all")
+    # A session still trading shows up as a partial bar dated today: keep completed sessions only.
+    return df[df.index <= pd.Timestamp(last_session)]
+
+
+def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: datetime.date,
+                 session: requests.Session | None = None, timeout_s: float = 60.0,
+                 max_attempts: int = 3, backoff_s: float = 2.0,
+                 log: Callable[[str], None] = _stderr,
+                 ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Daily bars from `start` through `last_session` for each ticker, from Yahoo.
+
+    Returns (frames, errors): frames in the common price shape for tickers that delivered rows,
+    a one-line reason for each ticker that did not. Tickers failing on rate limits are retried
+    with exponential backoff (up to `max_attempts` batches); the whole fetch is bounded by
+    `timeout_s`. Raises SourceError when nothing at all came back or time ran out.
+    """
+    t0 = time.monotonic()
+    deadline = t0 + timeout_s
+    end = last_session + datetime.timedelta(days=1)  # yfinance's end is exclusive
+    pending = list(dict.fromkeys(tickers))
+    frames: dict[str, pd.DataFrame] = {}
+    errors: dict[str, str] = {}
+    for attempt in range(1, max_attempts + 1):
+        log(f"yahoo: attempt {attempt}/{max_attempts}: {len(pending)} tickers "
+            f"({' '.join(pending)}) {start} .. {last_session}")
+        data, reasons = _download(pending, start, end, session, timeout_s, deadline)
+        rate_limited = []
+        for ticker in pending:
+            df = _ticker_frame(data, ticker.upper(), last_session)
+            if not df.empty:
+                frames[ticker] = df
+                errors.pop(ticker, None)
+                log(f"yahoo: {ticker}: {len(df)} rows {df.index[0]:%Y-%m-%d} .. {df.index[-1]:%Y-%m-%d}")
+                continue
+            errors[ticker] = reasons.get(ticker.upper(), "no completed sessions returned")
+            log(f"yahoo: {ticker}: failed: {errors[ticker]}")
+            if any(marker in errors[ticker] for marker in _RATE_LIMITED):
+                rate_limited.append(ticker)
+        delay = backoff_s * 2 ** (attempt - 1)
+        if not rate_limited or attempt == max_attempts or time.monotonic() + delay >= deadline:
+            break
+        log(f"yahoo: rate-limited on {len(rate_limited)} tickers, retrying in {delay:g}s")
+        time.sleep(delay)
+        pending = rate_limited
+    log(f"yahoo: {len(frames)}/{len(frames) + len(errors)} tickers in {time.monotonic() - t0:.1f}s")
+    if not frames:
+        first = next(iter(errors.items()), ("-", "empty result"))
+        raise SourceError(f"yahoo: no data for any of {len(errors)} tickers ({first[0]}: {first[1]})")
+    return frames, errors

@@ -1,0 +1,1 @@
+"""Offline stand-ins for the outside services the data sources talk to, in their real formats."""
