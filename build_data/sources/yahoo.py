@@ -23,6 +23,7 @@ _COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close",
 _RATE_LIMITED = ("YFRateLimitError", "Too Many Requests", "Rate limited")
 # download() ends by logging one line per failure cause: "['A', 'B']: reason".
 _FAILURE_LINE = re.compile(r"\s*(\[[^\]\n]*\]): (.+)")
+_URL_TAIL = re.compile(r""" for url: [^\s'"]+""")  # URLs carry the crumb: keep them out of reports
 
 
 def _stderr(line: str) -> None:
@@ -45,7 +46,7 @@ class _FailureLog(logging.Handler):
         except (ValueError, SyntaxError):
             return
         for symbol in symbols:
-            self.reasons.setdefault(str(symbol), match.group(2).strip())
+            self.reasons.setdefault(str(symbol), _URL_TAIL.sub("", match.group(2)).strip()[:200])
 
 
 def _download(tickers: list[str], start: datetime.date, end: datetime.date,
@@ -86,7 +87,7 @@ def _ticker_frame(data: pd.DataFrame, symbol: str, last_session: datetime.date) 
     if (data is None or not isinstance(data.columns, pd.MultiIndex)
             or symbol not in data.columns.get_level_values("Ticker")):
         return price_frame(pd.DataFrame())
-    df = data.xs(symbol, axis=1, level="Ticker").rename(columns=_COLUMNS)
+    df = data.xs(symbol, axis=1, level="Ticker").rename(columns=_COLUMNS).rename_axis(columns=None)
     if "adj_close" not in df or df["adj_close"].isna().all():
         df["adj_close"] = df["close"]  # indices: no adjustments to make
     df = price_frame(df).dropna(how="all")

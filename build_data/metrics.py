@@ -1,0 +1,148 @@
+"""Pure, vectorized market metrics.
+
+`to_*` maps prices to a series (a Series, or a DataFrame with one column per symbol);
+`calc_*` reduces prices to one value per symbol (a scalar for a Series, a Series for a
+DataFrame). Inputs are close prices indexed by session date, ascending. Nothing here reads
+files, fills gaps or mutates its input: NaN in gives NaN out.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+TRADING_DAYS = 252
+
+Prices = pd.Series | pd.DataFrame
+
+
+def to_returns(prices: Prices) -> Prices:
+    """Simple session-over-session return: p_t / p_{t-1} - 1."""
+    return prices / prices.shift(1) - 1
+
+
+def to_log_returns(prices: Prices) -> Prices:
+    """ln(p_t / p_{t-1})."""
+    return np.log(prices / prices.shift(1))
+
+
+def to_sma(prices: Prices, window: int) -> Prices:
+    """Simple moving average over the last `window` sessions (NaN until the window is full)."""
+    return prices.rolling(window, min_periods=window).mean()
+
+
+def _wilder_average(values: Prices, window: int) -> Prices:
+    """Wilder's smoothing: seeded by the simple mean of the first `window` values, then
+    avg_t = avg_{t-1} + (x_t - avg_{t-1}) / window, i.e. an EMA with alpha = 1/window."""
+    sma = values.rolling(window, min_periods=window).mean()
+    first = sma.notna() & sma.shift(1).isna()
+    started = first.cumsum() > 0
+    seeded = values.where(started).mask(first, sma)
+    return seeded.ewm(alpha=1 / window, adjust=False).mean()
+
+
+def to_rsi(prices: Prices, *, window: int = 14) -> Prices:
+    """Wilder's relative strength index, 0..100 (Wilder 1978; StockCharts' worked example).
+
+    RSI = 100 - 100 / (1 + avg_gain / avg_loss), with gains and losses smoothed by
+    `_wilder_average`. No losses in the window gives 100; a flat window gives 50.
+    """
+    delta = prices.diff()
+    avg_gain = _wilder_average(delta.clip(lower=0), window)
+    avg_loss = _wilder_average((-delta).clip(lower=0), window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rsi = 100 - 100 / (1 + avg_gain / avg_loss)
+    flat = (avg_gain == 0) & (avg_loss == 0)
+    return rsi.mask(flat, 50.0)
+
+
+def to_drawdown(prices: Prices) -> Prices:
+    """Fall from the running peak: p_t / max(p_0..p_t) - 1, always <= 0."""
+    return prices / prices.cummax() - 1
+
+
+def to_volatility(prices: Prices, *, window: int = 20) -> Prices:
+    """Realized volatility, annualized: stdev of the last `window` log returns x sqrt(252)."""
+    return to_log_returns(prices).rolling(window, min_periods=window).std() * np.sqrt(TRADING_DAYS)
+
+
+def to_new_records(prices: Prices) -> Prices:
+    """True on sessions whose close beats every earlier close (an all-time record close)."""
+    prior_peak = prices.cummax().shift(1)
+    return (prices > prior_peak) & prior_peak.notna()
+
+
+def to_streak(flags: Prices) -> Prices:
+    """Length of the run of consecutive True values ending at each session (0 on False)."""
+    flags = flags.fillna(False).astype(bool)
+    count = flags.cumsum()
+    at_last_false = count.where(~flags).ffill().fillna(0)
+    return (count - at_last_false).astype("int64")
+
+
+def to_outperformance(a: Prices, b: pd.Series) -> Prices:
+    """True where A's session return strictly beats B's; False where either is missing."""
+    ra, rb = to_returns(a), to_returns(b)
+    beat = ra.gt(rb, axis=0) if isinstance(ra, pd.DataFrame) else ra > rb
+    return beat & ra.notna() & (rb.notna() if isinstance(rb, pd.Series) else True)
+
+
+def last_valid(prices: Prices, on_or_before: pd.Timestamp, *, within_days: int = 10) -> Prices:
+    """The last close on or before a date, if one exists within `within_days` calendar days.
+
+    That is the definition of a return's base ("close on or before the date one month ago"),
+    not gap filling: a series with no close in that window has no base.
+    """
+    window = prices.loc[on_or_before - pd.Timedelta(days=within_days): on_or_before]
+    if window.empty:
+        return pd.Series(np.nan, index=prices.columns) if isinstance(prices, pd.DataFrame) else np.nan
+    return window.ffill().iloc[-1]
+
+
+def calc_return(prices: Prices, base_date: pd.Timestamp) -> Prices:
+    """Return from the last close on or before `base_date` to the last row's close."""
+    return prices.iloc[-1] / last_valid(prices, base_date) - 1
+
+
+def ytd_base_date(as_of: pd.Timestamp) -> pd.Timestamp:
+    """YTD base: the last close of the previous year, as index providers report it."""
+    return pd.Timestamp(year=as_of.year - 1, month=12, day=31)
+
+
+def horizon_base_dates(as_of: pd.Timestamp) -> dict[str, pd.Timestamp]:
+    """Base date per return horizon. Month and year horizons are calendar offsets, so '1m'
+    on Mar 31 starts from the last close on or before Feb 28."""
+    return {
+        "ret_1m": as_of - pd.DateOffset(months=1),
+        "ret_3m": as_of - pd.DateOffset(months=3),
+        "ret_ytd": ytd_base_date(as_of),
+        "ret_1y": as_of - pd.DateOffset(years=1),
+    }
+
+
+def calc_record(prices: Prices) -> tuple[Prices, Prices]:
+    """All-time record close and the date it was first set."""
+    return prices.max(), prices.idxmax()
+
+
+def calc_range(prices: Prices, as_of: pd.Timestamp, *, days: int = 365) -> tuple[Prices, Prices]:
+    """Highest and lowest close in the 52 weeks ending at `as_of` (closing basis)."""
+    window = prices.loc[as_of - pd.Timedelta(days=days - 1): as_of]
+    return window.max(), window.min()
+
+
+def calc_longest_streak(streak: Prices) -> tuple[Prices, Prices]:
+    """Longest run in a streak series and the session it ended on (the latest, on ties)."""
+    longest = streak.max()
+    ended = streak[::-1].idxmax()
+    return longest, ended
+
+
+def calc_streak_rank(streak: pd.Series) -> float:
+    """Rank of the current run among all runs in the history (1 = longest; ties share a rank).
+    NaN when there is no current run."""
+    current = streak.iloc[-1]
+    if current == 0:
+        return np.nan
+    ends = streak[(streak > 0) & (streak.shift(-1, fill_value=0) == 0)]
+    earlier = ends.iloc[:-1]  # the last end is the current run itself
+    return float((earlier > current).sum() + 1)
