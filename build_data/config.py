@@ -32,6 +32,8 @@ class MacroSeries(_Strict):
     series: str
     name: str
     unit: Literal["count", "percent", "index"]
+    # Days from the observation date until the figure is public: `--as-of` never sees it earlier.
+    release_lag_days: int = Field(default=0, ge=0)
 
 
 class Pair(_Strict):

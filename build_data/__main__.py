@@ -1,0 +1,174 @@
+"""Command line: the only place that knows paths and flags.
+
+    python -m build_data [--source auto|yahoo|csv|sample] [--data-dir DIR] [--as-of YYYY-MM-DD] [--out DIR]
+    python -m build_data show KEY [--json] [same options]
+    python -m build_data list [--patterns]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import difflib
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from build_data import charts as charts_mod
+from build_data import config, render, sessions, signals, snapshot
+from build_data.compute import Inputs, compute_metrics
+from build_data.errors import BuildError
+from build_data.pipeline import Options, gather, stderr_log
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "docs" / "generated"
+DEFAULT_CACHE = ROOT / ".cache" / "market-data"
+COMMANDS = ("build", "show", "list")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected YYYY-MM-DD)") from None
+
+
+def _build_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--source", choices=["auto", "yahoo", "csv", "sample"], default="auto",
+                   help="auto: live Yahoo+FRED, else the last good cache, else the built-in sample (default); "
+                        "yahoo: live, else cache, never sample; csv: files in --data-dir; sample: synthetic data")
+    g.add_argument("--data-dir", type=Path, help="folder of SYMBOL.csv (Yahoo layout) and SERIES.csv (FRED layout) files")
+    g.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
+                   help="build as of the close of this day, using no observation after it")
+    g.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT.relative_to(ROOT)})")
+    g.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
+                   help=f"raw data cache (default: {DEFAULT_CACHE.relative_to(ROOT)})")
+    g.add_argument("--config", type=Path, default=config.DEFAULT_UNIVERSE, help="universe file (aliases, levels, claims)")
+    g.add_argument("--facts", type=Path, default=config.DEFAULT_FACTS, help="sourced-facts file")
+    g.add_argument("--fred-url", help="FRED CSV endpoint (default: FRED's public fredgraph.csv)")
+    g.add_argument("--fetch-timeout", type=float, default=90.0, metavar="SECONDS",
+                   help="upper bound on the whole live fetch (default: 90)")
+    g.add_argument("--require-all", action="store_true", help="fail if any series has no usable data")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m build_data",
+        description="Build the market-data snapshot (metrics.json, chart specs and SVG fallbacks) that the site's "
+                    "pages read. With no command, builds. Progress goes to stderr; exit status is non-zero on failure.")
+    sub = p.add_subparsers(dest="command")
+    b = sub.add_parser("build", help="build the snapshot and charts (the default command)")
+    _build_options(b)
+    s = sub.add_parser("show", help="print one metric, e.g. `show rut.rsi_14`")
+    s.add_argument("key", help="metric key, such as rut.ret_ytd (see `list`)")
+    s.add_argument("--json", action="store_true", help="print the metric's full JSON entry")
+    _build_options(s)
+    lst = sub.add_parser("list", help="print every metric key with its unit and label")
+    lst.add_argument("--patterns", action="store_true", help="print the catalog's key patterns and definitions instead")
+    lst.add_argument("--config", type=Path, default=config.DEFAULT_UNIVERSE)
+    return p
+
+
+def _options(args) -> Options:
+    return Options(source=args.source, data_dir=args.data_dir, cache_dir=args.cache_dir, as_of=args.as_of,
+                   fred_url=args.fred_url, fetch_timeout=args.fetch_timeout, require_all=args.require_all)
+
+
+def build(opts: Options, universe: config.Universe, facts: config.Facts, log=stderr_log):
+    """Gather, compute and assemble; returns (snapshot dict, charts). Writes nothing."""
+    t0 = time.perf_counter()
+    got = gather(opts, universe, log)
+    log(f"data: {got.data_mode}, as of {got.as_of} ({time.perf_counter() - t0:.1f}s)")
+    as_of = pd.Timestamp(got.as_of)
+    closes = pd.DataFrame({a: f["close"] for a, f in got.prices.items()})
+    volumes = pd.DataFrame({a: f["volume"] for a, f in got.prices.items() if a in universe.volume_symbols})
+    inputs = Inputs(closes, volumes, got.macro, got.sources, got.missing)
+    first = min((f.index[0].date() for f in got.prices.values()), default=got.as_of)
+    session_dates = sessions.sessions(min(first, got.as_of), got.as_of, universe.calendar)
+    t1 = time.perf_counter()
+    metrics = compute_metrics(inputs, universe, as_of, session_dates)
+    keys = {c.metric for c in universe.claims.values()} | {w.metric for w in universe.watchlist.values()}
+    histories = {k: signals.metric_history(k, closes, volumes, got.macro, universe) for k in keys}
+    claims = signals.evaluate_claims(universe, metrics, histories)
+    watch = signals.evaluate_watchlist(universe, metrics, histories)
+    changes = signals.recent_changes(claims, watch, as_of, session_dates)
+    chart_list = charts_mod.build_charts(closes=closes, volumes=volumes, macro=got.macro, metrics=metrics,
+                                         universe=universe, as_of=as_of)
+    log(f"compute: {len(metrics)} metrics, {len(chart_list)} charts ({time.perf_counter() - t1:.1f}s)")
+    snap = snapshot.assemble(universe=universe, facts=facts, gathered=got, metrics=metrics, claims=claims,
+                             watchlist=watch, changes=changes, charts=render.chart_entries(chart_list),
+                             built_at=opts.now)
+    for key, fact in snap["facts"].items():
+        if fact["expired"]:
+            log(f"  warning: fact {key!r} is {fact['age_days']} days old, past its {fact['max_age_days']}-day limit")
+    return snap, chart_list
+
+
+def suggest(key: str, keys) -> list[str]:
+    return difflib.get_close_matches(key, list(keys), n=3, cutoff=0.5)
+
+
+def cmd_build(args) -> int:
+    universe, facts = config.load_universe(args.config), config.load_facts(args.facts)
+    t0 = time.perf_counter()
+    snap, chart_list = build(_options(args), universe, facts)
+    render.write_all(args.out, snapshot.to_json(snap), chart_list, stderr_log)
+    nulls = [k for k, v in snap["metrics"].items() if v["value"] is None]
+    stderr_log(f"wrote {args.out}/metrics.json: {len(snap['metrics'])} metrics ({len(nulls)} empty, with reasons), "
+               f"{len(chart_list)} charts, data mode {snap['data_mode']}, as of {snap['as_of']} "
+               f"in {time.perf_counter() - t0:.1f}s")
+    return 0
+
+
+def cmd_show(args) -> int:
+    universe, facts = config.load_universe(args.config), config.load_facts(args.facts)
+    existing = args.out / "metrics.json"
+    explicit = args.as_of or args.source != "auto" or args.data_dir
+    if existing.exists() and not explicit:
+        snap = json.loads(existing.read_text(encoding="utf-8"))
+    else:
+        snap, _ = build(_options(args), universe, facts, log=lambda _msg: None)
+    entry = snap["metrics"].get(args.key)
+    if entry is None:
+        close = suggest(args.key, snap["metrics"])
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `python -m build_data list` prints every key"
+        raise BuildError(f"unknown metric key {args.key!r}{hint}")
+    if args.json:
+        print(json.dumps({"key": args.key, "data_mode": snap["data_mode"], **entry}, sort_keys=True))
+    elif entry["value"] is None:
+        print(f"— ({entry.get('reason')})")
+    else:
+        print(entry["value"])
+    return 0
+
+
+def cmd_list(args) -> int:
+    if args.patterns:
+        from build_data.catalog import reference_rows
+        for row in reference_rows():
+            print(f"{row['pattern']:<36} {row['unit']:<14} {row['definition']}")
+        return 0
+    universe = config.load_universe(args.config)
+    snap, _ = build(Options(source="sample"), universe, config.load_facts(), log=lambda _msg: None)
+    for key, entry in sorted(snap["metrics"].items()):
+        print(f"{key:<40} {entry['unit']:<14} {entry['label']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "build")
+    args = parser().parse_args(argv)
+    try:
+        return {"build": cmd_build, "show": cmd_show, "list": cmd_list}[args.command](args)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""Gather validated series for a build: live -> cache -> sample, and say which was used.
+
+This module decides the data mode and each series' status; it does not compute metrics.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from build_data import cache, sessions, validate
+from build_data.config import Universe
+from build_data.errors import BuildError, CacheError, SourceError, ValidationError
+from build_data.sources import csv as csv_source
+from build_data.sources import sample as sample_source
+
+Log = Callable[[str], None]
+
+
+def stderr_log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Options:
+    source: str = "auto"                 # auto | yahoo | csv | sample
+    data_dir: Path | None = None         # csv folder
+    cache_dir: Path = Path(".cache/market-data")
+    as_of: dt.date | None = None
+    now: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
+    fred_url: str | None = None
+    fetch_timeout: float = 90.0
+    require_all: bool = False
+    yahoo_session: object = None         # a requests.Session; tests pass one with a fake transport
+    fred_session: object = None
+
+
+@dataclass
+class Gathered:
+    prices: dict[str, pd.DataFrame]      # alias -> price frame (validated, <= as_of)
+    macro: dict[str, pd.Series]          # alias -> observations published by as_of
+    status: dict[str, dict]              # alias -> series_status entry
+    sources: dict[str, str]              # alias -> "yahoo:^RUT"
+    as_of: dt.date
+    data_mode: str                       # live | cache | csv | sample
+    mode_note: str
+
+    @property
+    def missing(self) -> dict[str, str]:
+        return {a: s["reason"] for a, s in self.status.items() if s["status"] != "ok"}
+
+
+def _status(ticker: str, source: str, data, status: str = "ok", reason: str | None = None) -> dict:
+    have = data is not None and len(data) > 0
+    return {"ticker": ticker, "source": source, "status": status, "reason": reason,
+            "rows": int(len(data)) if have else 0,
+            "first": data.index[0].date().isoformat() if have else None,
+            "last": data.index[-1].date().isoformat() if have else None}
+
+
+def _published(series: pd.Series, as_of: dt.date, lag_days: int) -> pd.Series:
+    """Observations that had been released by the close of `as_of` (observation date + lag)."""
+    cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=lag_days)
+    return series.loc[:cutoff]
+
+
+def gather(opts: Options, universe: Universe, log: Log = stderr_log) -> Gathered:
+    """Collect every series for the build, validated, in the requested or best available mode."""
+    if opts.source == "sample":
+        return _from_sample(opts, universe, log, note="Built from the deterministic sample generator (--source sample).")
+    if opts.source == "csv":
+        if opts.data_dir is None:
+            raise BuildError("--source csv needs --data-dir DIR (a folder of SYMBOL.csv and SERIES.csv files)")
+        return _from_csv(opts, universe, log)
+    if opts.source in ("auto", "yahoo"):
+        return _from_live(opts, universe, log)
+    raise BuildError(f"unknown source {opts.source!r}: choose auto, yahoo, csv or sample")
+
+
+def _end_date(opts: Options, universe: Universe) -> dt.date:
+    latest = sessions.last_completed_session(opts.now, universe.calendar)
+    return min(opts.as_of, latest) if opts.as_of else latest
+
+
+def _finish(prices, macro, status, sources, universe, opts, data_mode, note, expected, log) -> Gathered:
+    """Cut everything at the as-of date, apply the validation rules, and mark stale series."""
+    as_of = opts.as_of or expected
+    cut_prices, cut_macro = {}, {}
+    for alias, frame in prices.items():
+        name = f"{alias} ({universe.symbols[alias].ticker})"
+        frame = frame.loc[: pd.Timestamp(as_of)]
+        try:
+            validate.check_prices(name, frame, max_move=universe.validation.max_daily_move)
+            validate.check_history(name, frame, 2, "a one-day return")
+        except ValidationError as exc:
+            if data_mode == "csv":
+                raise  # the user's own files: fail closed, naming the file's series and rule
+            status[alias] = _status(universe.symbols[alias].ticker, status[alias]["source"], frame, "rejected", str(exc))
+            log(f"  rejected {exc}")
+            continue
+        cut_prices[alias] = frame
+    if cut_prices and not opts.as_of:
+        as_of = max(f.index[-1].date() for f in cut_prices.values())
+    if opts.as_of:
+        session_days = sessions.sessions(as_of - dt.timedelta(days=10), as_of, universe.calendar)
+        as_of = session_days[-1].date()
+    # Live data must reach the last completed session; other modes are judged against their own latest date.
+    reference = expected if data_mode == "live" and not opts.as_of else as_of
+    for alias, frame in list(cut_prices.items()):
+        try:
+            validate.check_fresh(f"{alias} ({universe.symbols[alias].ticker})", frame, reference,
+                                 universe.validation.max_stale_sessions, universe.calendar)
+        except ValidationError as exc:
+            status[alias] = _status(universe.symbols[alias].ticker, status[alias]["source"], frame, "stale", str(exc))
+            log(f"  stale {exc}")
+            del cut_prices[alias]
+            continue
+        status[alias] = _status(universe.symbols[alias].ticker, status[alias]["source"], frame)
+    for alias, series in macro.items():
+        cfg = universe.macro[alias]
+        series = _published(series, as_of, cfg.release_lag_days)
+        try:
+            validate.check_macro(f"{alias} ({cfg.series})", series)
+        except ValidationError as exc:
+            status[alias] = _status(cfg.series, status[alias]["source"], series, "rejected", str(exc))
+            continue
+        cut_macro[alias] = series
+        status[alias] = _status(cfg.series, status[alias]["source"], series)
+    missing = {a: s["reason"] for a, s in status.items() if s["status"] != "ok"}
+    if missing:
+        log(f"  {len(missing)} series without usable data: " + "; ".join(f"{a}: {r}" for a, r in missing.items()))
+        if opts.require_all:
+            first = next(iter(missing.items()))
+            raise BuildError(f"--require-all: {len(missing)} series have no usable data (first: {first[0]}: {first[1]})")
+    return Gathered(cut_prices, cut_macro, status, sources, as_of, data_mode, note)
+
+
+def _from_sample(opts, universe, log, note) -> Gathered:
+    end = _end_date(opts, universe)
+    log(f"sample: generating {len(universe.symbols)} symbols and {len(universe.macro)} macro series through {end}")
+    by_ticker = sample_source.sample_prices([s.ticker for s in universe.symbols.values()], end)
+    by_series = sample_source.sample_macro([m.series for m in universe.macro.values()], end)
+    prices = {a: by_ticker[s.ticker] for a, s in universe.symbols.items()}
+    macro = {a: by_series[m.series] for a, m in universe.macro.items() if m.series in by_series}
+    status = {a: _status(s.ticker, "sample", prices[a]) for a, s in universe.symbols.items()}
+    status |= {a: _status(m.series, "sample", macro.get(a), *(("ok", None) if a in macro else ("missing", "no sample generator")))
+               for a, m in universe.macro.items()}
+    sources = {a: f"sample:{s.ticker}" for a, s in universe.symbols.items()}
+    sources |= {a: f"sample:{m.series}" for a, m in universe.macro.items()}
+    return _finish(prices, macro, status, sources, universe, opts, "sample", note, end, log)
+
+
+def _from_csv(opts, universe, log) -> Gathered:
+    folder = Path(opts.data_dir)
+    if not folder.is_dir():
+        raise BuildError(f"--data-dir {folder}: not a folder")
+    tickers = {a: s.ticker for a, s in universe.symbols.items()}
+    series_ids = {a: m.series for a, m in universe.macro.items()}
+    by_ticker, price_errors = csv_source.read_prices(folder, list(tickers.values()))
+    by_series, macro_errors = csv_source.read_macro(folder, list(series_ids.values()))
+    log(f"csv: {len(by_ticker)}/{len(tickers)} price files and {len(by_series)}/{len(series_ids)} macro files in {folder}")
+    prices = {a: by_ticker[t] for a, t in tickers.items() if t in by_ticker}
+    macro = {a: by_series[s] for a, s in series_ids.items() if s in by_series}
+    status = {a: _status(t, "csv", prices.get(a), *(("ok", None) if a in prices else ("missing", price_errors[t])))
+              for a, t in tickers.items()}
+    status |= {a: _status(s, "csv", macro.get(a), *(("ok", None) if a in macro else ("missing", macro_errors[s])))
+               for a, s in series_ids.items()}
+    sources = {a: f"csv:{t}" for a, t in tickers.items()} | {a: f"csv:{s}" for a, s in series_ids.items()}
+    if not prices:
+        raise BuildError(f"--data-dir {folder}: none of the {len(tickers)} price files was found "
+                         f"(expected e.g. {next(iter(tickers.values()))}.csv)")
+    end = max(f.index[-1].date() for f in prices.values())
+    if opts.as_of:
+        end = min(end, opts.as_of)
+    return _finish(prices, macro, status, sources, universe, opts, "csv",
+                   f"Built from the CSV files in {folder.name}/.", end, log)
+
+
+def _load_cached(opts, universe, log) -> tuple[dict, dict, dict]:
+    """Everything usable in the cache; corrupt files are reported and skipped, never used."""
+    prices, macro, problems = {}, {}, {}
+    for alias, s in universe.symbols.items():
+        try:
+            hit = cache.load_prices(opts.cache_dir, s.ticker)
+        except CacheError as exc:
+            problems[alias] = str(exc)
+            log(f"  {exc}")
+            continue
+        if hit is not None:
+            prices[alias] = hit
+    for alias, m in universe.macro.items():
+        try:
+            hit = cache.load_macro(opts.cache_dir, m.series)
+        except CacheError as exc:
+            problems[alias] = str(exc)
+            log(f"  {exc}")
+            continue
+        if hit is not None:
+            macro[alias] = hit
+    return prices, macro, problems
+
+
+def _from_live(opts, universe, log) -> Gathered:
+    from build_data.sources import fred, yahoo  # network code is imported only for live builds
+
+    end = _end_date(opts, universe)
+    cached_prices, cached_macro, problems = _load_cached(opts, universe, log)
+    fetched_at = opts.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    tickers = {a: s.ticker for a, s in universe.symbols.items()}
+    # Incremental: re-read a week of overlap so revisions are seen; full history for new tickers.
+    starts = [(c.data.index[-1] - pd.Timedelta(days=7)).date() for c in cached_prices.values()]
+    start = universe.history_start if len(cached_prices) < len(tickers) or not starts else min(starts)
+    live_prices: dict[str, pd.DataFrame] = {}
+    live_errors: dict[str, str] = {}
+    try:
+        log(f"yahoo: {len(tickers)} tickers from {start} through {end}")
+        frames, live_errors = yahoo.fetch_prices(list(tickers.values()), start, last_session=end,
+                                                 session=opts.yahoo_session, timeout_s=opts.fetch_timeout, log=log)
+        live_prices = {a: frames[t] for a, t in tickers.items() if t in frames}
+    except SourceError as exc:
+        live_errors = {t: str(exc) for t in tickers.values()}
+        log(f"  yahoo failed: {exc}")
+    series_ids = {a: m.series for a, m in universe.macro.items()}
+    live_macro: dict[str, pd.Series] = {}
+    macro_errors: dict[str, str] = {}
+    try:
+        kwargs = {"base_url": opts.fred_url} if opts.fred_url else {}
+        got, macro_errors = fred.fetch_series(list(series_ids.values()), session=opts.fred_session,
+                                              timeout_s=min(30.0, opts.fetch_timeout), log=log, **kwargs)
+        live_macro = {a: got[s] for a, s in series_ids.items() if s in got}
+    except SourceError as exc:
+        macro_errors = {s: str(exc) for s in series_ids.values()}
+        log(f"  fred failed: {exc}")
+
+    prices, macro, status, sources = {}, {}, {}, {}
+    fell_back: list[str] = []
+    for alias, ticker in tickers.items():
+        old = cached_prices.get(alias)
+        sources[alias] = f"yahoo:{ticker}"
+        if alias in live_prices:
+            try:
+                new = live_prices[alias].loc[: pd.Timestamp(end)]
+                merged = cache.merge_prices(ticker, old.data if old else None, new,
+                                            tolerance=universe.validation.revision_tolerance)
+                validate.check_prices(f"{alias} ({ticker})", merged, max_move=universe.validation.max_daily_move)
+                cache.save_prices(opts.cache_dir, ticker, merged, source="yahoo", fetched_at=fetched_at)
+                added = len(merged) - (len(old.data) if old else 0)
+                log(f"  {ticker}: {added} new sessions, cached through {merged.index[-1].date()}")
+                prices[alias], status[alias] = merged, _status(ticker, "yahoo", merged)
+                continue
+            except (CacheError, ValidationError) as exc:
+                live_errors[ticker] = f"fetch refused: {exc}"
+                log(f"  {ticker}: fetch refused, keeping the cache: {exc}")
+        reason = live_errors.get(ticker, "not returned by Yahoo")
+        if old is not None:
+            prices[alias], status[alias] = old.data, _status(ticker, "cache", old.data, "ok", None)
+            fell_back.append(alias)
+        else:
+            status[alias] = _status(ticker, "none", None, "missing", problems.get(alias) or f"live: {reason}; no cache")
+    for alias, sid in series_ids.items():
+        old = cached_macro.get(alias)
+        sources[alias] = f"fred:{sid}"
+        if alias in live_macro:
+            try:
+                merged = cache.merge_macro(sid, old.data if old else None, live_macro[alias])
+                cache.save_macro(opts.cache_dir, sid, merged, source="fred", fetched_at=fetched_at)
+                macro[alias], status[alias] = merged, _status(sid, "fred", merged)
+                continue
+            except CacheError as exc:
+                macro_errors[sid] = f"fetch refused: {exc}"
+        if old is not None:
+            macro[alias], status[alias] = old.data, _status(sid, "cache", old.data)
+            fell_back.append(alias)
+        else:
+            status[alias] = _status(sid, "none", None, "missing",
+                                    problems.get(alias) or f"live: {macro_errors.get(sid, 'not returned by FRED')}; no cache")
+
+    if not prices:
+        if opts.source == "yahoo":
+            raise BuildError("yahoo: no live data and no cache for any ticker "
+                             f"(first error: {next(iter(live_errors.values()), 'none')})")
+        log("no live data and no cache: falling back to the built-in sample")
+        return _from_sample(opts, universe, log, note="No live data and no cache were available, so the site "
+                                                       "shows the built-in sample.")
+    if fell_back:
+        cached_through = max(f.index[-1].date() for f in prices.values())
+        first_error = next(iter({**live_errors, **macro_errors}.values()), "no answer")
+        note = (f"Live data was unavailable for {len(fell_back)} of {len(tickers) + len(series_ids)} series "
+                f"({first_error}); they use the last good cache, through {cached_through}.")
+        mode = "cache"
+    else:
+        note, mode = "Live data from Yahoo Finance and FRED.", "live"
+    expected = end if mode == "live" else max(f.index[-1].date() for f in prices.values())
+    return _finish(prices, macro, status, sources, universe, opts, mode, note, expected, log)

@@ -1,0 +1,83 @@
+"""The only writer of build output: metrics.json, chart specs, SVG fallbacks, chart runtime.
+
+Every file is written atomically; files left over from earlier builds are removed last, so a
+failed build never leaves the folder half old and half new.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import time
+from pathlib import Path
+
+import vl_convert
+
+from build_data import atomic
+from build_data.charts import WIDTH_FALLBACK, Chart
+
+CHART_IDS = ["performance-ytd", "rut-trend", "rsi", "iwm-volume", "rut-spx-ratio", "sector-returns", "macro-panel"]
+
+
+def chart_entries(charts: list[Chart], missing_reason: str = "no data for this chart") -> dict:
+    """The snapshot's `charts` table: every known chart id, with a reason where it could not be drawn."""
+    built = {c.id: c for c in charts}
+    out = {}
+    for cid in CHART_IDS + [c for c in built if c not in CHART_IDS]:
+        if cid in built:
+            c = built[cid]
+            out[cid] = {"title": c.title, "description": c.description,
+                        "spec": f"charts/{cid}.vl.json", "svg": f"charts/{cid}.svg"}
+        else:
+            out[cid] = {"title": cid, "description": missing_reason, "spec": None, "svg": None,
+                        "reason": missing_reason}
+    return out
+
+
+def _static(spec: dict) -> dict:
+    """A copy of the spec with a fixed width, for the SVG fallback."""
+    fixed = copy.deepcopy(spec)
+    if fixed.get("width") == "container":
+        fixed["width"] = WIDTH_FALLBACK
+    return fixed
+
+
+def write_charts(out_dir: Path, charts: list[Chart], log) -> list[Path]:
+    written = []
+    for c in charts:
+        spec_path = out_dir / "charts" / f"{c.id}.vl.json"
+        atomic.write_text(spec_path, json.dumps(c.spec, sort_keys=True, separators=(",", ":")))
+        t0 = time.perf_counter()
+        svg = vl_convert.vegalite_to_svg(_static(c.spec))
+        atomic.write_text(out_dir / "charts" / f"{c.id}.svg", svg)
+        written += [spec_path, out_dir / "charts" / f"{c.id}.svg"]
+        log(f"  chart {c.id}: spec + SVG ({time.perf_counter() - t0:.2f}s)")
+    return written
+
+
+def write_vendor(out_dir: Path) -> list[Path]:
+    from build_data.vendor import chart_js_bundle
+
+    written = []
+    for name, text in chart_js_bundle().items():
+        path = out_dir / "vendor" / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            atomic.write_text(path, text)
+        written.append(path)
+    return written
+
+
+def write_all(out_dir: Path, snapshot_json: str, charts: list[Chart], log, *, vendor: bool = True) -> list[Path]:
+    """Write charts, the chart runtime, then metrics.json last (pages read it), then prune leftovers."""
+    out_dir = Path(out_dir)
+    written = write_charts(out_dir, charts, log)
+    if vendor:
+        written += write_vendor(out_dir)
+    metrics_path = out_dir / "metrics.json"
+    atomic.write_text(metrics_path, snapshot_json)
+    written.append(metrics_path)
+    keep = {p.resolve() for p in written}
+    for sub in ("charts",):
+        for old in (out_dir / sub).glob("*"):
+            if old.is_file() and old.resolve() not in keep:
+                old.unlink()
+    return written

@@ -1,0 +1,148 @@
+"""Editorial signals: do the pages' claims still hold, and where does each watchlist item stand.
+
+Thresholds come from config (universe.yml); pages and macros never compare numbers. A signal's
+history (when it last flipped) is recomputed from the price and macro series, so it needs no
+memory of earlier builds.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import pandas as pd
+
+from build_data import metrics as m
+from build_data.compute import Metric
+from build_data.config import Universe
+
+OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
+CHANGE_WINDOW_SESSIONS = 30
+
+
+def metric_history(key: str, closes: pd.DataFrame, volumes: pd.DataFrame, macro: dict[str, pd.Series],
+                   universe: Universe) -> pd.Series | None:
+    """The daily history of a metric, where it has one (None otherwise)."""
+    alias, _, name = key.partition(".")
+    if alias in closes.columns:
+        c = closes[alias].dropna()
+        simple = {"close": lambda: c, "rsi_14": lambda: m.to_rsi(c), "drawdown": lambda: m.to_drawdown(c),
+                  "pct_from_record": lambda: m.to_drawdown(c), "sma_50": lambda: m.to_sma(c, 50),
+                  "above_sma_50": lambda: (c > m.to_sma(c, 50)).where(m.to_sma(c, 50).notna()),
+                  "above_sma_200": lambda: (c > m.to_sma(c, 200)).where(m.to_sma(c, 200).notna()),
+                  "vol_20d": lambda: m.to_volatility(c)}
+        if name in simple:
+            return simple[name]()
+        if name in ("volume_ratio",) and alias in volumes:
+            v = volumes[alias].dropna()
+            return v / v.rolling(63, min_periods=63).mean()
+    if alias in universe.pairs and name in ("outperf_streak", "ratio"):
+        p = universe.pairs[alias]
+        both = closes[[p.a, p.b]].dropna()
+        if name == "ratio":
+            return both[p.a] / both[p.b]
+        return m.to_streak(m.to_outperformance(both[p.a], both[p.b]))
+    if alias in ("levels", "targets"):
+        group = universe.levels if alias == "levels" else universe.targets
+        base = name.removesuffix("_distance").removesuffix("_above")
+        if base in group.items and group.symbol in closes:
+            c = closes[group.symbol].dropna()
+            level = group.items[base].value
+            if name.endswith("_distance"):
+                return c / level - 1
+            if name.endswith("_above"):
+                return c > level
+    if name == "latest" and alias in macro:
+        return macro[alias]
+    if key == "claims.avg_4w" and "claims" in macro:
+        return macro["claims"].rolling(4, min_periods=4).mean()
+    if key == "cpi.yoy" and "cpi" in macro:
+        cpi = macro["cpi"]
+        return cpi / cpi.shift(1, freq=pd.DateOffset(years=1)).reindex(cpi.index) - 1
+    return None
+
+
+def _compare(value, op: str, threshold):
+    if value is None:
+        return None
+    if op == "true":
+        return bool(value)
+    if op == "false":
+        return not bool(value)
+    return bool(OPS[op](value, threshold))
+
+
+def _as_number(value):
+    return float(value) if isinstance(value, (int, float, bool, np.bool_)) else None
+
+
+def _since(history: pd.Series | None, states: pd.Series | None) -> tuple[str | None, str | None]:
+    """(date the current state began, previous state) from a state series."""
+    if history is None or states is None or states.empty:
+        return None, None
+    changed = states.ne(states.shift(1))
+    starts = states.index[changed]
+    if len(starts) < 2:
+        return None, None  # the state held over the whole history
+    prev = states.loc[: starts[-1]].iloc[-2]
+    return starts[-1].date().isoformat(), str(prev)
+
+
+def evaluate_claims(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None]) -> dict:
+    out = {}
+    for cid, claim in universe.claims.items():
+        met = metrics[claim.metric]
+        holds = _compare(met.value, claim.op, claim.threshold)
+        hist = histories.get(claim.metric)
+        states = None
+        if hist is not None:
+            h = hist.dropna()
+            states = h.map(lambda v: _compare(v, claim.op, claim.threshold))
+        since, _ = _since(hist, states)
+        out[cid] = {"page": claim.page, "title": claim.title, "metric": claim.metric, "op": claim.op,
+                    "threshold": claim.threshold, "value": met.value, "unit": met.unit,
+                    "holds": holds, "since": since,
+                    "text": claim.holds if holds else claim.fails,
+                    "reason": met.reason if holds is None else None}
+    return out
+
+
+def _watch_status(value, item) -> str:
+    if value is None:
+        return "unknown"
+    if OPS[item.op](value, item.threshold):
+        return "triggered"
+    if abs(value - item.threshold) <= item.near:
+        return "near"
+    return "clear"
+
+
+def evaluate_watchlist(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None]) -> dict:
+    out = {}
+    for wid, item in universe.watchlist.items():
+        met = metrics[item.metric]
+        value = _as_number(met.value)
+        status = _watch_status(value, item)
+        hist = histories.get(item.metric)
+        states = hist.dropna().astype(float).map(lambda v: _watch_status(v, item)) if hist is not None else None
+        since, previous = _since(hist, states)
+        out[wid] = {"kind": item.kind, "title": item.title, "metric": item.metric, "op": item.op,
+                    "threshold": item.threshold, "near": item.near, "value": met.value, "unit": met.unit,
+                    "status": status, "since": since, "previous": previous, "why": item.why,
+                    "reason": met.reason if status == "unknown" else None}
+    return out
+
+
+def recent_changes(claims: dict, watchlist: dict, as_of: pd.Timestamp, session_dates: pd.DatetimeIndex) -> list[dict]:
+    """Signal flips within the last CHANGE_WINDOW_SESSIONS sessions, newest first."""
+    window_start = session_dates[session_dates <= as_of][-CHANGE_WINDOW_SESSIONS:][0]
+    changes = []
+    for cid, c in claims.items():
+        if c["since"] and pd.Timestamp(c["since"]) >= window_start:
+            verdict = "now holds" if c["holds"] else "no longer holds"
+            changes.append({"date": c["since"], "key": c["metric"], "kind": "claim", "id": cid,
+                            "text": f"{c['title']}: {verdict}"})
+    for wid, w in watchlist.items():
+        if w["since"] and pd.Timestamp(w["since"]) >= window_start:
+            changes.append({"date": w["since"], "key": w["metric"], "kind": "watch", "id": wid,
+                            "text": f"{w['title']}: {w['previous']} → {w['status']}"})
+    return sorted(changes, key=lambda c: (c["date"], c["id"]), reverse=True)

@@ -1,0 +1,68 @@
+"""The snapshot contract (metrics.json): assembly and serialization.
+
+Values stay unrounded in memory; JSON rounds floats to 10 significant digits, keys sorted.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import pandas as pd
+
+from build_data import catalog
+from build_data.config import Facts, Universe
+
+SCHEMA = 1
+
+
+def facts_entries(facts: Facts, as_of: dt.date) -> dict:
+    """Each sourced fact with its age on the as-of date, and whether it has expired."""
+    out = {}
+    for key, f in facts.facts.items():
+        age = (as_of - f.date).days
+        out[key] = {"text": f.text, "value": f.value, "unit": f.unit, "source": f.source,
+                    "date": f.date.isoformat(), "age_days": age, "max_age_days": f.max_age_days,
+                    "expired": age > f.max_age_days, "url": f.url}
+    return out
+
+
+def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claims: dict, watchlist: dict,
+             changes: list, charts: dict, built_at: pd.Timestamp) -> dict:
+    as_of = gathered.as_of
+    return {
+        "schema": SCHEMA,
+        "as_of": as_of.isoformat(),
+        "built_at": built_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "data_mode": gathered.data_mode,
+        "mode_note": gathered.mode_note,
+        "metrics": {k: v.to_json() for k, v in metrics.items()},
+        "claims": claims,
+        "watchlist": watchlist,
+        "changes": changes,
+        "facts": facts_entries(facts, as_of),
+        "series_status": gathered.status,
+        "charts": charts,
+        "sectors": [{"alias": a, "name": universe.symbols[a].name, "ticker": universe.symbols[a].ticker}
+                    for a in universe.sectors],
+        "levels": [{"key": f"levels.{k}", "label": v.label} for k, v in universe.levels.items.items()],
+        "targets": [{"key": f"targets.{k}", "label": v.label, "source": v.source,
+                     "date": v.date.isoformat() if v.date else None} for k, v in universe.targets.items.items()],
+        "catalog": catalog.reference_rows(),
+    }
+
+
+def _round(obj):
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            raise ValueError("non-finite number in the snapshot")  # compute must have turned it into null
+        return float(f"{obj:.10g}")
+    if isinstance(obj, dict):
+        return {k: _round(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_round(v) for v in obj]
+    return obj
+
+
+def to_json(snapshot: dict) -> str:
+    return json.dumps(_round(snapshot), sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"

@@ -1,0 +1,73 @@
+"""Checks that fail closed: data that breaks a rule is never published.
+
+Each rule raises ValidationError naming the series and the rule.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from build_data import sessions
+from build_data.errors import ValidationError
+
+
+def check_not_empty(name: str, data: pd.DataFrame | pd.Series) -> None:
+    if data is None or len(data) == 0:
+        raise ValidationError(name, "empty", "no rows")
+
+
+def check_dates(name: str, data: pd.DataFrame | pd.Series) -> None:
+    idx = data.index
+    if idx.has_duplicates:
+        raise ValidationError(name, "duplicate dates", f"{idx[idx.duplicated()][0].date()} appears more than once")
+    if not idx.is_monotonic_increasing:
+        pos = next(i for i in range(1, len(idx)) if idx[i] < idx[i - 1])
+        raise ValidationError(name, "unordered dates", f"{idx[pos].date()} comes after {idx[pos - 1].date()}")
+
+
+def check_positive_prices(name: str, frame: pd.DataFrame) -> None:
+    close = frame["close"]
+    if close.isna().any():
+        raise ValidationError(name, "missing close", f"no close on {close[close.isna()].index[0].date()}")
+    prices = frame[["open", "high", "low", "close", "adj_close"]]
+    bad = (prices <= 0).any(axis=1)
+    if bad.any():
+        day = bad[bad].index[0]
+        raise ValidationError(name, "non-positive price", f"price <= 0 on {day.date()}")
+
+
+def check_daily_moves(name: str, frame: pd.DataFrame, max_move: float) -> None:
+    move = (frame["close"] / frame["close"].shift(1) - 1).abs()
+    if (move > max_move).any():
+        day = move.idxmax()
+        raise ValidationError(name, "implausible one-day move",
+                              f"{move.max():.1%} on {day.date()} exceeds the {max_move:.0%} bound")
+
+
+def check_fresh(name: str, data: pd.DataFrame | pd.Series, expected: dt.date, max_stale: int,
+                calendar: str = "XNYS") -> None:
+    """The last session must be within `max_stale` exchange sessions of `expected`."""
+    last = data.index[-1].date()
+    behind = sessions.sessions_between(last, expected, calendar)
+    if behind > max_stale:
+        raise ValidationError(name, "stale", f"last session {last} is {behind} sessions before {expected} "
+                                             f"(allowed: {max_stale})")
+
+
+def check_history(name: str, data: pd.DataFrame | pd.Series, needed: int, metric: str) -> None:
+    if len(data) < needed:
+        raise ValidationError(name, "too little history", f"{metric} needs {needed} sessions, have {len(data)}")
+
+
+def check_prices(name: str, frame: pd.DataFrame, *, max_move: float) -> None:
+    """Every rule that does not depend on the build date."""
+    check_not_empty(name, frame)
+    check_dates(name, frame)
+    check_positive_prices(name, frame)
+    check_daily_moves(name, frame, max_move)
+
+
+def check_macro(name: str, series: pd.Series) -> None:
+    check_not_empty(name, series)
+    check_dates(name, series)
