@@ -7,7 +7,6 @@ import time
 
 import pandas as pd
 import pytest
-import requests
 import yfinance
 import yfinance.base
 import yfinance.cache
@@ -36,6 +35,9 @@ def _reset_yfinance() -> None:
 def cold_yfinance(tmp_path):
     """Each test starts with an empty yfinance cache folder and no remembered state."""
     previous = yfinance.cache._TzDBManager.get_location()
+    # An existing folder: yfinance's worker threads race to create a missing one, and the
+    # loser silently turns the timezone cache off for the rest of the process.
+    (tmp_path / "yfinance-cache").mkdir()
     yfinance.set_tz_cache_location(str(tmp_path / "yfinance-cache"))
     _reset_yfinance()
     yield
@@ -217,6 +219,5 @@ def test_fake_refuses_urls_it_does_not_serve():
     with pytest.raises(UnexpectedRequest):
         session(fake).get("https://query1.finance.yahoo.com/v7/finance/options/MSFT")
     with pytest.raises(UnexpectedRequest):
-        requests_session = session(fake)
-        requests_session.get("http://example.com/")
+        session(fake).get("http://example.com/")
     assert len(fake.unexpected) == 2

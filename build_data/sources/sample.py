@@ -124,12 +124,10 @@ def sample_macro(series_ids: list[str], end: dt.date) -> dict[str, pd.Series]:
         "BAMLH0A0HYM2": lambda: pd.Series(np.round(_walk("HY", len(business), 3.8, 0.05, 0.01, 3.4).clip(2.4), 2),
                                           index=business),
     }
-    # Monthly CPI is published about six weeks after the month it measures.
-    published = {"CPIAUCSL": pd.Timestamp(end) - pd.Timedelta(days=45)}
     out = {}
     for sid in series_ids:
         if sid in makers:
-            out[sid] = macro_series(makers[sid]().loc[: published.get(sid, pd.Timestamp(end))], sid)
+            out[sid] = macro_series(makers[sid]().loc[: pd.Timestamp(end)], sid)
     return out
 
 

@@ -1,0 +1,59 @@
+"""One bad frame per validation rule; each must raise naming the series and the rule."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from build_data import validate
+from build_data.errors import ValidationError
+
+
+def frame(closes, dates=None):
+    idx = pd.DatetimeIndex(dates) if dates is not None else pd.bdate_range("2026-01-05", periods=len(closes))
+    c = np.asarray(closes, dtype=float)
+    return pd.DataFrame({"open": c, "high": c, "low": c, "close": c, "adj_close": c, "volume": 1e6}, index=idx)
+
+
+@pytest.mark.parametrize("bad, rule", [
+    (frame([]), "empty"),
+    (frame([1, 2, 3], ["2026-01-05", "2026-01-05", "2026-01-06"]), "duplicate dates"),
+    (frame([1, 2, 3], ["2026-01-07", "2026-01-05", "2026-01-06"]), "unordered dates"),
+    (frame([100, 0, 100]), "non-positive price"),
+    (frame([100, -5, 100]), "non-positive price"),
+    (frame([100, np.nan, 100]), "missing close"),
+    (frame([100, 140, 141]), "implausible one-day move"),
+])
+def test_each_price_rule_raises(bad, rule):
+    with pytest.raises(ValidationError) as err:
+        validate.check_prices("rut (^RUT)", bad, max_move=0.25)
+    assert err.value.rule == rule
+    assert str(err.value).startswith("rut (^RUT): " + rule)
+
+
+def test_good_frame_passes():
+    validate.check_prices("rut (^RUT)", frame([100, 110, 105]), max_move=0.25)
+
+
+def test_stale_rule_counts_exchange_sessions():
+    f = frame([1, 2], ["2026-01-14", "2026-01-15"])
+    # Fri 16th and Tue 20th are sessions; Mon 19th is Martin Luther King Jr. Day.
+    validate.check_fresh("x", f, dt.date(2026, 1, 20), max_stale=2)
+    with pytest.raises(ValidationError, match="stale"):
+        validate.check_fresh("x", f, dt.date(2026, 1, 21), max_stale=2)
+
+
+def test_too_little_history_rule():
+    with pytest.raises(ValidationError) as err:
+        validate.check_history("iwm (IWM)", frame([1, 2, 3]), 63, "volume_avg_63")
+    assert err.value.rule == "too little history" and "63" in str(err.value)
+
+
+def test_macro_rules():
+    with pytest.raises(ValidationError, match="empty"):
+        validate.check_macro("cpi (CPIAUCSL)", pd.Series([], dtype=float))
+    dup = pd.Series([1.0, 2.0], index=pd.to_datetime(["2026-01-01", "2026-01-01"]))
+    with pytest.raises(ValidationError, match="duplicate dates"):
+        validate.check_macro("cpi (CPIAUCSL)", dup)
