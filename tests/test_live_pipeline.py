@@ -1,0 +1,117 @@
+"""The live build through yfinance and FRED fakes: live, then the last good cache, then sample."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yfinance.data
+from werkzeug import Response
+
+from build_data import cache
+from build_data.errors import BuildError
+from build_data.sources import sample
+from tests.conftest import FIXED_NOW, build_snapshot, day
+from tests.fakes.yahoo import Listing, YahooFake, session
+from tests.test_source_yahoo import cold_yfinance  # noqa: F401  (autouse fixture: fresh yfinance state)
+
+LAST = day("2026-01-16")
+
+
+@pytest.fixture
+def market(universe):
+    """What Yahoo and FRED 'hold': the sample history, served in their own formats."""
+    tickers = [s.ticker for s in universe.symbols.values()]
+    prices = sample.sample_prices(tickers, LAST)
+    macro = sample.sample_macro([m.series for m in universe.macro.values()], LAST)
+    return prices, macro
+
+
+@pytest.fixture
+def yahoo(market):
+    prices, _ = market
+    listings = {t: Listing(f, instrument_type="INDEX" if t.startswith("^") else "ETF") for t, f in prices.items()}
+    fake = YahooFake(listings)
+    yield fake
+    fake.release()
+    assert fake.unexpected == []
+
+
+@pytest.fixture
+def fred(httpserver, market):
+    _, macro = market
+
+    def answer(request):
+        sid = request.args.get("id")
+        if sid not in macro:
+            return Response("not found", status=404)
+        body = macro[sid].rename(sid).to_csv(index_label="observation_date", date_format="%Y-%m-%d")
+        return Response(body, content_type="text/csv")
+    httpserver.expect_request("/fredgraph.csv").respond_with_handler(answer)
+    return httpserver.url_for("/fredgraph.csv")
+
+
+def live(universe, facts, tmp_path, yahoo, fred_url, **kw):
+    """One build run, as a fresh process would make it (yfinance caches responses in memory)."""
+    yfinance.data.YfData.cache_get.cache_clear()
+    kw.setdefault("source", "auto")
+    return build_snapshot(universe, facts, cache_dir=tmp_path / "cache", yahoo_session=session(yahoo),
+                          fred_url=fred_url, fetch_timeout=60, **kw)[0]
+
+
+def break_yahoo(yahoo, universe, status=500):
+    for s in universe.symbols.values():
+        yahoo.script(s.ticker, status, '{"chart":{"result":null,"error":{"code":"Internal","description":"down"}}}')
+
+
+def test_live_build_uses_fetched_values_and_fills_the_cache(universe, facts, tmp_path, yahoo, fred, market):
+    snap = live(universe, facts, tmp_path, yahoo, fred)
+    assert snap["data_mode"] == "live" and snap["as_of"] == "2026-01-16"
+    rut = market[0]["^RUT"]["close"]
+    assert snap["metrics"]["rut.close"]["value"] == pytest.approx(rut.iloc[-1])
+    assert snap["metrics"]["rut.close"]["source"] == "yahoo:^RUT"
+    assert snap["metrics"]["us10y.latest"]["source"] == "fred:DGS10"
+    assert all(s["status"] == "ok" for s in snap["series_status"].values())
+    cached = cache.load_prices(tmp_path / "cache", "^RUT")
+    assert cached.source == "yahoo" and cached.data.index[-1] == pd.Timestamp(LAST)
+    assert cache.load_macro(tmp_path / "cache", "ICSA") is not None
+
+
+def test_yahoo_down_falls_back_to_cache_and_says_so(universe, facts, tmp_path, yahoo, fred, httpserver):
+    first = live(universe, facts, tmp_path, yahoo, fred)
+    break_yahoo(yahoo, universe)
+    second = live(universe, facts, tmp_path, yahoo, fred)
+    assert second["data_mode"] == "cache"
+    assert "cache" in second["mode_note"] and "2026-01-16" in second["mode_note"]
+    assert second["series_status"]["rut"]["source"] == "cache"
+    assert second["metrics"]["rut.ret_ytd"] == first["metrics"]["rut.ret_ytd"]
+
+
+def test_bad_live_bar_is_refused_and_the_cache_survives(universe, facts, tmp_path, yahoo, fred):
+    live(universe, facts, tmp_path, yahoo, fred)
+    before = (tmp_path / "cache" / "prices" / "IWM.csv").read_bytes()
+    bars = yahoo.listings["IWM"].bars.copy()
+    bars.iloc[-1, bars.columns.get_loc("close")] *= 3  # an absurd last print
+    yahoo.listings["IWM"] = Listing(bars, instrument_type="ETF")
+    snap = live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW + pd.Timedelta(minutes=5))
+    assert (tmp_path / "cache" / "prices" / "IWM.csv").read_bytes() == before
+    assert snap["series_status"]["iwm"]["source"] == "cache"
+    assert snap["data_mode"] == "cache"
+
+
+def test_no_network_and_no_cache_gives_the_flagged_sample(universe, facts, tmp_path, yahoo, httpserver):
+    break_yahoo(yahoo, universe)
+    httpserver.expect_request("/fredgraph.csv").respond_with_data("down", status=500)
+    snap = live(universe, facts, tmp_path, yahoo, httpserver.url_for("/fredgraph.csv"))
+    assert snap["data_mode"] == "sample"
+    assert snap["metrics"]["rut.close"]["source"] == "sample:^RUT"
+    with pytest.raises(BuildError, match="no live data and no cache"):
+        live(universe, facts, tmp_path, yahoo, httpserver.url_for("/fredgraph.csv"), source="yahoo")
+
+
+def test_corrupt_cache_is_reported_not_used(universe, facts, tmp_path, yahoo, fred):
+    live(universe, facts, tmp_path, yahoo, fred)
+    (tmp_path / "cache" / "prices" / "XLE.csv").write_text("# sha256=0 source=yahoo\nnope\n")
+    break_yahoo(yahoo, universe)
+    snap = live(universe, facts, tmp_path, yahoo, fred)
+    assert snap["series_status"]["xle"]["status"] == "missing"
+    assert "corrupt" in snap["series_status"]["xle"]["reason"]
+    assert snap["metrics"]["xle.close"]["value"] is None
