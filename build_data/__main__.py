@@ -37,9 +37,10 @@ def _date(text: str) -> dt.date:
 
 def _build_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--source", choices=["auto", "yahoo", "csv", "sample"], default="auto",
+    g.add_argument("--source", choices=["auto", "yahoo", "cache", "csv", "sample"], default="auto",
                    help="auto: live Yahoo+FRED, else the last good cache, else the built-in sample (default); "
-                        "yahoo: live, else cache, never sample; csv: files in --data-dir; sample: synthetic data")
+                        "yahoo: live, else cache, never sample; cache: the local cache only, no network; "
+                        "csv: files in --data-dir; sample: synthetic data")
     g.add_argument("--data-dir", type=Path, help="folder of SYMBOL.csv (Yahoo layout) and SERIES.csv (FRED layout) files")
     g.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
                    help="build as of the close of this day, using no observation after it")

@@ -15,6 +15,9 @@ from build_data import catalog, metrics as m
 from build_data.config import Universe
 
 SLOPE_SESSIONS = 20
+# Wilder's average forgets its seed at (13/14)^n: after 1,000 sessions the seed's weight is
+# below 1e-32, so RSI on the last 1,000 sessions equals RSI on the whole history.
+RSI_TAIL = 1000
 
 
 @dataclass
@@ -45,7 +48,9 @@ class Inputs:
 
 
 def _iso(ts) -> str | None:
-    return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).date().isoformat()
+    if isinstance(ts, str) or ts is None:
+        return ts
+    return None if pd.isna(ts) else pd.Timestamp(ts).date().isoformat()
 
 
 def _plain(value):
@@ -68,12 +73,12 @@ def symbol_table(closes: pd.DataFrame, as_of: pd.Timestamp, session_dates: pd.Da
     out: dict[str, pd.Series] = {"close": last, "ret_1d": last / c.iloc[-2] - 1 if len(c) > 1 else last * np.nan}
     for name, base in m.horizon_base_dates(as_of).items():
         out[name] = m.calc_return(c, base)
-    out["rsi_14"] = m.to_rsi(c).iloc[-1]
+    out["rsi_14"] = m.to_rsi(c.iloc[-RSI_TAIL:]).iloc[-1]
     for window in (50, 200):
-        sma = m.to_sma(c.iloc[-(window + SLOPE_SESSIONS):], window)
-        out[f"sma_{window}"] = sma.iloc[-1]
-        out[f"above_sma_{window}"] = (last > sma.iloc[-1]).where(sma.iloc[-1].notna())
-        out[f"sma_{window}_slope"] = sma.iloc[-1] / sma.iloc[-1 - SLOPE_SESSIONS] - 1 if len(sma) > SLOPE_SESSIONS else last * np.nan
+        sma = m.calc_sma(c, window)
+        out[f"sma_{window}"] = sma
+        out[f"above_sma_{window}"] = (last > sma).where(sma.notna())
+        out[f"sma_{window}_slope"] = sma / m.calc_sma(c, window, sessions_ago=SLOPE_SESSIONS) - 1
     record, record_date = m.calc_record(c)
     out["record_close"], out["record_date"] = record, record_date
     out["pct_from_record"] = last / record - 1
@@ -91,27 +96,23 @@ def symbol_table(closes: pd.DataFrame, as_of: pd.Timestamp, session_dates: pd.Da
 
 
 def _history_reasons(closes: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, dict[str, str]]:
-    """Why a symbol metric is empty: too few sessions, or no base close for a horizon."""
+    """Why a symbol metric is empty: too few sessions, or no base close for a horizon.
+    Loops over rules, not symbols: each rule is one vectorized mask."""
     c = closes.loc[:as_of]
     n = c.notna().sum()
     first = c.notna().idxmax()
-    reasons: dict[str, dict[str, str]] = {}
-    bases = m.horizon_base_dates(as_of)
-    for alias in c.columns:
-        r = {}
-        if pd.isna(c[alias].iloc[-1]):
-            last_seen = c[alias].last_valid_index()
-            r["*"] = f"no close on {_iso(as_of)} (last close {_iso(last_seen)})"
-        for spec in catalog.SYMBOL:
-            if n[alias] < spec.min_sessions:
-                r[spec.name] = f"too little history: {n[alias]} sessions, needs {spec.min_sessions}"
-        for name, base in bases.items():
-            if first[alias] > base:
-                r.setdefault(name, f"history starts {_iso(first[alias])}, after the base date {_iso(base)}")
-        if first[alias] > as_of - pd.Timedelta(days=364):
-            for name in ("high_52w", "low_52w", "pct_from_high_52w"):
-                r.setdefault(name, f"history starts {_iso(first[alias])}, under 52 weeks")
-        reasons[alias] = r
+    reasons: dict[str, dict[str, str]] = {alias: {} for alias in c.columns}
+    for alias in c.columns[c.iloc[-1].isna()]:
+        reasons[alias]["*"] = f"no close on {_iso(as_of)} (last close {_iso(c[alias].last_valid_index())})"
+    for spec in catalog.SYMBOL:
+        for alias in n.index[n < spec.min_sessions]:
+            reasons[alias][spec.name] = f"too little history: {n[alias]} sessions, needs {spec.min_sessions}"
+    for name, base in m.horizon_base_dates(as_of).items():
+        for alias in first.index[first > base]:
+            reasons[alias].setdefault(name, f"history starts {_iso(first[alias])}, after the base date {_iso(base)}")
+    for alias in first.index[first > as_of - pd.Timedelta(days=364)]:
+        for name in ("high_52w", "low_52w", "pct_from_high_52w"):
+            reasons[alias].setdefault(name, f"history starts {_iso(first[alias])}, under 52 weeks")
     return reasons
 
 
@@ -143,15 +144,17 @@ def compute_metrics(inputs: Inputs, universe: Universe, as_of: pd.Timestamp,
     table = symbol_table(closes, as_of, session_dates) if have else pd.DataFrame()
     reasons = _history_reasons(closes, as_of) if have else {}
 
+    by_symbol = table.to_dict()  # {alias: {metric: value}}: one conversion instead of a lookup per value
+    day = _iso(as_of)
     for alias in universe.symbols:
         src = inputs.sources.get(alias, f"none:{universe.symbols[alias].ticker}")
+        values, r = by_symbol.get(alias, {}), reasons.get(alias, {})
         for spec in catalog.SYMBOL:
             key = f"{alias}.{spec.name}"
             if alias not in have:
                 out.put(key, spec, names[alias], None, None, src, f"no data: {inputs.missing.get(alias, 'series missing')}")
                 continue
-            r = reasons[alias]
-            out.put(key, spec, names[alias], table.at[spec.name, alias], as_of, src, r.get("*") or r.get(spec.name))
+            out.put(key, spec, names[alias], values[spec.name], day, src, r.get("*") or r.get(spec.name))
 
     _volume_metrics(out, inputs, universe, as_of, names)
     _pair_metrics(out, inputs, closes, universe, as_of, names, table)

@@ -30,10 +30,22 @@ def to_sma(prices: Prices, window: int) -> Prices:
     return prices.rolling(window, min_periods=window).mean()
 
 
+def _window_mean(values: Prices, window: int) -> Prices:
+    """Trailing mean over `window` rows, NaN unless all of them are present.
+
+    Same as `rolling(window).mean()`, computed from cumulative sums so a wide frame is one
+    array operation instead of one call per column."""
+    present = values.notna()
+    total = values.where(present, 0.0).cumsum()
+    count = present.cumsum()
+    mean = (total - total.shift(window, fill_value=0.0)) / window
+    return mean.where(count - count.shift(window, fill_value=0) == window)
+
+
 def _wilder_average(values: Prices, window: int) -> Prices:
     """Wilder's smoothing: seeded by the simple mean of the first `window` values, then
     avg_t = avg_{t-1} + (x_t - avg_{t-1}) / window, i.e. an EMA with alpha = 1/window."""
-    sma = values.rolling(window, min_periods=window).mean()
+    sma = _window_mean(values, window)
     first = sma.notna() & sma.shift(1).isna()
     started = first.cumsum() > 0
     seeded = values.where(started).mask(first, sma)
@@ -53,6 +65,15 @@ def to_rsi(prices: Prices, *, window: int = 14) -> Prices:
         rsi = 100 - 100 / (1 + avg_gain / avg_loss)
     flat = (avg_gain == 0) & (avg_loss == 0)
     return rsi.mask(flat, 50.0)
+
+
+def calc_sma(prices: Prices, window: int, *, sessions_ago: int = 0) -> Prices:
+    """The `window`-session simple average as it stood `sessions_ago` sessions before the last row
+    (NaN if any close in that window is missing)."""
+    end = len(prices) - sessions_ago
+    if end < window:
+        return prices.iloc[:0].mean() * np.nan if isinstance(prices, pd.DataFrame) else np.nan
+    return prices.iloc[end - window:end].mean(skipna=False)
 
 
 def to_drawdown(prices: Prices) -> Prices:

@@ -76,9 +76,9 @@ def gather(opts: Options, universe: Universe, log: Log = stderr_log) -> Gathered
         if opts.data_dir is None:
             raise BuildError("--source csv needs --data-dir DIR (a folder of SYMBOL.csv and SERIES.csv files)")
         return _from_csv(opts, universe, log)
-    if opts.source in ("auto", "yahoo"):
+    if opts.source in ("auto", "yahoo", "cache"):
         return _from_live(opts, universe, log)
-    raise BuildError(f"unknown source {opts.source!r}: choose auto, yahoo, csv or sample")
+    raise BuildError(f"unknown source {opts.source!r}: choose auto, yahoo, cache, csv or sample")
 
 
 def _end_date(opts: Options, universe: Universe) -> dt.date:
@@ -220,27 +220,15 @@ def _from_live(opts, universe, log) -> Gathered:
     # Incremental: re-read a week of overlap so revisions are seen; full history for new tickers.
     starts = [(c.data.index[-1] - pd.Timedelta(days=7)).date() for c in cached_prices.values()]
     start = universe.history_start if len(cached_prices) < len(tickers) or not starts else min(starts)
-    live_prices: dict[str, pd.DataFrame] = {}
-    live_errors: dict[str, str] = {}
-    try:
-        log(f"yahoo: {len(tickers)} tickers from {start} through {end}")
-        frames, live_errors = yahoo.fetch_prices(list(tickers.values()), start, last_session=end,
-                                                 session=opts.yahoo_session, timeout_s=opts.fetch_timeout, log=log)
-        live_prices = {a: frames[t] for a, t in tickers.items() if t in frames}
-    except SourceError as exc:
-        live_errors = {t: str(exc) for t in tickers.values()}
-        log(f"  yahoo failed: {exc}")
     series_ids = {a: m.series for a, m in universe.macro.items()}
+    live_prices: dict[str, pd.DataFrame] = {}
     live_macro: dict[str, pd.Series] = {}
-    macro_errors: dict[str, str] = {}
-    try:
-        kwargs = {"base_url": opts.fred_url} if opts.fred_url else {}
-        got, macro_errors = fred.fetch_series(list(series_ids.values()), session=opts.fred_session,
-                                              timeout_s=min(30.0, opts.fetch_timeout), log=log, **kwargs)
-        live_macro = {a: got[s] for a, s in series_ids.items() if s in got}
-    except SourceError as exc:
-        macro_errors = {s: str(exc) for s in series_ids.values()}
-        log(f"  fred failed: {exc}")
+    offline = "not fetched (--source cache)"
+    live_errors: dict[str, str] = {t: offline for t in tickers.values()}
+    macro_errors: dict[str, str] = {s: offline for s in series_ids.values()}
+    if opts.source != "cache":
+        live_prices, live_errors = _fetch_yahoo(yahoo, opts, tickers, start, end, log)
+        live_macro, macro_errors = _fetch_fred(fred, opts, series_ids, log)
 
     prices, macro, status, sources = {}, {}, {}, {}
     fell_back: list[str] = []
@@ -286,7 +274,7 @@ def _from_live(opts, universe, log) -> Gathered:
                                     problems.get(alias) or f"live: {macro_errors.get(sid, 'not returned by FRED')}; no cache")
 
     if not prices:
-        if opts.source == "yahoo":
+        if opts.source in ("yahoo", "cache"):
             raise BuildError("yahoo: no live data and no cache for any ticker "
                              f"(first error: {next(iter(live_errors.values()), 'none')})")
         log("no live data and no cache: falling back to the built-in sample")
@@ -298,7 +286,31 @@ def _from_live(opts, universe, log) -> Gathered:
         note = (f"Live data was unavailable for {len(fell_back)} of {len(tickers) + len(series_ids)} series "
                 f"({first_error}); they use the last good cache, through {cached_through}.")
         mode = "cache"
+        if opts.source == "cache":
+            note = f"Built from the local cache without fetching (--source cache), through {cached_through}."
     else:
         note, mode = "Live data from Yahoo Finance and FRED.", "live"
     expected = end if mode == "live" else max(f.index[-1].date() for f in prices.values())
     return _finish(prices, macro, status, sources, universe, opts, mode, note, expected, log)
+
+
+def _fetch_yahoo(yahoo, opts, tickers, start, end, log):
+    try:
+        log(f"yahoo: {len(tickers)} tickers from {start} through {end}")
+        frames, errors = yahoo.fetch_prices(list(tickers.values()), start, last_session=end,
+                                            session=opts.yahoo_session, timeout_s=opts.fetch_timeout, log=log)
+        return {a: frames[t] for a, t in tickers.items() if t in frames}, errors
+    except SourceError as exc:
+        log(f"  yahoo failed: {exc}")
+        return {}, {t: str(exc) for t in tickers.values()}
+
+
+def _fetch_fred(fred, opts, series_ids, log):
+    try:
+        kwargs = {"base_url": opts.fred_url} if opts.fred_url else {}
+        got, errors = fred.fetch_series(list(series_ids.values()), session=opts.fred_session,
+                                        timeout_s=min(30.0, opts.fetch_timeout), log=log, **kwargs)
+        return {a: got[s] for a, s in series_ids.items() if s in got}, errors
+    except SourceError as exc:
+        log(f"  fred failed: {exc}")
+        return {}, {s: str(exc) for s in series_ids.values()}

@@ -1,0 +1,109 @@
+"""Benchmark: prints figures, asserts nothing.  `make bench` / `python -m build_data.bench`
+
+1. wall time of `python -m build_data --source cache` on the default universe (a cache filled
+   from the sample generator, so no network is needed);
+2. compute time of the full symbol catalog for synthetic universes of 500, 1,000 and 2,000
+   tickers x 10 years of sessions, to show how cost grows with the universe;
+3. peak memory of each.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from build_data import cache, config, sessions
+from build_data.compute import Inputs, compute_metrics
+from build_data.sources import sample
+
+ROOT = Path(__file__).resolve().parent.parent
+YEARS = 10
+
+
+def _fill_cache(cache_dir: Path, universe: config.Universe, end: dt.date) -> None:
+    prices = sample.sample_prices([s.ticker for s in universe.symbols.values()], end)
+    for ticker, frame in prices.items():
+        cache.save_prices(cache_dir, ticker, frame, source="sample", fetched_at="bench")
+    for sid, series in sample.sample_macro([m.series for m in universe.macro.values()], end).items():
+        cache.save_macro(cache_dir, sid, series, source="sample", fetched_at="bench")
+
+
+def bench_cli() -> None:
+    universe = config.load_universe()
+    end = sessions.last_completed_session(pd.Timestamp.now(tz="UTC"), universe.calendar)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache_dir, out = Path(tmp) / "cache", Path(tmp) / "out"
+        _fill_cache(cache_dir, universe, end)
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "build_data", "--source", "cache", "--cache-dir", str(cache_dir),
+                               "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        print(proc.stderr, file=sys.stderr)
+        raise SystemExit("bench: the build failed")
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"build from cache (default universe, {len(universe.symbols)} symbols + {len(universe.macro)} macro series):"
+          f" {wall:.2f} s wall, peak RSS {peak_mb:.0f} MB")
+
+
+def synthetic_universe(n: int) -> tuple[config.Universe, Inputs, pd.Timestamp, pd.DatetimeIndex]:
+    base = config.load_universe()
+    end = dt.date(2026, 1, 16)
+    days = sessions.sessions(end - dt.timedelta(days=365 * YEARS), end)
+    rng = np.random.default_rng(0)
+    closes = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0.0003, 0.012, (len(days), n)), axis=0)),
+                          index=days, columns=[f"t{i:04d}" for i in range(n)])
+    symbols = {a: {"ticker": a.upper(), "name": f"Ticker {a}"} for a in closes.columns}
+    sectors = list(closes.columns[:11])
+    raw = base.model_dump(mode="json") | {
+        "symbols": symbols, "sectors": sectors, "breadth_basket": list(closes.columns[:100]),
+        "volume_symbols": [closes.columns[0]], "pairs": {"t0000_vs_t0001": {"a": "t0000", "b": "t0001"}},
+        "levels": {"symbol": "t0000", "items": base.levels.model_dump(mode="json")["items"]},
+        "targets": {"symbol": "t0000", "items": base.targets.model_dump(mode="json")["items"]},
+        "claims": {}, "watchlist": {}}
+    universe = config.Universe.model_validate(raw)
+    volumes = pd.DataFrame({closes.columns[0]: rng.integers(1e6, 5e7, len(days)).astype(float)}, index=days)
+    inputs = Inputs(closes, volumes, {}, {a: f"synthetic:{a}" for a in closes.columns})
+    return universe, inputs, pd.Timestamp(end), days
+
+
+def bench_compute(n: int) -> tuple[float, float]:
+    universe, inputs, as_of, days = synthetic_universe(n)
+    compute_metrics(inputs, universe, as_of, days)  # warm-up: imports and first-call costs
+    timings = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        out = compute_metrics(inputs, universe, as_of, days)
+        timings.append(time.perf_counter() - t0)
+    elapsed = min(timings)
+    tracemalloc.start()  # a separate run: tracing slows the code it measures
+    compute_metrics(inputs, universe, as_of, days)
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    assert len(out) > n * 20
+    return elapsed, peak
+
+
+def main() -> None:
+    bench_cli()
+    rows = []
+    for n in (500, 1000, 2000):
+        elapsed, peak = bench_compute(n)
+        rows.append((n, elapsed, peak))
+        print(f"compute, {n:>5} tickers x {YEARS} years: {elapsed:.2f} s (best of 3), {elapsed / n * 1e3:.2f} ms/ticker, "
+              f"peak traced memory {peak:.0f} MB")
+    (n0, t0, _), (n1, t1, _) = rows[0], rows[-1]
+    print(f"growth: {n1 / n0:.0f}x tickers -> {t1 / t0:.1f}x time (linear would be {n1 / n0:.0f}x); target <= 2 s at 2,000")
+    print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
