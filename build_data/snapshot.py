@@ -21,7 +21,9 @@ def facts_entries(facts: Facts, as_of: dt.date) -> dict:
     out = {}
     for key, f in facts.facts.items():
         age = (as_of - f.date).days
-        out[key] = {"text": f.text, "value": f.value, "unit": f.unit, "source": f.source,
+        # A text fact (a quote, a stance) is its own value.
+        value = f.text if f.unit == "text" and f.value is None else f.value
+        out[key] = {"text": f.text, "value": value, "unit": f.unit, "source": f.source,
                     "date": f.date.isoformat(), "age_days": age, "max_age_days": f.max_age_days,
                     "expired": age > f.max_age_days, "url": f.url}
     return out
