@@ -28,7 +28,7 @@ class Chart:
 
 def _x(title: str | None = None, fmt: str = "%b %Y") -> alt.X:
     return alt.X("date:T", title=title, scale=alt.Scale(type="utc"),
-                 axis=alt.Axis(format=fmt, formatType="utc", labelOverlap=True, grid=False))
+                 axis=alt.Axis(format=fmt, labelOverlap=True, grid=False))
 
 
 def _frame(series: dict[str, pd.Series]) -> pd.DataFrame:
@@ -86,7 +86,7 @@ def rut_trend(closes, names, alias, universe: Universe, as_of, metrics) -> Chart
         x=_x(), y=alt.Y("value:Q", title=f"{names[alias]} (points)", scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
                         scale=alt.Scale(domain=list(series), range=["#d9480f", "#1c7ed6", "#868e96"])),
-        strokeDash=alt.StrokeDash("series:N", legend=None,
+        strokeDash=alt.StrokeDash("series:N", title=None,
                                   scale=alt.Scale(domain=list(series), range=[[1, 0], [6, 3], [2, 2]])),
         tooltip=[alt.Tooltip("date:N", title="Session"), "series:N", alt.Tooltip("value:Q", format=",.2f")])
     levels = [{"label": lv.label, "value": lv.value, "kind": "level"} for lv in universe.levels.items.values()]
@@ -166,7 +166,10 @@ def sectors(names, aliases, metrics, as_of) -> Chart:
     leader, laggard = metrics["sectors.leader_ytd"].value, metrics["sectors.laggard_ytd"].value
     desc = (f"Year-to-date and 1-month returns of the {len(aliases)} sector funds as of {as_of.date()}; "
             f"leader this year: {leader or 'n/a'}, laggard: {laggard or 'n/a'}.")
-    return _finish(bars.properties(width="container", height=alt.Step(11)), "sector-returns",
+    # The height follows the number of bars; only the width fits the container.
+    sized = bars.properties(width="container", height=alt.Step(11),
+                            autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    return _finish(sized, "sector-returns",
                    "Sector returns", desc)
 
 

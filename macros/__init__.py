@@ -1,0 +1,97 @@
+"""mkdocs-macros entry point (`module_name: macros`): wiring only.
+
+Loads the snapshot that `python -m build_data` wrote, registers its macros and a few
+formatting filters, and hands the data-mode banner to the theme (overrides/main.html).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import formatting
+from .snapshot import PageRef, Snapshot, SnapshotError
+
+# Page macros, in the order the authoring page lists them. Each is a Snapshot method.
+MACROS = (
+    "metric",
+    "key_numbers",
+    "asof",
+    "data_status",
+    "chart",
+    "claim",
+    "claims_tally",
+    "watch_table",
+    "fact",
+    "changes_list",
+    "sector_table",
+    "levels_table",
+    "targets_table",
+    "series_table",
+    "metrics_table",
+    "metric_reference",
+)
+
+# Jinja filters for numbers an author writes into a page: {{ 0.0776 | pct }} -> 7.8%.
+FILTERS = {
+    "pct": formatting.fmt_pct,
+    "signed_pct": formatting.fmt_signed_pct,
+    "pp": formatting.fmt_pp,
+    "price": formatting.fmt_price,
+    "compact": formatting.fmt_compact,
+    "number": formatting.fmt_number,
+    "date": formatting.fmt_date,
+}
+
+
+def snapshot_path(conf) -> Path:
+    """SNAPSHOT_PATH if set, else `extra.snapshot` relative to docs_dir."""
+    override = os.environ.get("SNAPSHOT_PATH")
+    if override:
+        return Path(override).resolve()
+    return Path(conf["docs_dir"]) / conf["extra"].get("snapshot", "generated/metrics.json")
+
+
+def page_ref(env) -> PageRef:
+    """The page being rendered. Guarded: Zensical's re-implementation differs on page.file."""
+    try:
+        page = env.page
+    except AttributeError:
+        return PageRef()
+    try:
+        src = page.file.src_path
+    except Exception:
+        src = getattr(page, "url", None) or "?"
+    return PageRef(src=str(src), url=str(getattr(page, "url", "") or ""))
+
+
+def _build_error(message: str) -> Exception:
+    """MkDocs prints a PluginError as one line and aborts; elsewhere, a plain error."""
+    try:
+        from mkdocs.exceptions import PluginError
+    except ImportError:
+        return SnapshotError(message)
+    return PluginError(message)
+
+
+def define_env(env):
+    """Expose the build snapshot, its macros and formatters to the pages."""
+    try:
+        snap = Snapshot.load(snapshot_path(env.conf), docs_dir=env.conf["docs_dir"])
+    except SnapshotError as e:
+        raise _build_error(str(e)) from None
+    snap.current_page = lambda: page_ref(env)
+    macros = {name: getattr(snap, name) for name in MACROS}
+    for name, func in macros.items():
+        env.macro(func, name)
+
+    def macro_reference() -> str:
+        """This table: every macro with its signature and what it shows."""
+        return formatting.describe_macros({**macros, "macro_reference": macro_reference})
+
+    env.macro(macro_reference, "macro_reference")
+    for name, func in FILTERS.items():
+        env.filter(func, name)
+    env.variables["data_mode"] = snap.data["data_mode"]
+    # The theme override reads this, so every page carries the banner without authors writing it.
+    env.conf["extra"]["data_banner"] = snap.banner()

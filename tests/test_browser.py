@@ -1,0 +1,327 @@
+"""The built fixture site in headless Chromium: charts, instant navigation, dark mode, offline.
+
+Debian's chromium is driven by Playwright's Python API (never `playwright install`). The site
+is built with site_url equal to the local server's origin, port included, or Material's
+instant navigation would silently turn into full page loads.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.site_fixtures import REPO, make_site, write_vendor
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # the Makefile's variable
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]  # fmt: skip
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+CHART_PAGES = {"bull-case/": 1, "bear-case/": 1, "deep/nested/charts/": 2}
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # the test output stays readable
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A static server on 127.0.0.1 (random port) serving a fixture site built for its origin."""
+    root = tmp_path_factory.mktemp("browser") / "site"
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root / "site")))
+    origin = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    site = make_site(root, vendor=write_vendor(tmp_path_factory.mktemp("vendor")))
+    run = site.build(site_url=origin)
+    assert run.returncode == 0, run.stdout + run.stderr
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield origin
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` to install Debian's chromium", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Session:
+    """A browser context that records requests, refuses any that leave 127.0.0.1, and
+    collects console errors and uncaught exceptions."""
+
+    def __init__(self, browser, origin: str, **context_args):
+        self.origin = origin
+        self.requests: list[str] = []
+        self.foreign: list[str] = []
+        self.errors: list[str] = []
+        self.context = browser.new_context(viewport={"width": 1400, "height": 900}, **context_args)
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+
+    def _route(self, route):
+        url = route.request.url
+        self.requests.append(url)
+        if urlsplit(url).hostname != "127.0.0.1" and not url.startswith(("data:", "blob:")):
+            self.foreign.append(url)
+            return route.abort()
+        return route.continue_()
+
+    def goto(self, path: str):
+        self.page.goto(self.origin + path, wait_until="load")
+
+    def wait_for_charts(self, count: int):
+        """Every chart on the page has drawn an svg/canvas and hidden its fallback image."""
+        self.page.wait_for_function(
+            """n => {
+                const figs = [...document.querySelectorAll('figure.chart')];
+                return figs.length === n && figs.every(f => f.classList.contains('chart--live')
+                    && f.querySelectorAll('.chart-view').length === 1
+                    && f.querySelector('.chart-view:not(.chart-view--pending) svg, .chart-view canvas')
+                    && !f.querySelector('img').checkVisibility());
+            }""",
+            arg=count,
+            timeout=15_000,
+        )
+
+    def navigate(self, title: str, path: str):
+        """Follow a nav link (instant navigation) and wait until the new page is in place."""
+        self.page.click(f'.md-nav--primary a.md-nav__link:has-text("{title}")')
+        self.page.wait_for_url(self.origin + path)
+        self.page.wait_for_function("t => document.querySelector('article h1')?.textContent.startsWith(t)", arg=title)
+
+    def runtime_loads(self) -> int:
+        return sum(1 for u in self.requests if u.endswith("/generated/vendor/vega-bundle.js"))
+
+    def check_clean(self):
+        assert not self.errors, self.errors
+        assert not self.foreign, f"requests left 127.0.0.1: {self.foreign}"
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def session(browser, server):
+    s = Session(browser, server)
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize(("path", "count"), CHART_PAGES.items())
+def test_every_chart_renders(session, path, count):
+    session.goto(path)
+    session.wait_for_charts(count)
+    for fig in session.page.query_selector_all("figure.chart"):
+        view = fig.query_selector(".chart-view")
+        assert view.get_attribute("role") == "img"
+        assert view.get_attribute("aria-label") == fig.query_selector("img").get_attribute("alt")
+        assert not fig.query_selector("img").is_visible()  # the fallback gave way
+        box = view.bounding_box()
+        assert box["width"] > 300 and box["height"] > 100, box  # width "container" filled the column
+    session.check_clean()
+
+
+def test_pages_without_charts_do_not_load_the_runtime(session):
+    for path in ("", "watchlist/", "methodology/"):
+        session.goto(path)
+    session.page.wait_for_timeout(300)
+    assert session.runtime_loads() == 0
+    session.check_clean()
+
+
+def test_charts_survive_instant_navigation(session):
+    page = session.page
+    session.goto("")
+    page.evaluate("window.__sameDocument = true")  # lost on a full page load
+
+    def navigate(title: str, path: str):
+        session.navigate(title, path)
+        assert page.evaluate("window.__sameDocument === true"), f"{title}: full page load, not instant"
+
+    navigate("Bull case", "bull-case/")
+    session.wait_for_charts(1)
+    navigate("Bear case", "bear-case/")
+    session.wait_for_charts(1)
+    navigate("Watchlist", "watchlist/")
+    assert page.query_selector_all("figure.chart") == []
+    navigate("Bull case", "bull-case/")
+    session.wait_for_charts(1)
+    page.go_back()
+    page.wait_for_url(session.origin + "watchlist/")
+    page.go_back()
+    page.wait_for_url(session.origin + "bear-case/")
+    page.wait_for_function("document.querySelector('article h1')?.textContent.startsWith('Bear case')")
+    session.wait_for_charts(1)
+    assert page.evaluate("window.__sameDocument === true")
+    assert session.runtime_loads() == 1  # imported once, reused across pages
+    # Views of pages left behind were finalized: only the current page's tooltip handler exists.
+    assert page.evaluate("document.querySelectorAll('.chart-view').length") == 1
+    session.check_clean()
+
+
+AXIS_FILL = """() => {
+    const t = document.querySelector('figure.chart.chart--live .chart-view g.role-axis-label text');
+    return t ? getComputedStyle(t).fill : null;
+}"""
+
+
+def axis_label_fill(page) -> str:
+    return page.evaluate(AXIS_FILL)
+
+
+def wait_for_fill(page, *, equal: str | None = None, unequal: str | None = None):
+    page.wait_for_function(
+        f"([eq, ne]) => {{ const f = ({AXIS_FILL})(); return f && (eq ? f === eq : f !== ne); }}",
+        arg=[equal, unequal],
+    )
+
+
+def test_charts_rerender_on_dark_mode_toggle(session):
+    page = session.page
+    session.goto("bear-case/")
+    session.wait_for_charts(1)
+    assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "default"
+    light = axis_label_fill(page)
+    page.click("form[data-md-component=palette] label:visible")
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    wait_for_fill(page, unequal=light)
+    session.wait_for_charts(1)
+    dark = axis_label_fill(page)
+    assert dark != light
+    # Still fine after navigating in dark mode, and back to light.
+    session.navigate("Bull case", "bull-case/")
+    session.wait_for_charts(1)
+    assert axis_label_fill(page) == dark
+    page.click("form[data-md-component=palette] label:visible")
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'default'")
+    wait_for_fill(page, equal=light)
+    session.wait_for_charts(1)
+    # Two quick toggles: the stale redraw is dropped, one view remains, in the final palette.
+    page.click("form[data-md-component=palette] label:visible")
+    page.click("form[data-md-component=palette] label:visible")
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'default'")
+    page.wait_for_timeout(500)
+    session.wait_for_charts(1)
+    assert axis_label_fill(page) == light
+    session.check_clean()
+
+
+@pytest.mark.parametrize("timezone", ["Pacific/Honolulu", "America/New_York", "UTC", "Asia/Tokyo", "Pacific/Kiritimati"])
+def test_dates_are_the_same_day_in_every_time_zone(browser, server, timezone):
+    s = Session(browser, server, timezone_id=timezone)
+    try:
+        s.goto("bear-case/")
+        s.wait_for_charts(1)
+        assert s.page.evaluate("new Date(2026, 0, 15).getTimezoneOffset()") is not None
+        labels = s.page.eval_on_selector_all(
+            "#chart-rsi .chart-view g.role-axis-label text", "els => els.map(e => e.textContent)"
+        )
+        assert [x for x in labels if x.startswith("Jan")] == ["Jan 13", "Jan 14", "Jan 15"]
+        # The tooltip of the last bar names the same day.
+        bars = s.page.query_selector_all("#chart-rsi .chart-view g.role-mark path")
+        bars[-1].hover()
+        s.page.wait_for_selector("#vg-tooltip-element.visible")
+        assert "Jan 15, 2026" in s.page.inner_text("#vg-tooltip-element")
+        s.check_clean()
+    finally:
+        s.close()
+
+
+RSI_LABELS = """async ([dates, runtime]) => {
+    const { default: vegaEmbed } = await import(runtime);
+    const el = document.createElement("div");
+    document.body.append(el);
+    await vegaEmbed(el, {
+        data: { values: dates.map((date, i) => ({ date, v: i })) },
+        mark: "bar",
+        encoding: { x: { field: "date", type: "ordinal", timeUnit: "utcyearmonthdate", axis: { format: "%b %d" } },
+                    y: { field: "v", type: "quantitative" } },
+    }, { actions: false, renderer: "svg" });
+    const labels = [...el.querySelectorAll("g.role-axis-label text")].map(t => t.textContent);
+    el.remove();
+    return labels.filter(t => t.startsWith("Jan"));
+}"""
+
+
+def test_why_specs_need_date_only_strings(browser, server):
+    """The contract's reason: Altair writes tz-naive datetimes as "2026-01-15T00:00:00", which
+    browsers read as local midnight, so UTC formatting shows Jan 14 east of Greenwich."""
+    s = Session(browser, server, timezone_id="Asia/Tokyo")
+    try:
+        s.goto("bear-case/")
+        runtime = s.origin + "generated/vendor/vega-bundle.js"
+        good = s.page.evaluate(RSI_LABELS, [["2026-01-14", "2026-01-15"], runtime])
+        naive = s.page.evaluate(RSI_LABELS, [["2026-01-14T00:00:00", "2026-01-15T00:00:00"], runtime])
+        assert good == ["Jan 14", "Jan 15"]
+        assert naive == ["Jan 13", "Jan 14"]
+    finally:
+        s.close()
+
+
+def test_static_svg_stays_when_the_runtime_fails(browser, server):
+    s = Session(browser, server)
+    try:
+        s.context.route("**/vega-bundle.js", lambda route: route.fulfill(status=404, body="missing"))
+        s.goto("bull-case/")
+        s.page.wait_for_timeout(1000)
+        img = s.page.query_selector("figure.chart img")
+        assert img.is_visible() and img.evaluate("i => i.complete && i.naturalWidth > 0")
+        assert s.page.query_selector_all("figure.chart .chart-view") == []
+        assert not [e for e in s.errors if "pageerror" in e]
+    finally:
+        s.close()
+
+
+def test_without_javascript_the_static_svg_shows(browser, server):
+    s = Session(browser, server, java_script_enabled=False)
+    try:
+        s.goto("deep/nested/charts/")
+        for img in s.page.query_selector_all("figure.chart img"):
+            assert img.is_visible() and img.evaluate("i => i.complete && i.naturalWidth > 0")
+        assert s.runtime_loads() == 0
+    finally:
+        s.close()
+
+
+SHOTS = ["", "bull-case/", "bear-case/", "watchlist/", "methodology/", "authoring/", "deep/nested/charts/"]
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_screenshots_and_no_horizontal_overflow(session, width):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = session.page
+    page.set_viewport_size({"width": width, "height": 900})
+    for path in SHOTS:
+        session.goto(path)
+        charts = CHART_PAGES.get(path, 0)
+        if charts:
+            session.wait_for_charts(charts)
+        name = (path.strip("/").replace("/", "-") or "home") + f"-{width}.png"
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
+    # One dark-mode shot per width.
+    session.goto("bull-case/")
+    session.wait_for_charts(1)
+    page.click("form[data-md-component=palette] label:visible")
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    session.wait_for_charts(1)
+    page.wait_for_timeout(200)
+    page.screenshot(path=str(SCREENSHOTS / f"bull-case-dark-{width}.png"), full_page=True)
+    session.check_clean()

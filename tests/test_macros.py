@@ -1,0 +1,371 @@
+"""macros/: snapshot loading, lookups, error messages, and what each macro renders.
+
+The in-process tests call the Snapshot methods directly. The build tests at the end run
+`mkdocs build --strict` on fixture sites, to check that an error reaches the terminal and
+fails the build.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import macros
+from macros import formatting as f
+from macros.snapshot import MacroError, PageRef, Snapshot, SnapshotError
+from tests.site_fixtures import SNAPSHOT_FIXTURE, load_fixture_snapshot, make_site, write_vendor
+
+
+def snapshot_at(tmp_path: Path, data: dict | None = None, *, page=PageRef("bull-case.md", "bull-case/")) -> Snapshot:
+    """A Snapshot loaded from a docs/generated/metrics.json under tmp_path, with chart files."""
+    gen = tmp_path / "docs" / "generated"
+    (gen / "charts").mkdir(parents=True, exist_ok=True)
+    (gen / "vendor").mkdir(exist_ok=True)
+    (gen / "vendor" / "vega-bundle.js").write_text("export default null;")
+    for p in (SNAPSHOT_FIXTURE.parent / "charts").iterdir():
+        (gen / "charts" / p.name).write_bytes(p.read_bytes())
+    (gen / "metrics.json").write_text(json.dumps(data or load_fixture_snapshot()))
+    snap = Snapshot.load(gen / "metrics.json", docs_dir=tmp_path / "docs")
+    snap.current_page = lambda: page
+    return snap
+
+
+@pytest.fixture
+def snap(tmp_path) -> Snapshot:
+    return snapshot_at(tmp_path)
+
+
+# ---------------------------------------------------------------- loading
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(schema=2), "schema"),
+        (lambda d: d.update(data_mode="guess"), "data_mode"),
+        (lambda d: d.update(as_of="15/01/2026"), "as_of"),
+        (lambda d: d["metrics"]["rut.rsi_14"].update(unit="furlongs"), "rut.rsi_14"),
+        (lambda d: d["metrics"]["rut.ret_1y"].pop("reason"), "rut.ret_1y"),
+        (lambda d: d["metrics"]["rut.close"].pop("unit"), "rut.close"),
+        (lambda d: d.update(metrics=[]), "metrics"),
+        (lambda d: d.update(sectors={}), "sectors"),
+        (lambda d: d["facts"]["gdpnow_q4"].update(unit=None), "gdpnow_q4"),
+    ],
+)
+def test_load_rejects_contract_breaks(tmp_path, change, message):
+    data = load_fixture_snapshot()
+    change(data)
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SnapshotError, match=re.escape(message)):
+        Snapshot.load(path)
+
+
+def test_load_names_missing_and_broken_files(tmp_path):
+    with pytest.raises(SnapshotError, match="python -m build_data"):
+        Snapshot.load(tmp_path / "nope.json")
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(SnapshotError, match="not valid JSON"):
+        Snapshot.load(tmp_path / "bad.json")
+
+
+def test_optional_sections_default_to_empty(tmp_path):
+    data = {k: v for k, v in load_fixture_snapshot().items() if k in ("schema", "as_of", "data_mode", "metrics")}
+    s = snapshot_at(tmp_path, data)
+    assert s.changes_list() == '<p class="changes changes--empty">No signal has changed since the last build.</p>'
+    assert s.watch_table() == '<p class="empty">Nothing on the watchlist.</p>'
+
+
+# ---------------------------------------------------------------- unknown keys
+
+
+@pytest.mark.parametrize(
+    ("call", "key", "near"),
+    [
+        (lambda s: s.metric("rut.rsi_41"), "rut.rsi_41", "rut.rsi_14"),
+        (lambda s: s.key_numbers(["rut.ret_ytd", "spx.ret_ydt"]), "spx.ret_ydt", "spx.ret_ytd"),
+        (lambda s: s.chart("rut_vs_spy"), "rut_vs_spy", "rut_vs_spx"),
+        (lambda s: s.fact("gdpnow_q5"), "gdpnow_q5", "gdpnow_q4"),
+        (lambda s: s.claim("rsi_hott"), "rsi_hott", "rsi_hot"),
+        (lambda s: s.claims_tally("bul"), "bul", "bull"),
+        (lambda s: s.metrics_table("levls."), "levls.", "levels."),
+        (lambda s: s.metric("rut.close", "prcie"), "prcie", "price"),
+    ],
+)
+def test_unknown_key_names_page_key_and_three_closest(snap, call, key, near):
+    with pytest.raises(MacroError) as err:
+        call(snap)
+    msg = str(err.value)
+    assert msg.startswith("page bull-case.md: ")
+    assert repr(key) in msg
+    suggestions = msg.split("closest", 1)[1]
+    assert near in suggestions
+    assert len(re.findall(r"'[^']+'", suggestions)) in (2, 3)  # the page list has only two entries
+
+
+def test_list_driven_macros_fail_when_their_list_is_missing(tmp_path):
+    data = load_fixture_snapshot()
+    for section in ("catalog", "sectors", "levels", "targets"):
+        data.pop(section)
+    s = snapshot_at(tmp_path, data)
+    for call, section in [(s.metric_reference, "catalog"), (s.sector_table, "sectors"), (s.levels_table, "levels"), (s.targets_table, "targets")]:
+        with pytest.raises(MacroError, match=f"'{section}' list is empty"):
+            call()
+
+
+def test_authoring_page_shows_the_real_error_message(snap):
+    """docs/authoring.md quotes an error; it must stay what the macros really print."""
+    with pytest.raises(MacroError) as err:
+        snap.metric("rut.rsi_41")
+    authoring = (Path(macros.__file__).parents[1] / "docs" / "authoring.md").read_text()
+    assert f"MacroError: {err.value}\n" in authoring
+
+
+def test_table_macros_fail_on_a_missing_metric(tmp_path):
+    data = load_fixture_snapshot()
+    del data["metrics"]["xlk.ret_ytd"], data["metrics"]["levels.breakout_above"], data["metrics"]["targets.bull_move"]
+    s = snapshot_at(tmp_path, data)
+    for call, key in [(s.sector_table, "xlk.ret_ytd"), (s.levels_table, "levels.breakout_above"), (s.targets_table, "targets.bull_move")]:
+        with pytest.raises(MacroError, match=re.escape(repr(key))):
+            call()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "unit"), [("price", "fraction"), ("pct", "price"), ("int", "date")]
+)
+def test_format_that_does_not_fit_the_unit_fails(snap, fmt, unit):
+    key = next(k for k, m in snap.data["metrics"].items() if m["unit"] == unit and m["value"] is not None)
+    with pytest.raises(MacroError, match=f"does not apply to unit '{unit}'"):
+        snap.metric(key, fmt)
+
+
+def test_a_nan_that_slipped_into_the_snapshot_fails_instead_of_printing(tmp_path):
+    data = load_fixture_snapshot()
+    data["metrics"]["rut.rsi_14"]["value"] = float("nan")  # json.dumps writes NaN; json.loads reads it
+    s = snapshot_at(tmp_path, data)
+    with pytest.raises(MacroError, match="NaN"):
+        s.metric("rut.rsi_14")
+
+
+def test_chart_needs_its_files_and_the_runtime(tmp_path):
+    s = snapshot_at(tmp_path)
+    (tmp_path / "docs/generated/charts/rsi.svg").unlink()
+    with pytest.raises(MacroError, match="svg file 'charts/rsi.svg' is missing"):
+        s.chart("rsi")
+    (tmp_path / "docs/generated/vendor/vega-bundle.js").unlink()
+    with pytest.raises(MacroError, match="chart runtime"):
+        s.chart("rut_vs_spx")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def test_metric_span_carries_key_label_date_and_source(snap):
+    assert snap.metric("rut.ret_ytd") == (
+        '<span class="metric" data-key="rut.ret_ytd" '
+        'title="Russell 2000 YTD return, as of Jan 15, 2026, yahoo:^RUT">7.8%</span>'
+    )
+    assert 'data-fmt="signed_pct"' in snap.metric("rut.ret_ytd", "signed_pct")
+    assert ">+7.8%<" in snap.metric("rut.ret_ytd", "signed_pct")
+
+
+def test_missing_value_shows_a_dash_with_its_reason(snap):
+    html = snap.metric("rut.ret_1y")
+    assert html.startswith('<span class="na metric" title="too little history: 180 sessions, needs 253" data-key="rut.ret_1y">—')
+    assert "not available: too little history" in html
+
+
+@pytest.mark.parametrize(
+    ("page", "prefix"),
+    [(PageRef("index.md", ""), ""), (PageRef("bull-case.md", "bull-case/"), "../"), (PageRef("a/b/c.md", "a/b/c/"), "../../../"), (PageRef("x.md", "x.html"), "")],
+)
+def test_chart_urls_are_relative_to_the_page(tmp_path, page, prefix):
+    s = snapshot_at(tmp_path, page=page)
+    html = s.chart("rsi")
+    assert f'data-spec="{prefix}generated/charts/rsi.vl.json"' in html
+    assert f'src="{prefix}generated/charts/rsi.svg"' in html
+    assert 'alt="Bar chart of the RSI-14' in html and "<figcaption>Russell 2000 RSI-14</figcaption>" in html
+    assert 'width="770" height="232"' in html  # read from the SVG: no layout shift
+
+
+def test_claims_badges_and_tally(snap):
+    assert '<span class="badge badge--holds">holds</span>' in snap.claim("rsi_hot")
+    assert "(now 71.2, threshold 70.0)" in snap.claim("rsi_hot")
+    assert '<span class="badge badge--fails">no longer holds</span>' in snap.claim("volume_confirms")
+    unknown = snap.claim("one_year")
+    assert "can't be checked" in unknown and "too little history" in unknown
+    assert ">1 of 3 bull-case claims hold; 1 no longer holds; 1 can&#x27;t be checked.<" in snap.claims_tally("bull")
+    assert ">1 of 1 bear-case claims hold.<" in snap.claims_tally("bear")
+
+
+def test_watch_table(snap):
+    html = snap.watch_table()
+    for status in ("near", "clear", "triggered", "unknown"):
+        assert f'<span class="badge badge--{status}">{status}</span>' in html
+    assert 'since <time datetime="2026-01-13">Jan 13, 2026</time>' in html
+    assert '<span class="watch-value" data-watch="yield_drop"><span class="na"' in html
+    assert html.count("<tr>") == 5
+    assert snap.watch_table("risk").count("<tr>") == 3
+    with pytest.raises(MacroError):
+        snap.watch_table("risks")
+
+
+def test_fact_shows_source_date_and_age(snap):
+    html = snap.fact("bofa_large_cap_outflow")
+    text = re.sub(r"<[^>]+>", "", html)
+    assert text == "$45.9bn (Bank of America, Dec 2025; 40 days old)"
+    assert re.sub(r"<[^>]+>", "", snap.fact("gdpnow_q4")) == "5.3% (Atlanta Fed GDPNow, Dec 2025; 1 day old)"
+    assert '<a href="https://www.atlantafed.org/cqer/research/gdpnow">' in snap.fact("gdpnow_q4")
+    expired = snap.fact("fwd_pe_sep")
+    assert "fact--expired" in expired and "400 days old, past its 365-day limit" in expired
+
+
+def test_tables_follow_snapshot_order_and_units(snap):
+    sectors = snap.sector_table()
+    assert [m for m in re.findall(r"<td>([^<]+) <span class=\"ticker\">", sectors)] == ["Energy", "Real Estate", "Technology"]
+    assert ">+0.5%<" in sectors and f">{f.MINUS}2.2%<" in sectors and ">0.0%<" in sectors
+    levels = snap.levels_table()
+    assert "position--below" in levels and levels.count("position--above") == 2
+    assert ">2,700.00<" in levels and f">{f.MINUS}3.3%<" in levels
+    targets = snap.targets_table()
+    assert ">+9.6%<" in targets and ">+14.9%<" in targets and "Strategist consensus" in targets
+
+
+def test_key_numbers_is_phrasing_content(snap):
+    html = snap.key_numbers(["rut.ret_ytd", ["iwm.volume", "int"]])
+    assert "<div" not in html and "\n" not in html
+    assert ">25,100,000<" in html and ">Russell 2000 YTD return<" in html
+    with pytest.raises(MacroError, match="list of keys"):
+        snap.key_numbers("rut.ret_ytd")
+
+
+@pytest.mark.parametrize(
+    ("mode", "note", "text"),
+    [
+        ("live", "", "Data as of Jan 15, 2026 (close)."),
+        ("cache", "Cached data as of 2026-01-14: Yahoo did not answer.", "Cached data, as of Jan 15, 2026."),
+        ("sample", "No network and no cache.", "SAMPLE DATA, not real prices."),
+        ("csv", "", "Data as of Jan 15, 2026 (close), from local CSV files."),
+    ],
+)
+def test_banner_per_data_mode(tmp_path, mode, note, text):
+    data = load_fixture_snapshot()
+    data.update(data_mode=mode, mode_note=note)
+    assert snapshot_at(tmp_path, data).banner() == {"mode": mode, "text": text, "note": note}
+
+
+def test_single_line_output_for_admonitions(snap):
+    calls = [snap.sector_table(), snap.levels_table(), snap.targets_table(), snap.watch_table(), snap.changes_list(),
+             snap.series_table(), snap.metrics_table(), snap.chart("rsi"), snap.data_status()]  # fmt: skip
+    assert not [c for c in calls if "\n" in c]
+
+
+# ---------------------------------------------------------------- wiring
+
+
+class FakeEnv:
+    """The slice of the mkdocs-macros plugin object that define_env uses."""
+
+    def __init__(self, docs_dir: Path):
+        self.conf = {"docs_dir": str(docs_dir), "extra": {"snapshot": "generated/metrics.json"}}
+        self.macros, self.filters, self.variables = {}, {}, {}
+        self.page = SimpleNamespace(file=SimpleNamespace(src_path="deep/page.md"), url="deep/page/")
+
+    def macro(self, func, name=""):
+        self.macros[name or func.__name__] = func
+
+    def filter(self, func, name=""):
+        self.filters[name or func.__name__] = func
+
+
+def test_define_env_registers_documented_macros(tmp_path, monkeypatch):
+    monkeypatch.delenv("SNAPSHOT_PATH", raising=False)
+    snapshot_at(tmp_path)
+    env = FakeEnv(tmp_path / "docs")
+    macros.define_env(env)
+    assert set(env.macros) == {*macros.MACROS, "macro_reference"}
+    for name, func in env.macros.items():
+        assert inspect.getdoc(func), f"macro {name} has no docstring"
+    assert env.conf["extra"]["data_banner"]["text"] == "Data as of Jan 15, 2026 (close)."
+    assert env.variables["data_mode"] == "live"
+    assert env.filters["pct"](0.0776) == "7.8%"
+    # Page-aware: relative URLs and error messages use the page being rendered.
+    assert 'src="../../generated/charts/rsi.svg"' in env.macros["chart"]("rsi")
+    with pytest.raises(MacroError, match="^page deep/page.md: "):
+        env.macros["metric"]("nope")
+    reference = env.macros["macro_reference"]()
+    assert "<code>metric(key, [fmt])</code>" in reference and "<code>chart(id)</code>" in reference
+
+
+def test_snapshot_path_env_var_overrides_config(tmp_path, monkeypatch):
+    snapshot_at(tmp_path)
+    other = load_fixture_snapshot()
+    other["data_mode"] = "sample"
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    monkeypatch.setenv("SNAPSHOT_PATH", str(tmp_path / "other.json"))
+    env = FakeEnv(tmp_path / "docs")
+    macros.define_env(env)
+    assert env.variables["data_mode"] == "sample"
+    with pytest.raises(MacroError, match="outside docs_dir"):
+        env.macros["chart"]("rsi")
+
+
+def test_page_ref_survives_a_page_without_file(tmp_path):
+    env = SimpleNamespace(page=SimpleNamespace(url="x/"))
+    assert macros.page_ref(env) == PageRef("x/", "x/")
+    assert macros.page_ref(SimpleNamespace()) == PageRef()
+
+
+# ---------------------------------------------------------------- the build fails, and says why
+
+
+@pytest.fixture(scope="module")
+def vendor(tmp_path_factory) -> Path:
+    return write_vendor(tmp_path_factory.mktemp("vendor"))
+
+
+@pytest.mark.parametrize(
+    ("page", "markdown", "expect"),
+    [
+        ("bull-case.md", '# Bull\n\nRSI {{ metric("rut.rsi_41") }}\n', ["rut.rsi_41", "'rut.rsi_14'"]),
+        ("deep/nested/charts.md", '# Charts\n\n{{ chart("rsi_chart") }}\n', ["rsi_chart", "'rsi'"]),
+        ("watchlist.md", '# Watch\n\n{{ fact("bofa_outflow") }}\n', ["bofa_outflow", "'bofa_large_cap_outflow'"]),
+        ("bear-case.md", '# Bear\n\n{{ claim("rsi_hto") }}\n', ["rsi_hto", "'rsi_hot'"]),
+        ("methodology.md", '# M\n\n{{ metric("rut.close", "pct") }}\n', ["does not apply to unit 'price'"]),
+        ("methodology.md", "# M\n\n{{ metirc('rut.close') }}\n", ["'metirc' is undefined"]),
+    ],
+)
+def test_bad_macro_call_fails_the_strict_build(tmp_path, vendor, page, markdown, expect):
+    site = make_site(tmp_path / "site", vendor=vendor, pages={page: markdown})
+    run = site.build()
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out
+    assert page in out
+    for needle in expect:
+        assert needle in out, out[-3000:]
+    if "undefined" not in expect[0]:
+        assert f"page {page}: " in out  # our own message, not only the plugin's header
+
+
+def test_missing_snapshot_fails_the_build_in_one_line(tmp_path, vendor):
+    site = make_site(tmp_path / "site", vendor=vendor)
+    (site.docs / "generated" / "metrics.json").unlink()
+    run = site.build()
+    assert run.returncode != 0
+    assert "snapshot not found" in run.stderr and "python -m build_data" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_attribute_lists_are_not_jinja_comments(tmp_path, vendor):
+    pages = {"bull-case.md": "# Bull {#bull-top}\n\nText {{ metric('rut.rsi_14') }}.\n\n## Next {#next}\n\n{## hidden ##}Shown.\n"}
+    site = make_site(tmp_path / "site", vendor=vendor, pages=pages)
+    run = site.build()
+    assert run.returncode == 0, run.stderr
+    html = (site.site / "bull-case" / "index.html").read_text()
+    assert 'id="bull-top"' in html and 'id="next"' in html and ">71.2<" in html
+    assert "hidden" not in re.sub(r"<[^>]+>", "", html.split("<article", 1)[1].split("</article>", 1)[0])
