@@ -1,7 +1,7 @@
 """mkdocs-macros entry point (`module_name: macros`): wiring only.
 
 Loads the snapshot that `python -m build_data` wrote, registers its macros and a few
-formatting filters, and hands the data-mode banner to the theme (overrides/main.html).
+formatting filters, and hands the data-mode banner to the theme (macros/theme/main.html).
 """
 
 from __future__ import annotations

@@ -477,6 +477,10 @@ class Snapshot:
         assets/charts.js. Title as caption, the description as the text alternative."""
         call = f"chart({id!r})"
         c = self.lookup("charts", id, call)
+        if c.get("reason") and not c.get("spec"):
+            # The build had no data for this chart: say so in its place rather than fail the site.
+            return (f'<figure{f.attrs(class_="chart chart--missing", id="chart-" + id, data_chart=id)}>'
+                    f'<p class="na">Chart unavailable: {f.esc(c["reason"])}</p></figure>')
         base = self._site_dir(call)
         for name in ("spec", "svg"):
             if not isinstance(c.get(name), str) or not (self.path.parent / c[name]).is_file():

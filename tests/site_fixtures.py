@@ -1,6 +1,6 @@
 """Build small fixture sites into temporary folders, with the repo's real config and code.
 
-A fixture site is a folder holding a copy of mkdocs.yml, links to macros/ and overrides/, a
+A fixture site is a folder holding a copy of mkdocs.yml, a link to macros/ (which holds the theme override), a
 docs/ folder with the real assets and authoring.md, fixture versions of the other pages, and
 docs/generated/ filled from tests/fixtures (snapshot, chart specs and SVGs) plus the vendored
 chart runtime. `mkdocs build --strict` then runs in a subprocess, as in CI.
@@ -206,7 +206,7 @@ def make_site(
     """
     root.mkdir(parents=True)
     shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    for name in ("macros", "overrides"):
+    for name in ("macros",):
         (root / name).symlink_to(REPO / name, target_is_directory=True)
     docs = root / "docs"
     shutil.copytree(REPO / "docs" / "assets", docs / "assets")

@@ -1,0 +1,121 @@
+"""The real pages, built end to end from the pipeline's own output (sample and csv sources)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from build_data.sources import sample
+from macros import formatting as f
+from tests.conftest import write_csv_folder
+from tests.site_fixtures import FixtureSite, strip_code, tagged_values, visible_text
+
+REPO = Path(__file__).resolve().parents[1]
+BAD = [(re.compile(r"\bnan\b", re.I), "nan"), (re.compile(r"\bNone\b"), "None"), (re.compile(r"\binf\b"), "inf"),
+       (re.compile(r"Macro Rendering Error"), "macro error")]
+
+
+def real_site(root: Path, build_args: list[str]) -> tuple[FixtureSite, subprocess.CompletedProcess, dict]:
+    """Copy the real config and pages, run the data build into docs/generated, then mkdocs."""
+    root.mkdir(parents=True)
+    shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    (root / "macros").symlink_to(REPO / "macros", target_is_directory=True)
+    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("generated"))
+    out = root / "docs" / "generated"
+    data = subprocess.run([sys.executable, "-m", "build_data", *build_args, "--out", str(out),
+                           "--cache-dir", str(root / "cache")], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert data.returncode == 0, data.stderr
+    site = FixtureSite(root)
+    run = site.build(site_url="http://127.0.0.1:8000/")
+    return site, run, json.loads((out / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def sample_site(tmp_path_factory):
+    site, run, snap = real_site(tmp_path_factory.mktemp("real") / "s", ["--source", "sample", "--as-of", "2026-01-16"])
+    assert run.returncode == 0, run.stdout + run.stderr
+    return site, snap, site.html_pages()
+
+
+def test_every_real_page_builds_without_raw_values(sample_site):
+    _, _, pages = sample_site
+    assert {"index.html", "bull-case/index.html", "bear-case/index.html", "watchlist/index.html",
+            "methodology/index.html"} <= set(pages)
+    for name, html in pages.items():
+        text = visible_text(strip_code(html))
+        for pattern, what in BAD:
+            assert not pattern.search(text), f"{name}: {what}"
+        for token in ("{{", "{%"):
+            assert token not in text, f"{name}: {token}"
+
+
+def test_every_number_on_the_real_pages_equals_the_snapshot(sample_site):
+    _, snap, pages = sample_site
+    metrics, facts = snap["metrics"], snap["facts"]
+    checked = 0
+    for name, html in pages.items():
+        for el in tagged_values(html):
+            a, text = el["attrs"], el["text"].strip()
+            if "data-key" in a:
+                m = metrics[a["data-key"]]
+                expected = f.EM_DASH if m["value"] is None else f.format_value(m["value"], m["unit"], a.get("data-fmt"))
+            elif "data-fact" in a:
+                fact = facts[a["data-fact"]]
+                expected, text = f.format_fact_value(fact["value"], fact["unit"]), text.split(" (", 1)[0]
+            else:
+                continue
+            assert text == expected, f"{name}: {a}"
+            checked += 1
+    assert checked > 600
+
+
+def test_sample_banner_and_charts_on_the_real_pages(sample_site):
+    site, snap, pages = sample_site
+    for name in ("index.html", "bull-case/index.html", "bear-case/index.html", "watchlist/index.html"):
+        assert "SAMPLE DATA" in pages[name] and 'class="chart"' in pages[name]
+    for chart_id in snap["charts"]:
+        assert (site.site / "generated" / "charts" / f"{chart_id}.vl.json").is_file()
+    assert "methodology" in pages["methodology/index.html"].lower()
+    assert "<code>rut.ret_ytd</code>" in pages["methodology/index.html"]  # the generated metric table
+
+
+def test_claims_on_pages_follow_the_snapshot(sample_site):
+    _, snap, pages = sample_site
+    for cid, claim in snap["claims"].items():
+        page = "bull-case/index.html" if claim["page"] == "bull" else "bear-case/index.html"
+        badge = {True: "holds", False: "no longer holds", None: "can't be checked"}[claim["holds"]]
+        match = re.search(rf'data-claim="{cid}"><span class="badge[^"]*">([^<]+)<', pages[page])
+        assert match and match.group(1) == badge, cid
+
+
+def test_partial_csv_data_still_builds_and_explains_the_gaps(tmp_path, universe):
+    tickers = [s.ticker for s in universe.symbols.values() if s.ticker not in ("IWM", "IWC")]
+    folder = write_csv_folder(tmp_path / "data", sample.sample_prices(tickers, dt.date(2026, 1, 16)), {})
+    site, run, snap = real_site(tmp_path / "site", ["--source", "csv", "--data-dir", str(folder)])
+    assert run.returncode == 0, run.stdout + run.stderr
+    pages = site.html_pages()
+    assert snap["data_mode"] == "csv"
+    bear = pages["bear-case/index.html"]
+    assert "Chart unavailable" in bear  # no IWM volume, no macro series
+    assert 'title="no data: no file IWM.csv' in bear
+    for name, html in pages.items():
+        text = visible_text(strip_code(html))
+        for pattern, what in BAD:
+            assert not pattern.search(text), f"{name}: {what}"
+
+
+def test_unknown_key_in_a_real_page_fails_with_suggestions(tmp_path):
+    root = tmp_path / "site"
+    site, run, _ = real_site(root, ["--source", "sample", "--as-of", "2026-01-16"])
+    page = root / "docs" / "bull-case.md"
+    page.write_text(page.read_text() + '\n{{ metric("rut.rsi14") }}\n')
+    run = site.build()
+    assert run.returncode != 0
+    out = run.stdout + run.stderr
+    assert "bull-case.md" in out and "'rut.rsi14'" in out and "'rut.rsi_14'" in out
