@@ -28,7 +28,7 @@ class Chart:
 
 def _x(title: str | None = None, fmt: str = "%b %Y") -> alt.X:
     return alt.X("date:T", title=title, scale=alt.Scale(type="utc"),
-                 axis=alt.Axis(format=fmt, labelOverlap=True, grid=False))
+                 axis=alt.Axis(format=fmt, tickCount="month", labelOverlap=True, grid=False))
 
 
 def _frame(series: dict[str, pd.Series]) -> pd.DataFrame:

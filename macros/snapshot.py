@@ -166,7 +166,9 @@ class Snapshot:
         if value is None:
             return f.na_span(metric.get("reason") or "not available in this snapshot")
         unit = metric["unit"]
-        return f.esc(self._fmt(call, value, unit))
+        # A return spread is a difference of fractions: read it in percentage points.
+        fmt = "pp" if metric_key.endswith("_spread") else None
+        return f.esc(self._fmt(call, value, unit, fmt))
 
     def label(self, key: str) -> str:
         """The label of a metric (its key if it has none)."""
