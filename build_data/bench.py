@@ -4,7 +4,8 @@
    from the sample generator, so no network is needed);
 2. compute time of the full symbol catalog for synthetic universes of 500, 1,000 and 2,000
    tickers x 10 years of sessions, to show how cost grows with the universe;
-3. peak memory of each.
+3. peak memory of each;
+4. if site/ is built, what each page costs a reader (gzip bytes, see build_data.pageweight).
 """
 from __future__ import annotations
 
@@ -103,6 +104,11 @@ def main() -> None:
     (n0, t0, _), (n1, t1, _) = rows[0], rows[-1]
     print(f"growth: {n1 / n0:.0f}x tickers -> {t1 / t0:.1f}x time (linear would be {n1 / n0:.0f}x); target <= 2 s at 2,000")
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    site = ROOT / "site"
+    if (site / "index.html").is_file():
+        from build_data.pageweight import main as weights
+        print("page weight (budget: 150 KB gzip for pages without charts, search excluded):")
+        weights([str(site)])
 
 
 if __name__ == "__main__":

@@ -185,7 +185,8 @@ class Snapshot:
             "cache": f"Cached data, as of {as_of}.",
             "sample": "SAMPLE DATA, not real prices.",
         }[mode]
-        return {"mode": mode, "text": text, "note": str(self.data.get("mode_note") or "")}
+        return {"mode": mode, "text": text, "note": str(self.data.get("mode_note") or ""),
+                "as_of": self.data["as_of"]}
 
     # ------------------------------------------------------------ macros: values
 

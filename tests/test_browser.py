@@ -7,6 +7,7 @@ instant navigation would silently turn into full page loads.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 import threading
@@ -325,3 +326,27 @@ def test_screenshots_and_no_horizontal_overflow(session, width):
     page.wait_for_timeout(200)
     page.screenshot(path=str(SCREENSHOTS / f"bull-case-dark-{width}.png"), full_page=True)
     session.check_clean()
+
+
+def test_stale_snapshot_gets_a_warning_in_the_banner(browser, server):
+    """If the scheduled rebuild stops, readers are told how old the numbers are."""
+    from tests.site_fixtures import load_fixture_snapshot
+
+    as_of = load_fixture_snapshot()["as_of"]
+    for days_later, stale in ((2, False), (40, True)):
+        s = Session(browser, server)
+        try:
+            now = datetime.datetime.fromisoformat(as_of).replace(tzinfo=datetime.timezone.utc) + datetime.timedelta(days=days_later, hours=12)
+            s.page.clock.install(time=now)
+            s.goto("")
+            s.page.wait_for_selector(".data-banner")
+            note = s.page.locator(".data-banner__stale")
+            if stale:
+                note.wait_for()
+                assert f"{days_later} days old" in note.text_content()
+            else:
+                s.page.wait_for_timeout(300)
+                assert note.count() == 0
+            s.check_clean()
+        finally:
+            s.close()

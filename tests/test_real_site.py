@@ -119,3 +119,16 @@ def test_unknown_key_in_a_real_page_fails_with_suggestions(tmp_path):
     assert run.returncode != 0
     out = run.stdout + run.stderr
     assert "bull-case.md" in out and "'rut.rsi14'" in out and "'rut.rsi_14'" in out
+
+
+def test_pages_without_charts_stay_within_the_weight_budget(sample_site):
+    from build_data.pageweight import site_weights
+
+    site, _, _ = sample_site
+    weights = {w["page"]: w for w in site_weights(site.site)}
+    plain = [w for w in weights.values() if not w["charts"]]
+    assert {"methodology/index.html", "authoring/index.html"} <= {w["page"] for w in plain}
+    for w in plain:
+        assert w["bytes"] <= 150 * 1024, w
+    # The chart runtime is counted on chart pages only, and it is what makes them heavier.
+    assert weights["index.html"]["charts"] and weights["index.html"]["bytes"] > max(w["bytes"] for w in plain)
