@@ -1,0 +1,106 @@
+"""The command line as a user runs it: exit codes, one-line causes, show and list."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from build_data import config
+from build_data.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "build_data", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    run = cli("--source", "sample", "--as-of", "2026-01-16", "--out", str(out),
+              "--cache-dir", str(out / "cache"))
+    assert run.returncode == 0, run.stderr
+    return out, run
+
+
+def test_build_reports_progress_on_stderr_and_writes_the_snapshot(built):
+    out, run = built
+    assert run.stdout == ""
+    assert "sample: generating 19 symbols" in run.stderr and "wrote" in run.stderr
+    snap = json.loads((out / "metrics.json").read_text())
+    assert snap["as_of"] == "2026-01-16" and snap["data_mode"] == "sample"
+    assert sorted(p.name for p in (out / "charts").glob("*.vl.json"))
+    assert (out / "vendor" / "vega-bundle.js").is_file()
+
+
+def test_show_prints_one_value_and_json(built):
+    out, _ = built
+    snap = json.loads((out / "metrics.json").read_text())
+    run = cli("show", "rut.rsi_14", "--out", str(out))
+    assert run.returncode == 0 and float(run.stdout) == snap["metrics"]["rut.rsi_14"]["value"]
+    run = cli("show", "rut.ret_ytd", "--json", "--out", str(out))
+    entry = json.loads(run.stdout)
+    assert entry["key"] == "rut.ret_ytd" and entry["unit"] == "fraction" and entry["source"] == "sample:^RUT"
+
+
+def test_show_with_as_of_recomputes_without_writing(tmp_path):
+    run = cli("show", "rut.close", "--source", "sample", "--as-of", "2025-12-31", "--out", str(tmp_path))
+    assert run.returncode == 0
+    from build_data.sources.sample import ANCHOR, PROFILES
+    assert ANCHOR.isoformat() == "2025-12-31"
+    assert float(run.stdout) == pytest.approx(PROFILES["^RUT"][0])  # the sample is anchored there
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_unknown_key_exits_non_zero_with_suggestions(built):
+    out, _ = built
+    run = cli("show", "rut.rsi14", "--out", str(out))
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1].startswith("error: unknown metric key 'rut.rsi14'; did you mean rut.rsi_14")
+
+
+def test_list_prints_every_key_with_unit_and_label():
+    run = cli("list")
+    lines = run.stdout.splitlines()
+    assert run.returncode == 0 and len(lines) > 500
+    assert any(line.split()[:2] == ["rut.rsi_14", "index"] and "Russell 2000 RSI-14" in line for line in lines)
+    patterns = cli("list", "--patterns").stdout
+    assert "X.rsi_14" in patterns and "A_vs_B.outperf_streak" in patterns
+
+
+def test_bad_date_and_missing_data_dir_fail_with_one_line():
+    run = cli("--as-of", "2026-13-01")
+    assert run.returncode == 2 and "not a date" in run.stderr
+    run = cli("--source", "csv")
+    assert run.returncode == 1 and "--source csv needs --data-dir" in run.stderr
+
+
+def test_bad_config_names_the_file_and_the_field(tmp_path):
+    raw = yaml.safe_load(config.DEFAULT_UNIVERSE.read_text())
+    del raw["symbols"]["rut"]["ticker"]
+    bad = tmp_path / "universe.yml"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match=r"universe\.yml: symbols\.rut\.ticker: Field required"):
+        config.load_universe(bad)
+    raw = yaml.safe_load(config.DEFAULT_UNIVERSE.read_text())
+    raw["pairs"]["rut_vs_spx"]["b"] = "sp500"
+    bad.write_text(yaml.safe_dump(raw))
+    run = cli("--source", "sample", "--config", str(bad), "--out", str(tmp_path / "o"))
+    assert run.returncode == 1
+    assert "universe.yml" in run.stderr and "pairs.rut_vs_spx: unknown symbol alias 'sp500'" in run.stderr
+    bad.write_text("symbols: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        config.load_universe(bad)
+
+
+def test_bad_facts_file_names_the_field(tmp_path):
+    bad = tmp_path / "facts.yml"
+    bad.write_text(yaml.safe_dump({"facts": {"x": {"text": "t", "source": "s", "date": "2026-01-01"}}}))
+    with pytest.raises(ConfigError, match=r"facts\.yml: facts\.x\.max_age_days: Field required"):
+        config.load_facts(bad)
