@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help site data serve test test-fast bench lock browser clean
+.PHONY: help site data serve test test-fast bench lock browser clean canary
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,3 +48,6 @@ lock: ## Re-resolve requirements.lock from pyproject.toml
 
 clean: ## Remove the built site and generated data (keeps the cache)
 	rm -rf site docs/generated
+
+canary: $(STAMP) ## Build the site with Zensical too (Material's successor) and check the pages
+	bash .ci/zensical-canary

@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import difflib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -53,6 +54,8 @@ def _build_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fetch-timeout", type=float, default=90.0, metavar="SECONDS",
                    help="upper bound on the whole live fetch (default: 90)")
     g.add_argument("--require-all", action="store_true", help="fail if any series has no usable data")
+    g.add_argument("--site-url", default=os.environ.get("SITE_URL", "http://127.0.0.1:8000/"),
+                   help="the site's public address, for links in the change feeds (default: $SITE_URL)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -93,9 +96,10 @@ def build(opts: Options, universe: config.Universe, facts: config.Facts, log=std
     metrics = compute_metrics(inputs, universe, as_of, session_dates)
     keys = {c.metric for c in universe.claims.values()} | {w.metric for w in universe.watchlist.values()}
     histories = {k: signals.metric_history(k, closes, volumes, got.macro, universe) for k in keys}
-    claims = signals.evaluate_claims(universe, metrics, histories)
-    watch = signals.evaluate_watchlist(universe, metrics, histories)
-    changes = signals.recent_changes(claims, watch, as_of, session_dates)
+    start = signals.window_start(as_of, session_dates)
+    claims = signals.evaluate_claims(universe, metrics, histories, start)
+    watch = signals.evaluate_watchlist(universe, metrics, histories, start)
+    changes = signals.recent_changes(claims, watch)
     chart_list = charts_mod.build_charts(closes=closes, volumes=volumes, macro=got.macro, metrics=metrics,
                                          universe=universe, as_of=as_of)
     log(f"compute: {len(metrics)} metrics, {len(chart_list)} charts ({time.perf_counter() - t1:.1f}s)")
@@ -116,7 +120,8 @@ def cmd_build(args) -> int:
     universe, facts = config.load_universe(args.config), config.load_facts(args.facts)
     t0 = time.perf_counter()
     snap, chart_list = build(_options(args), universe, facts)
-    render.write_all(args.out, snapshot.to_json(snap), chart_list, stderr_log)
+    render.write_all(args.out, snapshot.to_json(snap), chart_list, stderr_log, changes=snap["changes"],
+                     site_url=args.site_url)
     nulls = [k for k, v in snap["metrics"].items() if v["value"] is None]
     stderr_log(f"wrote {args.out}/metrics.json: {len(snap['metrics'])} metrics ({len(nulls)} empty, with reasons), "
                f"{len(chart_list)} charts, data mode {snap['data_mode']}, as of {snap['as_of']} "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import vl_convert
 
-from build_data import atomic
+from build_data import atomic, feeds
 from build_data.charts import WIDTH_FALLBACK, Chart
 
 CHART_IDS = ["performance-ytd", "rut-trend", "rsi", "iwm-volume", "rut-spx-ratio", "sector-returns", "macro-panel"]
@@ -66,10 +66,20 @@ def write_vendor(out_dir: Path) -> list[Path]:
     return written
 
 
-def write_all(out_dir: Path, snapshot_json: str, charts: list[Chart], log, *, vendor: bool = True) -> list[Path]:
-    """Write charts, the chart runtime, then metrics.json last (pages read it), then prune leftovers."""
+def write_feeds(out_dir: Path, changes: list[dict], site_url: str) -> list[Path]:
+    paths = [out_dir / "changes.json", out_dir / "changes.xml"]
+    atomic.write_text(paths[0], feeds.json_feed(changes, site_url))
+    atomic.write_text(paths[1], feeds.rss_feed(changes, site_url))
+    return paths
+
+
+def write_all(out_dir: Path, snapshot_json: str, charts: list[Chart], log, *, vendor: bool = True,
+              changes: list[dict] | None = None, site_url: str = "http://127.0.0.1:8000/") -> list[Path]:
+    """Write charts, the chart runtime, the change feeds, then metrics.json last (pages read it),
+    then prune leftovers."""
     out_dir = Path(out_dir)
     written = write_charts(out_dir, charts, log)
+    written += write_feeds(out_dir, changes or [], site_url)
     if vendor:
         written += write_vendor(out_dir)
     metrics_path = out_dir / "metrics.json"

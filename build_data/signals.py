@@ -16,7 +16,8 @@ from build_data.compute import Metric
 from build_data.config import Universe
 
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
-CHANGE_WINDOW_SESSIONS = 30
+# The change log covers about three months of sessions.
+CHANGE_WINDOW_SESSIONS = 63
 
 
 def metric_history(key: str, closes: pd.DataFrame, volumes: pd.DataFrame, macro: dict[str, pd.Series],
@@ -87,7 +88,24 @@ def _since(history: pd.Series | None, states: pd.Series | None) -> tuple[str | N
     return starts[-1].date().isoformat(), str(prev)
 
 
-def evaluate_claims(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None]) -> dict:
+def _flips(states: pd.Series | None, window_start: pd.Timestamp) -> list[dict]:
+    """Every change of state on or after `window_start`: [{date, from, to}], oldest first."""
+    if states is None or len(states) < 2:
+        return []
+    prev = states.shift(1)
+    changed = states.ne(prev) & prev.notna() & (states.index >= window_start)
+    plain = lambda v: v.item() if hasattr(v, "item") else v  # numpy scalars -> JSON-ready values
+    return [{"date": d.date().isoformat(), "from": plain(prev[d]), "to": plain(states[d])}
+            for d in states.index[changed]]
+
+
+def window_start(as_of: pd.Timestamp, session_dates: pd.DatetimeIndex) -> pd.Timestamp:
+    """First session of the change log's window."""
+    return session_dates[session_dates <= as_of][-CHANGE_WINDOW_SESSIONS:][0]
+
+
+def evaluate_claims(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None],
+                    start: pd.Timestamp) -> dict:
     out = {}
     for cid, claim in universe.claims.items():
         met = metrics[claim.metric]
@@ -100,7 +118,7 @@ def evaluate_claims(universe: Universe, metrics: dict[str, Metric], histories: d
         since, _ = _since(hist, states)
         out[cid] = {"page": claim.page, "title": claim.title, "metric": claim.metric, "op": claim.op,
                     "threshold": claim.threshold, "value": met.value, "unit": met.unit,
-                    "holds": holds, "since": since,
+                    "holds": holds, "since": since, "flips": _flips(states, start),
                     "text": claim.holds if holds else claim.fails,
                     "reason": met.reason if holds is None else None}
     return out
@@ -116,7 +134,8 @@ def _watch_status(value, item) -> str:
     return "clear"
 
 
-def evaluate_watchlist(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None]) -> dict:
+def evaluate_watchlist(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None],
+                       start: pd.Timestamp) -> dict:
     out = {}
     for wid, item in universe.watchlist.items():
         met = metrics[item.metric]
@@ -128,21 +147,21 @@ def evaluate_watchlist(universe: Universe, metrics: dict[str, Metric], histories
         out[wid] = {"kind": item.kind, "title": item.title, "metric": item.metric, "op": item.op,
                     "threshold": item.threshold, "near": item.near, "value": met.value, "unit": met.unit,
                     "status": status, "since": since, "previous": previous, "why": item.why,
+                    "flips": _flips(states, start),
                     "reason": met.reason if status == "unknown" else None}
     return out
 
 
-def recent_changes(claims: dict, watchlist: dict, as_of: pd.Timestamp, session_dates: pd.DatetimeIndex) -> list[dict]:
-    """Signal flips within the last CHANGE_WINDOW_SESSIONS sessions, newest first."""
-    window_start = session_dates[session_dates <= as_of][-CHANGE_WINDOW_SESSIONS:][0]
+def recent_changes(claims: dict, watchlist: dict) -> list[dict]:
+    """Every signal flip in the change log's window, newest first."""
     changes = []
     for cid, c in claims.items():
-        if c["since"] and pd.Timestamp(c["since"]) >= window_start:
-            verdict = "now holds" if c["holds"] else "no longer holds"
-            changes.append({"date": c["since"], "key": c["metric"], "kind": "claim", "id": cid,
+        for f in c["flips"]:
+            verdict = "now holds" if f["to"] else "no longer holds"
+            changes.append({"date": f["date"], "key": c["metric"], "kind": "claim", "id": cid,
                             "text": f"{c['title']}: {verdict}"})
     for wid, w in watchlist.items():
-        if w["since"] and pd.Timestamp(w["since"]) >= window_start:
-            changes.append({"date": w["since"], "key": w["metric"], "kind": "watch", "id": wid,
-                            "text": f"{w['title']}: {w['previous']} → {w['status']}"})
+        for f in w["flips"]:
+            changes.append({"date": f["date"], "key": w["metric"], "kind": "watch", "id": wid,
+                            "text": f"{w['title']}: {f['from']} → {f['to']}"})
     return sorted(changes, key=lambda c: (c["date"], c["id"]), reverse=True)

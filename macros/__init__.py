@@ -61,7 +61,7 @@ def page_ref(env) -> PageRef:
     try:
         src = page.file.src_path
     except Exception:
-        src = getattr(page, "url", None) or "?"
+        src = getattr(page, "path", None) or getattr(page, "url", None) or "?"
     return PageRef(src=str(src), url=str(getattr(page, "url", "") or ""))
 
 
@@ -95,3 +95,8 @@ def define_env(env):
     env.variables["data_mode"] = snap.data["data_mode"]
     # The theme override reads this, so every page carries the banner without authors writing it.
     env.conf["extra"]["data_banner"] = snap.banner()
+    # Zensical runs define_env per page and renders the theme from its first config: hand the
+    # banner over through the page's metadata too (macros/theme/main.html reads either).
+    page = getattr(env, "page", None)
+    if isinstance(getattr(page, "meta", None), dict):
+        page.meta["data_banner"] = env.conf["extra"]["data_banner"]

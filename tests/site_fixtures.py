@@ -107,6 +107,11 @@ Barclays: {{ fact("barclays_view") }}. GDPNow: {{ fact("gdpnow_q4") }}.
 
 {{ changes_list(1) }}
 """,
+    "changes.md": """\
+# Changes
+
+{{ changes_list() }}
+""",
     "methodology.md": """\
 # Methodology & data
 

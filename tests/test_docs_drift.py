@@ -44,3 +44,14 @@ def test_every_cli_flag_is_documented_and_every_documented_flag_exists():
 def test_every_source_choice_is_documented():
     for source in ("auto", "yahoo", "cache", "csv", "sample"):
         assert f"`{source}`" in README or f"--source {source}" in README
+
+
+def test_page_front_matter_is_valid_yaml():
+    """MkDocs silently renders broken front matter as text; Zensical refuses the page."""
+    import yaml
+
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        text = page.read_text()
+        if text.startswith("---\n"):
+            meta = yaml.safe_load(text.split("---\n", 2)[1])
+            assert isinstance(meta, dict) and meta.get("description"), page.name

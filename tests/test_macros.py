@@ -256,7 +256,7 @@ def test_key_numbers_is_phrasing_content(snap):
 def test_banner_per_data_mode(tmp_path, mode, note, text):
     data = load_fixture_snapshot()
     data.update(data_mode=mode, mode_note=note)
-    assert snapshot_at(tmp_path, data).banner() == {"mode": mode, "text": text, "note": note}
+    assert snapshot_at(tmp_path, data).banner() == {"mode": mode, "text": text, "note": note, "as_of": "2026-01-15"}
 
 
 def test_single_line_output_for_admonitions(snap):

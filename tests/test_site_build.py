@@ -180,7 +180,7 @@ def test_chart_runtime_is_not_on_pages_without_charts(built):
 @pytest.mark.parametrize("page", PAGES)
 def test_banner_on_every_page(built, page):
     html = built[2][page]
-    assert '<p class="data-banner data-banner--live" data-mode="live">' in html
+    assert '<p class="data-banner data-banner--live" data-mode="live" data-as-of="2026-01-15">' in html
     assert "Data as of Jan 15, 2026 (close)." in html
 
 
@@ -199,7 +199,7 @@ def test_banner_follows_the_data_mode(tmp_path, vendor, mode, note, headline):
     assert run.returncode == 0, run.stderr
     pages = site.html_pages()
     for page in ("index.html", "bull-case/index.html", "deep/nested/charts/index.html", "authoring/index.html"):
-        assert f'data-banner--{mode}" data-mode="{mode}">' in pages[page], page
+        assert f'data-banner--{mode}" data-mode="{mode}" data-as-of=' in pages[page], page
         assert headline in pages[page] and note in pages[page]
 
 

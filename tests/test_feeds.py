@@ -1,0 +1,49 @@
+"""The change log feeds: valid RSS 2.0 and JSON Feed 1.1, one item per change."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from build_data import feeds, signals
+
+CHANGES = [
+    {"date": "2026-01-16", "key": "rut.rsi_14", "kind": "watch", "id": "rsi", "text": "RSI-14 above 70: near → triggered"},
+    {"date": "2026-01-14", "key": "levels.breakout_above", "kind": "claim", "id": "breakout",
+     "text": "The 2,500 breakout holds: now holds & <stays>"},
+]
+
+
+def test_rss_is_valid_and_escapes_text():
+    root = ET.fromstring(feeds.rss_feed(CHANGES, "https://example.org/site"))
+    items = root.findall("./channel/item")
+    assert root.tag == "rss" and len(items) == 2
+    assert items[1].findtext("title") == "The 2,500 breakout holds: now holds & <stays>"
+    assert items[0].findtext("link") == "https://example.org/site/changes/"
+    assert items[0].findtext("pubDate") == "Fri, 16 Jan 2026 21:00:00 +0000"
+    assert len({i.findtext("guid") for i in items}) == 2
+
+
+def test_json_feed_shape():
+    feed = json.loads(feeds.json_feed(CHANGES, "https://example.org/site/"))
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert feed["feed_url"] == "https://example.org/site/generated/changes.json"
+    assert [i["date_published"] for i in feed["items"]] == ["2026-01-16T21:00:00Z", "2026-01-14T21:00:00Z"]
+
+
+def test_change_log_lists_every_flip_newest_first(sample_snapshot):
+    changes = sample_snapshot["changes"]
+    flips = sum(len(c["flips"]) for c in sample_snapshot["claims"].values())
+    flips += sum(len(w["flips"]) for w in sample_snapshot["watchlist"].values())
+    assert len(changes) == flips > 0
+    assert [c["date"] for c in changes] == sorted((c["date"] for c in changes), reverse=True)
+
+
+def test_flips_are_read_from_the_state_history():
+    import pandas as pd
+    states = pd.Series(["clear", "clear", "near", "triggered", "near"],
+                       index=pd.bdate_range("2026-01-05", periods=5))
+    flips = signals._flips(states, pd.Timestamp("2026-01-07"))
+    assert flips == [{"date": "2026-01-07", "from": "clear", "to": "near"},
+                     {"date": "2026-01-08", "from": "near", "to": "triggered"},
+                     {"date": "2026-01-09", "from": "triggered", "to": "near"}]
+    assert signals._flips(states, pd.Timestamp("2026-01-09")) == [flips[-1]]
