@@ -132,3 +132,16 @@ def test_pages_without_charts_stay_within_the_weight_budget(sample_site):
         assert w["bytes"] <= 150 * 1024, w
     # The chart runtime is counted on chart pages only, and it is what makes them heavier.
     assert weights["index.html"]["charts"] and weights["index.html"]["bytes"] > max(w["bytes"] for w in plain)
+
+
+def test_changes_page_links_the_feeds_that_the_build_wrote(sample_site):
+    import xml.etree.ElementTree as ET
+
+    site, snap, pages = sample_site
+    html = pages["changes/index.html"]
+    assert 'href="../generated/changes.xml"' in html and 'href="../generated/changes.json"' in html
+    rss = ET.parse(site.site / "generated" / "changes.xml").getroot()
+    assert len(rss.findall("./channel/item")) == len(snap["changes"])
+    feed = json.loads((site.site / "generated" / "changes.json").read_text())
+    assert [i["title"] for i in feed["items"]] == [c["text"] for c in snap["changes"]]
+    assert 'rel="alternate" type="application/rss' not in html  # see macros/theme/main.html
