@@ -116,10 +116,43 @@ def suggest(key: str, keys) -> list[str]:
     return difflib.get_close_matches(key, list(keys), n=3, cutoff=0.5)
 
 
+def claims_report(snap: dict, previous: dict | None) -> list[str]:
+    """For authors: which claims in the prose no longer hold, and what flipped since the last build."""
+    claims = snap["claims"]
+    failing = [(cid, c) for cid, c in claims.items() if c["holds"] is False]
+    unknown = [(cid, c) for cid, c in claims.items() if c["holds"] is None]
+    lines = [f"claims: {sum(c['holds'] is True for c in claims.values())} of {len(claims)} hold"]
+    short = lambda v: f"{v:.4g}" if isinstance(v, float) else repr(v)
+    lines += [f"  no longer holds: {c['page']}-case {cid!r}: {c['title']} ({c['metric']} = {short(c['value'])})"
+              for cid, c in failing]
+    lines += [f"  can't be checked: {c['page']}-case {cid!r}: {c.get('reason')}" for cid, c in unknown]
+    if previous:
+        before = previous.get("claims", {})
+        for cid, c in claims.items():
+            if cid in before and before[cid].get("holds") != c["holds"]:
+                lines.append(f"  changed since the last build ({previous.get('as_of')}): {cid!r} "
+                             f"{before[cid].get('holds')} -> {c['holds']}")
+        old_watch = previous.get("watchlist", {})
+        for wid, w in snap["watchlist"].items():
+            if wid in old_watch and old_watch[wid].get("status") != w["status"]:
+                lines.append(f"  watchlist changed since the last build: {wid!r} {old_watch[wid].get('status')} -> {w['status']}")
+    return lines
+
+
+def _previous_snapshot(out: Path) -> dict | None:
+    try:
+        return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def cmd_build(args) -> int:
     universe, facts = config.load_universe(args.config), config.load_facts(args.facts)
     t0 = time.perf_counter()
+    previous = _previous_snapshot(args.out)
     snap, chart_list = build(_options(args), universe, facts)
+    for line in claims_report(snap, previous):
+        stderr_log(line)
     render.write_all(args.out, snapshot.to_json(snap), chart_list, stderr_log, changes=snap["changes"],
                      site_url=args.site_url)
     nulls = [k for k, v in snap["metrics"].items() if v["value"] is None]

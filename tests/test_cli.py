@@ -104,3 +104,20 @@ def test_bad_facts_file_names_the_field(tmp_path):
     bad.write_text(yaml.safe_dump({"facts": {"x": {"text": "t", "source": "s", "date": "2026-01-01"}}}))
     with pytest.raises(ConfigError, match=r"facts\.yml: facts\.x\.max_age_days: Field required"):
         config.load_facts(bad)
+
+
+def test_build_reports_claims_that_no_longer_hold_and_what_flipped(tmp_path):
+    args = ["--source", "sample", "--out", str(tmp_path), "--cache-dir", str(tmp_path / "cache")]
+    first = cli(*args, "--as-of", "2025-06-02")
+    assert first.returncode == 0
+    assert "claims: " in first.stderr and " of 12 hold" in first.stderr
+    assert "changed since the last build" not in first.stderr
+    snap_before = json.loads((tmp_path / "metrics.json").read_text())
+    second = cli(*args, "--as-of", "2026-01-16")
+    snap_after = json.loads((tmp_path / "metrics.json").read_text())
+    flipped = [cid for cid, c in snap_after["claims"].items() if c["holds"] != snap_before["claims"][cid]["holds"]]
+    assert flipped, "the two dates should disagree on at least one claim"
+    for cid in flipped:
+        assert f"changed since the last build (2025-06-02): {cid!r}" in second.stderr
+    for cid, c in snap_after["claims"].items():
+        assert (f"no longer holds: {c['page']}-case {cid!r}" in second.stderr) == (c["holds"] is False)
