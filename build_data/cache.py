@@ -50,32 +50,26 @@ def _decode(path: Path) -> tuple[str, dict[str, str]]:
     return body, meta
 
 
-def load_prices(cache_dir: Path, ticker: str) -> Cached | None:
-    """Cached price history for a ticker, None if never cached. Raises CacheError if corrupt."""
-    path = _path(cache_dir, "prices", ticker)
+def _load(cache_dir: Path, kind: str, name: str, shape) -> Cached | None:
+    path = _path(cache_dir, kind, name)
     if not path.exists():
         return None
     body, meta = _decode(path)
     try:
-        frame = pd.read_csv(io.StringIO(body), index_col="date", parse_dates=["date"])
-        frame = price_frame(frame)
+        data = shape(pd.read_csv(io.StringIO(body), index_col="date", parse_dates=["date"]))
     except (ValueError, KeyError, pd.errors.ParserError) as exc:
         raise CacheError(f"{path}: corrupt cache file ({exc})") from None
-    return Cached(frame, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
+    return Cached(data, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
+
+
+def load_prices(cache_dir: Path, ticker: str) -> Cached | None:
+    """Cached price history for a ticker, None if never cached. Raises CacheError if corrupt."""
+    return _load(cache_dir, "prices", ticker, price_frame)
 
 
 def load_macro(cache_dir: Path, series_id: str) -> Cached | None:
     """Cached observations of a macro series, None if never cached. Raises CacheError if corrupt."""
-    path = _path(cache_dir, "macro", series_id)
-    if not path.exists():
-        return None
-    body, meta = _decode(path)
-    try:
-        frame = pd.read_csv(io.StringIO(body), index_col="date", parse_dates=["date"])
-        series = macro_series(frame["value"], series_id)
-    except (ValueError, KeyError, pd.errors.ParserError) as exc:
-        raise CacheError(f"{path}: corrupt cache file ({exc})") from None
-    return Cached(series, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
+    return _load(cache_dir, "macro", series_id, lambda frame: macro_series(frame["value"], series_id))
 
 
 def merge_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, tolerance: float) -> pd.DataFrame:

@@ -182,25 +182,23 @@ def _from_csv(opts, universe, log) -> Gathered:
 
 def _load_cached(opts, universe, log) -> tuple[dict, dict, dict]:
     """Everything usable in the cache; corrupt files are reported and skipped, never used."""
-    prices, macro, problems = {}, {}, {}
-    for alias, s in universe.symbols.items():
-        try:
-            hit = cache.load_prices(opts.cache_dir, s.ticker)
-        except CacheError as exc:
-            problems[alias] = str(exc)
-            log(f"  {exc}")
-            continue
-        if hit is not None:
-            prices[alias] = hit
-    for alias, m in universe.macro.items():
-        try:
-            hit = cache.load_macro(opts.cache_dir, m.series)
-        except CacheError as exc:
-            problems[alias] = str(exc)
-            log(f"  {exc}")
-            continue
-        if hit is not None:
-            macro[alias] = hit
+    problems: dict[str, str] = {}
+
+    def load_all(names: dict[str, str], load) -> dict:
+        found = {}
+        for alias, name in names.items():
+            try:
+                hit = load(opts.cache_dir, name)
+            except CacheError as exc:
+                problems[alias] = str(exc)
+                log(f"  {exc}")
+                continue
+            if hit is not None:
+                found[alias] = hit
+        return found
+
+    prices = load_all({a: s.ticker for a, s in universe.symbols.items()}, cache.load_prices)
+    macro = load_all({a: m.series for a, m in universe.macro.items()}, cache.load_macro)
     return prices, macro, problems
 
 

@@ -70,25 +70,22 @@ def _file_for(folder: Path, name: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def _read_all(folder: Path, names: list[str], read) -> tuple[dict, dict[str, str]]:
+    found, errors = {}, {}
+    for name in names:
+        path = _file_for(Path(folder), name)
+        if path is None:
+            errors[name] = f"no file {name}.csv in {folder}"
+            continue
+        found[name] = read(path, name)
+    return found, errors
+
+
 def read_prices(folder: Path, tickers: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Price frames for the tickers that have a file; the others are listed with a reason."""
-    frames, errors = {}, {}
-    for ticker in tickers:
-        path = _file_for(Path(folder), ticker)
-        if path is None:
-            errors[ticker] = f"no file {ticker}.csv in {folder}"
-            continue
-        frames[ticker] = read_price_file(path)
-    return frames, errors
+    return _read_all(folder, tickers, lambda path, _name: read_price_file(path))
 
 
 def read_macro(folder: Path, series_ids: list[str]) -> tuple[dict[str, pd.Series], dict[str, str]]:
     """Macro series for the ids that have a file; the others are listed with a reason."""
-    series, errors = {}, {}
-    for sid in series_ids:
-        path = _file_for(Path(folder), sid)
-        if path is None:
-            errors[sid] = f"no file {sid}.csv in {folder}"
-            continue
-        series[sid] = read_macro_file(path, sid)
-    return series, errors
+    return _read_all(folder, series_ids, read_macro_file)
