@@ -15,9 +15,9 @@ from build_data import catalog, metrics as m
 from build_data.config import Universe
 
 SLOPE_SESSIONS = 20
-# Wilder's average forgets its seed at (13/14)^n: after 1,000 sessions the seed's weight is
-# below 1e-32, so RSI on the last 1,000 sessions equals RSI on the whole history.
-RSI_TAIL = 1000
+# Wilder's average forgets its seed at (13/14)^n: after 600 sessions the seed's weight is about
+# 1e-19, below double precision, so RSI on the last 600 sessions equals RSI on the whole history.
+RSI_TAIL = 600
 
 
 @dataclass
@@ -86,11 +86,11 @@ def symbol_table(closes: pd.DataFrame, as_of: pd.Timestamp, session_dates: pd.Da
     pos_record = session_dates.searchsorted(pd.DatetimeIndex(record_date))
     pos_last = session_dates.searchsorted(as_of)
     out["sessions_since_record"] = pd.Series(pos_last - pos_record, index=c.columns, dtype="float64")
-    out["records_ytd"] = m.to_new_records(c).loc[pd.Timestamp(year=as_of.year, month=1, day=1):].sum().astype("float64")
+    out["records_ytd"] = m.calc_records_since(c, pd.Timestamp(year=as_of.year, month=1, day=1))
     high, low = m.calc_range(c, as_of)
     out["high_52w"], out["low_52w"] = high, low
     out["pct_from_high_52w"] = last / high - 1
-    out["drawdown"] = m.to_drawdown(c).iloc[-1]
+    out["drawdown"] = m.calc_drawdown(c)
     out["vol_20d"] = m.to_volatility(c.iloc[-21:]).iloc[-1]
     return pd.DataFrame(out).T
 

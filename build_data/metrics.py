@@ -76,6 +76,11 @@ def calc_sma(prices: Prices, window: int, *, sessions_ago: int = 0) -> Prices:
     return prices.iloc[end - window:end].mean(skipna=False)
 
 
+def calc_drawdown(prices: Prices) -> Prices:
+    """The last row's fall from the peak close: p_last / max(p) - 1."""
+    return prices.iloc[-1] / prices.max() - 1
+
+
 def to_drawdown(prices: Prices) -> Prices:
     """Fall from the running peak: p_t / max(p_0..p_t) - 1, always <= 0."""
     return prices / prices.cummax() - 1
@@ -84,6 +89,21 @@ def to_drawdown(prices: Prices) -> Prices:
 def to_volatility(prices: Prices, *, window: int = 20) -> Prices:
     """Realized volatility, annualized: stdev of the last `window` log returns x sqrt(252)."""
     return to_log_returns(prices).rolling(window, min_periods=window).std() * np.sqrt(TRADING_DAYS)
+
+
+def calc_records_since(prices: Prices, start: pd.Timestamp) -> Prices:
+    """Number of record closes (closes above every earlier close) on or after `start`.
+
+    The same count as `to_new_records(prices).loc[start:].sum()`, but the running peak is only
+    walked through the rows since `start`; the peak before it is one max()."""
+    before, since = prices.loc[: start - pd.Timedelta(days=1)], prices.loc[start:]
+    earlier_peak = np.asarray(before.max(), dtype="float64") if len(before) else np.nan
+    # fmax ignores NaN: the prior peak is the running peak this year or the earlier one, whichever exists.
+    prior = np.fmax(since.cummax().shift(1).to_numpy(), earlier_peak)
+    records = (since.to_numpy() > prior) & ~np.isnan(prior)
+    if isinstance(prices, pd.DataFrame):
+        return pd.Series(records.sum(axis=0), index=prices.columns, dtype="float64")
+    return float(records.sum())
 
 
 def to_new_records(prices: Prices) -> Prices:

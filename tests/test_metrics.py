@@ -166,3 +166,22 @@ def test_returns_rsi_and_drawdown_are_scale_free(values, k):
 def test_rsi_stays_in_bounds(frame):
     rsi = m.to_rsi(frame.cumprod())
     assert ((rsi.dropna() >= 0) & (rsi.dropna() <= 100)).all().all()
+
+
+def test_records_since_matches_the_running_peak_definition():
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0.001, 0.01, (600, 3)), axis=0)),
+                         index=pd.bdate_range("2024-01-01", periods=600), columns=list("abc"))
+    frame.iloc[:300, 2] = np.nan  # listed later
+    start = pd.Timestamp("2025-01-01")
+    expected = m.to_new_records(frame).loc[start:].sum()
+    assert m.calc_records_since(frame, start).tolist() == expected.astype(float).tolist()
+    assert m.calc_records_since(frame["a"], start) == expected["a"]
+    assert m.calc_drawdown(frame["a"]) == pytest.approx(m.to_drawdown(frame["a"]).iloc[-1])
+
+
+def test_rsi_on_a_600_session_tail_equals_rsi_on_the_whole_history():
+    from build_data.compute import RSI_TAIL
+    rng = np.random.default_rng(5)
+    s = series(100 * np.exp(np.cumsum(rng.normal(0, 0.012, 3000))))
+    assert m.to_rsi(s.iloc[-RSI_TAIL:]).iloc[-1] == pytest.approx(m.to_rsi(s).iloc[-1], rel=1e-12)
