@@ -16,6 +16,8 @@ from build_data import atomic, feeds
 from build_data.charts import WIDTH_FALLBACK, Chart
 
 CHART_IDS = ["performance-ytd", "rut-trend", "rsi", "iwm-volume", "rut-spx-ratio", "sector-returns", "macro-panel"]
+# Rendered once more as a PNG: link previews (Open Graph cards) do not show SVG.
+SOCIAL_CARD = "performance-ytd"
 
 
 def chart_entries(charts: list[Chart], missing_reason: str = "no data for this chart") -> dict:
@@ -50,6 +52,10 @@ def write_charts(out_dir: Path, charts: list[Chart], log) -> list[Path]:
         svg = vl_convert.vegalite_to_svg(_static(c.spec))
         atomic.write_text(out_dir / "charts" / f"{c.id}.svg", svg)
         written += [spec_path, out_dir / "charts" / f"{c.id}.svg"]
+        if c.id == SOCIAL_CARD:
+            png = out_dir / "charts" / f"{c.id}.png"
+            atomic.write_bytes(png, vl_convert.vegalite_to_png(_static(c.spec), scale=1.5))
+            written.append(png)
         log(f"  chart {c.id}: spec + SVG ({time.perf_counter() - t0:.2f}s)")
     return written
 

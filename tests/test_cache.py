@@ -83,3 +83,9 @@ def test_macro_roundtrip_and_revision(tmp_path):
     revised = pd.Series([205e3, 199e3], index=pd.to_datetime(["2026-01-10", "2026-01-17"]), name="ICSA")
     merged = cache.merge_macro("ICSA", cache.load_macro(tmp_path, "ICSA").data, revised)
     assert merged.tolist() == [200e3, 205e3, 199e3]
+
+
+def test_atomic_files_get_the_usual_mode_not_owner_only(tmp_path):
+    atomic.write_text(tmp_path / "x.json", "{}")
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == atomic.FILE_MODE
+    assert atomic.FILE_MODE & 0o044  # group and others can read what the site publishes

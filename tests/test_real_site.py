@@ -145,3 +145,13 @@ def test_changes_page_links_the_feeds_that_the_build_wrote(sample_site):
     feed = json.loads((site.site / "generated" / "changes.json").read_text())
     assert [i["title"] for i in feed["items"]] == [c["text"] for c in snap["changes"]]
     assert 'rel="alternate" type="application/rss' not in html  # see macros/theme/main.html
+
+
+def test_link_preview_card_points_at_the_rendered_png(sample_site):
+    site, _, pages = sample_site
+    html = pages["bull-case/index.html"]
+    image = re.search(r'<meta property="og:image" content="([^"]+)">', html).group(1)
+    assert image == "http://127.0.0.1:8000/generated/charts/performance-ytd.png"
+    png = site.site / "generated" / "charts" / "performance-ytd.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert '<meta property="og:title" content="Bull case · Small caps, checked">' in html
