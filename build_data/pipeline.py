@@ -224,8 +224,14 @@ def _from_live(opts, universe, log) -> Gathered:
     offline = "not fetched (--source cache)"
     live_errors: dict[str, str] = {t: offline for t in tickers.values()}
     macro_errors: dict[str, str] = {s: offline for s in series_ids.values()}
+    # An --as-of rebuild whose dates the cache already covers needs no price fetch.
+    covered = start > end
+    if covered:
+        log(f"yahoo: the cache already covers {end} for every ticker; not fetching prices")
+        live_errors = {t: f"the cache already covers {end}" for t in tickers.values()}
     if opts.source != "cache":
-        live_prices, live_errors = _fetch_yahoo(yahoo, opts, tickers, start, end, log)
+        if not covered:
+            live_prices, live_errors = _fetch_yahoo(yahoo, opts, tickers, start, end, log)
         live_macro, macro_errors = _fetch_fred(fred, opts, series_ids, log)
 
     prices, macro, status, sources = {}, {}, {}, {}
@@ -286,6 +292,8 @@ def _from_live(opts, universe, log) -> Gathered:
         mode = "cache"
         if opts.source == "cache":
             note = f"Built from the local cache without fetching (--source cache), through {cached_through}."
+        elif covered and not macro_errors:
+            note = f"Rebuilt as of {end} from the local price cache, which covers that date, and live FRED data."
     else:
         note, mode = "Live data from Yahoo Finance and FRED.", "live"
     expected = end if mode == "live" else max(f.index[-1].date() for f in prices.values())

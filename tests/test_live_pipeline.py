@@ -115,3 +115,13 @@ def test_corrupt_cache_is_reported_not_used(universe, facts, tmp_path, yahoo, fr
     assert snap["series_status"]["xle"]["status"] == "missing"
     assert "corrupt" in snap["series_status"]["xle"]["reason"]
     assert snap["metrics"]["xle.close"]["value"] is None
+
+
+def test_as_of_rebuild_inside_the_cache_needs_no_price_fetch(universe, facts, tmp_path, yahoo, fred, market):
+    live(universe, facts, tmp_path, yahoo, fred)
+    calls = len(yahoo.calls)
+    snap = live(universe, facts, tmp_path, yahoo, fred, as_of=day("2025-12-31"))
+    assert len(yahoo.calls) == calls  # nothing asked of Yahoo
+    assert snap["as_of"] == "2025-12-31" and snap["data_mode"] == "cache"
+    assert "covers that date" in snap["mode_note"]
+    assert snap["metrics"]["rut.close"]["value"] == pytest.approx(market[0]["^RUT"]["close"].loc["2025-12-31"])
