@@ -350,3 +350,59 @@ def test_stale_snapshot_gets_a_warning_in_the_banner(browser, server):
             s.check_clean()
         finally:
             s.close()
+
+
+# ---------------------------------------------------------------- the real pages on pipeline output
+
+REAL_CHART_PAGES = {"": 1, "bull-case/": 2, "bear-case/": 3, "watchlist/": 2, "changes/": 0, "methodology/": 0}
+
+
+@pytest.fixture(scope="module")
+def real_server(tmp_path_factory):
+    """The real pages and the real chart specs, built from the sample source for this origin."""
+    import subprocess
+    import sys
+
+    from tests.test_real_site import real_site
+
+    root = tmp_path_factory.mktemp("real-browser") / "site"
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root / "site")))
+    origin = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    site, run, _ = real_site(root, ["--source", "sample", "--as-of", "2026-01-16", "--site-url", origin])
+    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site.site)],
+                         cwd=root, env={**os.environ, "SITE_URL": origin}, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield origin
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_real_pages_render_every_chart_cleanly(browser, real_server, width):
+    s = Session(browser, real_server)
+    try:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        s.page.set_viewport_size({"width": width, "height": 900})
+        for path, charts in REAL_CHART_PAGES.items():
+            s.goto(path)
+            if charts:
+                s.wait_for_charts(charts)
+            name = "real-" + (path.strip("/") or "home") + f"-{width}.png"
+            s.page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+            overflow = s.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
+        # Dark mode, then instant navigation to a chart page: the real specs redraw too.
+        s.goto("bear-case/")
+        s.wait_for_charts(3)
+        s.page.click("form[data-md-component=palette] label:visible")
+        s.page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
+        s.wait_for_charts(3)
+        s.page.screenshot(path=str(SCREENSHOTS / f"real-bear-case-dark-{width}.png"), full_page=True)
+        if width == 1400:  # on phones the nav sidebar is a drawer
+            s.navigate("Watchlist", "watchlist/")
+            s.wait_for_charts(2)
+        s.check_clean()
+    finally:
+        s.close()
