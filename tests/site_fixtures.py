@@ -2,15 +2,17 @@
 
 A fixture site is a folder holding a copy of mkdocs.yml, a link to macros/ (which holds the theme override), a
 docs/ folder with the real assets and authoring.md, fixture versions of the other pages, and
-docs/generated/ filled from tests/fixtures (snapshot, chart specs and SVGs) plus the vendored
+docs/generated/ filled from tests/fixtures (snapshot), chart specs and SVGs made by Altair at test time, plus the vendored
 chart runtime. `mkdocs build --strict` then runs in a subprocess, as in CI.
 
-    python -m tests.site_fixtures charts   # regenerate the chart fixtures with Altair
+    python -m tests.site_fixtures charts DIR   # write the fixture charts (Altair) into DIR to look at
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import tempfile
 import json
 import os
 import re
@@ -221,7 +223,7 @@ def make_site(
         (docs / name).parent.mkdir(parents=True, exist_ok=True)
         (docs / name).write_text(text, encoding="utf-8")
     generated = docs / "generated"
-    shutil.copytree(FIXTURES / "charts", generated / "charts")
+    shutil.copytree(chart_fixture_dir(), generated / "charts")
     data = load_fixture_snapshot() if snapshot is None else copy.deepcopy(snapshot)
     (generated / "metrics.json").write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
     if vendor is not None:
@@ -401,7 +403,15 @@ def fixture_chart_specs() -> dict[str, dict]:
     return {"rut_vs_spx": line.to_dict(), "rsi": layered.to_dict()}
 
 
-def write_chart_fixtures(directory: Path = FIXTURES / "charts") -> None:
+@functools.lru_cache(maxsize=1)
+def chart_fixture_dir() -> Path:
+    """The fixture charts, written once per test run into a temporary folder (never committed)."""
+    directory = Path(tempfile.mkdtemp(prefix="chart-fixtures-"))
+    write_chart_fixtures(directory)
+    return directory
+
+
+def write_chart_fixtures(directory: Path) -> None:
     """Write <id>.vl.json and the static <id>.svg (fixed 720 px width) for each fixture chart."""
     import vl_convert
 
@@ -416,7 +426,7 @@ def write_chart_fixtures(directory: Path = FIXTURES / "charts") -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["charts"]:
-        write_chart_fixtures()
+    if len(sys.argv) == 3 and sys.argv[1] == "charts":
+        write_chart_fixtures(Path(sys.argv[2]))
     else:
         sys.exit(__doc__)

@@ -18,7 +18,7 @@ import pytest
 import macros
 from macros import formatting as f
 from macros.snapshot import MacroError, PageRef, Snapshot, SnapshotError
-from tests.site_fixtures import SNAPSHOT_FIXTURE, load_fixture_snapshot, make_site, write_vendor
+from tests.site_fixtures import SNAPSHOT_FIXTURE, chart_fixture_dir, load_fixture_snapshot, make_site, write_vendor
 
 
 def snapshot_at(tmp_path: Path, data: dict | None = None, *, page=PageRef("bull-case.md", "bull-case/")) -> Snapshot:
@@ -27,7 +27,7 @@ def snapshot_at(tmp_path: Path, data: dict | None = None, *, page=PageRef("bull-
     (gen / "charts").mkdir(parents=True, exist_ok=True)
     (gen / "vendor").mkdir(exist_ok=True)
     (gen / "vendor" / "vega-bundle.js").write_text("export default null;")
-    for p in (SNAPSHOT_FIXTURE.parent / "charts").iterdir():
+    for p in chart_fixture_dir().iterdir():
         (gen / "charts" / p.name).write_bytes(p.read_bytes())
     (gen / "metrics.json").write_text(json.dumps(data or load_fixture_snapshot()))
     snap = Snapshot.load(gen / "metrics.json", docs_dir=tmp_path / "docs")

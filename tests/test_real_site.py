@@ -155,3 +155,12 @@ def test_link_preview_card_points_at_the_rendered_png(sample_site):
     png = site.site / "generated" / "charts" / "performance-ytd.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert '<meta property="og:title" content="Bull case · Small caps, checked">' in html
+
+
+def test_real_chart_specs_meet_the_chart_contract(sample_site):
+    from tests.site_fixtures import spec_problems
+
+    site, snap, _ = sample_site
+    for cid, chart in snap["charts"].items():
+        spec = json.loads((site.site / "generated" / chart["spec"]).read_text())
+        assert spec_problems(spec) == [], cid
