@@ -132,7 +132,7 @@ class Fact(_Strict):
     """A figure that cannot be fetched live: it always travels with its source and date."""
     text: str
     value: float | None = None
-    unit: Literal["fraction", "percent", "usd_bn", "multiple", "count", "index", "text"] = "text"
+    unit: Literal["fraction", "percent", "usd_bn", "multiple", "count", "index", "price", "text"] = "text"
     source: str
     date: dt.date
     max_age_days: int = Field(gt=0)
