@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 import threading
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -221,3 +222,28 @@ def test_fake_refuses_urls_it_does_not_serve():
     with pytest.raises(UnexpectedRequest):
         session(fake).get("http://example.com/")
     assert len(fake.unexpected) == 2
+
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "yahoo_v8_chart_MSFT_6mo_1d.json"
+
+
+def test_a_recorded_real_response_reads_exactly(cold_yfinance):
+    """Yahoo's own bytes (a recorded v8 chart response, read from the shared reference folder and
+    never copied into the project) go through yfinance and the adapter unchanged."""
+    import json
+
+    body = REFERENCE.read_text()
+    result = json.loads(body)["chart"]["result"][0]
+    fake = YahooFake({})
+    fake.script("MSFT", 200, body)
+    days = [datetime.datetime.fromtimestamp(t, NEW_YORK).date() for t in result["timestamp"]]
+    closes = result["indicators"]["quote"][0]["close"]
+    # The last bar is stamped with regularMarketTime; as of the previous session it must be dropped.
+    frames, errors = fetch_prices(["MSFT"], days[0], last_session=days[-2], session=session(fake),
+                                  log=lambda _m: None, backoff_s=0.01)
+    msft = frames["MSFT"]
+    assert errors == {}
+    assert [d.date() for d in msft.index] == days[:-1]
+    assert msft["close"].tolist() == pytest.approx(closes[:-1], rel=1e-12)
+    assert msft["volume"].tolist() == result["indicators"]["quote"][0]["volume"][:-1]
+    fake.release()
