@@ -494,11 +494,24 @@ class Snapshot:
             raise self.fail(call, "a chart needs a title and a description (its text alternative)")
         prefix = self.page.root + (base + "/" if base else "")
         size = _svg_size(self.path.parent / c["svg"])
-        img = f'<img{f.attrs(src=prefix + c["svg"], alt=c["description"], width=size[0], height=size[1], decoding="async")}>'
+        img = self._fallback_image(base, c["svg"], c["description"], size, prefix)
         return (
-            f'<figure{f.attrs(class_="chart", id="chart-" + id, data_chart=id, data_spec=prefix + c["spec"])}>'
+            f'<figure{f.attrs(class_="chart", id="chart-" + id, data_chart=id, data_spec=prefix + c["spec"])} markdown="span">'
             f"{img}<figcaption>{f.esc(c['title'])}</figcaption></figure>"
         )
+
+    def _fallback_image(self, base: str, svg: str, alt: str, size: tuple, page_prefix: str) -> str:
+        """The static SVG as a Markdown image, relative to the page's source file, so MkDocs and
+        Zensical both rewrite it for the built page (Zensical rewrites raw-HTML URLs as if they
+        were source-relative, which breaks page-relative ones on a site served under a sub-path)."""
+        src = self.page.src
+        width, height = size
+        sizes = " ".join(f'{k}="{v}"' for k, v in (("width", width), ("height", height)) if v)
+        if src in ("", "?") or not src.endswith(".md"):
+            return f'<img{f.attrs(src=page_prefix + svg, alt=alt, width=width, height=height, decoding="async")}>'
+        source_prefix = "../" * src.count("/") + (base + "/" if base else "")
+        text = alt.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+        return f'![{text}]({source_prefix}{svg}){{ {sizes} decoding="async" }}'.replace("{  ", "{ ")
 
     def _site_dir(self, call: str) -> str:
         """The snapshot folder as a path inside the site ("generated"), for chart URLs."""

@@ -181,16 +181,25 @@ def test_missing_value_shows_a_dash_with_its_reason(snap):
 
 
 @pytest.mark.parametrize(
-    ("page", "prefix"),
-    [(PageRef("index.md", ""), ""), (PageRef("bull-case.md", "bull-case/"), "../"), (PageRef("a/b/c.md", "a/b/c/"), "../../../"), (PageRef("x.md", "x.html"), "")],
+    ("page", "prefix", "source_prefix"),
+    [(PageRef("index.md", ""), "", ""), (PageRef("bull-case.md", "bull-case/"), "../", ""),
+     (PageRef("a/b/c.md", "a/b/c/"), "../../../", "../../"), (PageRef("x.md", "x.html"), "", "")],
 )
-def test_chart_urls_are_relative_to_the_page(tmp_path, page, prefix):
+def test_chart_urls_are_relative_to_the_page(tmp_path, page, prefix, source_prefix):
     s = snapshot_at(tmp_path, page=page)
     html = s.chart("rsi")
+    # The spec URL is read by charts.js against the page URL.
     assert f'data-spec="{prefix}generated/charts/rsi.vl.json"' in html
-    assert f'src="{prefix}generated/charts/rsi.svg"' in html
-    assert 'alt="Bar chart of the RSI-14' in html and "<figcaption>Russell 2000 RSI-14</figcaption>" in html
-    assert 'width="770" height="232"' in html  # read from the SVG: no layout shift
+    # The fallback image is Markdown relative to the source file; the site builder rewrites it
+    # for the page (the built-site tests check the result).
+    assert f"]({source_prefix}generated/charts/rsi.svg)" in html
+    assert "![Bar chart of the RSI-14" in html and "<figcaption>Russell 2000 RSI-14</figcaption>" in html
+    assert '{ width="770" height="232" decoding="async" }' in html  # read from the SVG: no layout shift
+
+
+def test_chart_image_falls_back_to_html_without_a_source_path(tmp_path):
+    html = snapshot_at(tmp_path, page=PageRef("?", "bull-case/")).chart("rsi")
+    assert 'src="../generated/charts/rsi.svg"' in html and 'alt="Bar chart of the RSI-14' in html
 
 
 def test_claims_badges_and_tally(snap):
@@ -295,7 +304,7 @@ def test_define_env_registers_documented_macros(tmp_path, monkeypatch):
     assert env.variables["data_mode"] == "live"
     assert env.filters["pct"](0.0776) == "7.8%"
     # Page-aware: relative URLs and error messages use the page being rendered.
-    assert 'src="../../generated/charts/rsi.svg"' in env.macros["chart"]("rsi")
+    assert "](../generated/charts/rsi.svg)" in env.macros["chart"]("rsi")  # deep/page.md
     with pytest.raises(MacroError, match="^page deep/page.md: "):
         env.macros["metric"]("nope")
     reference = env.macros["macro_reference"]()
