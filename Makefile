@@ -34,8 +34,9 @@ browser: ## Install Debian's chromium for the browser tests (needs root or sudo)
 test: $(STAMP) browser ## Run every test (unit, adapters, end-to-end build, browser)
 	$(PY) -m pytest
 
+TEST_MARKS ?= not browser
 test-fast: $(STAMP) ## Run the tests that need no browser
-	$(PY) -m pytest -m "not browser"
+	$(PY) -m pytest -m "$(TEST_MARKS)"
 
 bench: $(STAMP) ## Print build and compute timings and peak memory
 	$(PY) -m build_data.bench

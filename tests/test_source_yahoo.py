@@ -227,6 +227,7 @@ def test_fake_refuses_urls_it_does_not_serve():
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "yahoo_v8_chart_MSFT_6mo_1d.json"
 
 
+@pytest.mark.shared_reference
 def test_a_recorded_real_response_reads_exactly(cold_yfinance):
     """Yahoo's own bytes (a recorded v8 chart response, read from the shared reference folder and
     never copied into the project) go through yfinance and the adapter unchanged."""
