@@ -43,8 +43,10 @@ bench: $(STAMP) ## Print build and compute timings and peak memory
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/pip install --quiet --disable-pip-version-check ".[test]"
-	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^smallcap-site' > requirements.lock
+	$(PYTHON) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	  print("\n".join(p["dependencies"] + p["optional-dependencies"]["test"]))' > .venv-lock/direct.txt
+	.venv-lock/bin/pip install --quiet --disable-pip-version-check -r .venv-lock/direct.txt
+	.venv-lock/bin/pip freeze > requirements.lock
 	rm -rf .venv-lock
 
 clean: ## Remove the built site and generated data (keeps the cache)
