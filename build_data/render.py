@@ -66,8 +66,7 @@ def write_vendor(out_dir: Path) -> list[Path]:
     written = []
     for name, text in chart_js_bundle().items():
         path = out_dir / "vendor" / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            atomic.write_text(path, text)
+        atomic.write_text(path, text)
         written.append(path)
     return written
 
