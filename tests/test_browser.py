@@ -32,20 +32,25 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A static server on 127.0.0.1 (random port) serving a fixture site built for its origin."""
-    root = tmp_path_factory.mktemp("browser") / "site"
+def serve(root, build):
+    """Serve root/site on 127.0.0.1 (random port) after `build(origin)` built it for that origin."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root / "site")))
     origin = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    site = make_site(root, vendor=write_vendor(tmp_path_factory.mktemp("vendor")))
-    run = site.build(site_url=origin)
+    run = build(origin)
     assert run.returncode == 0, run.stdout + run.stderr
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield origin
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A fixture site built for, and served from, a local origin."""
+    root = tmp_path_factory.mktemp("browser") / "site"
+    vendor = write_vendor(tmp_path_factory.mktemp("vendor"))
+    yield from serve(root, lambda origin: make_site(root, vendor=vendor).build(site_url=origin))
 
 
 @pytest.fixture(scope="module")
@@ -360,23 +365,11 @@ REAL_CHART_PAGES = {"": 1, "bull-case/": 2, "bear-case/": 3, "watchlist/": 2, "c
 @pytest.fixture(scope="module")
 def real_server(tmp_path_factory):
     """The real pages and the real chart specs, built from the sample source for this origin."""
-    import subprocess
-    import sys
-
     from tests.test_real_site import real_site
 
     root = tmp_path_factory.mktemp("real-browser") / "site"
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root / "site")))
-    origin = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    site, run, _ = real_site(root, ["--source", "sample", "--as-of", "2026-01-16", "--site-url", origin])
-    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site.site)],
-                         cwd=root, env={**os.environ, "SITE_URL": origin}, capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield origin
-    httpd.shutdown()
-    httpd.server_close()
+    args = ["--source", "sample", "--as-of", "2026-01-16"]
+    yield from serve(root, lambda origin: real_site(root, [*args, "--site-url", origin], site_url=origin)[1])
 
 
 @pytest.mark.parametrize("width", [1400, 390])

@@ -21,7 +21,8 @@ BAD = [(re.compile(r"\bnan\b", re.I), "nan"), (re.compile(r"\bNone\b"), "None"),
        (re.compile(r"Macro Rendering Error"), "macro error")]
 
 
-def real_site(root: Path, build_args: list[str]) -> tuple[FixtureSite, subprocess.CompletedProcess, dict]:
+def real_site(root: Path, build_args: list[str], site_url: str = "http://127.0.0.1:8000/",
+              ) -> tuple[FixtureSite, subprocess.CompletedProcess, dict]:
     """Copy the real config and pages, run the data build into docs/generated, then mkdocs."""
     root.mkdir(parents=True)
     shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
@@ -32,7 +33,7 @@ def real_site(root: Path, build_args: list[str]) -> tuple[FixtureSite, subproces
                            "--cache-dir", str(root / "cache")], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert data.returncode == 0, data.stderr
     site = FixtureSite(root)
-    run = site.build(site_url="http://127.0.0.1:8000/")
+    run = site.build(site_url=site_url)
     return site, run, json.loads((out / "metrics.json").read_text())
 
 
