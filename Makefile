@@ -39,7 +39,7 @@ test-fast: $(STAMP) ## Run the tests that need no browser
 	$(PY) -m pytest -m "$(TEST_MARKS)"
 
 bench: $(STAMP) ## Print build and compute timings and peak memory
-	$(PY) -m build_data.bench
+	$(PY) -m build_data.tools.bench
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

@@ -15,13 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from build_data import charts as charts_mod
-from build_data import config, render, sessions, signals, snapshot
-from build_data.compute import Inputs, compute_metrics
+from build_data import config
+from build_data.build import build
 from build_data.errors import BuildError
-from build_data.pipeline import Options, gather, stderr_log
+from build_data.fetch.gather import Options, stderr_log
+from build_data.publish import render, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "generated"
@@ -79,37 +77,6 @@ def parser() -> argparse.ArgumentParser:
 def _options(args) -> Options:
     return Options(source=args.source, data_dir=args.data_dir, cache_dir=args.cache_dir, as_of=args.as_of,
                    fred_url=args.fred_url, fetch_timeout=args.fetch_timeout, require_all=args.require_all)
-
-
-def build(opts: Options, universe: config.Universe, facts: config.Facts, log=stderr_log):
-    """Gather, compute and assemble; returns (snapshot dict, charts). Writes nothing."""
-    t0 = time.perf_counter()
-    got = gather(opts, universe, log)
-    log(f"data: {got.data_mode}, as of {got.as_of} ({time.perf_counter() - t0:.1f}s)")
-    as_of = pd.Timestamp(got.as_of)
-    closes = pd.DataFrame({a: f["close"] for a, f in got.prices.items()})
-    volumes = pd.DataFrame({a: f["volume"] for a, f in got.prices.items() if a in universe.volume_symbols})
-    inputs = Inputs(closes, volumes, got.macro, got.sources, got.missing)
-    first = min((f.index[0].date() for f in got.prices.values()), default=got.as_of)
-    session_dates = sessions.sessions(min(first, got.as_of), got.as_of, universe.calendar)
-    t1 = time.perf_counter()
-    metrics = compute_metrics(inputs, universe, as_of, session_dates)
-    keys = {c.metric for c in universe.claims.values()} | {w.metric for w in universe.watchlist.values()}
-    histories = {k: signals.metric_history(k, closes, volumes, got.macro, universe) for k in keys}
-    start = signals.window_start(as_of, session_dates)
-    claims = signals.evaluate_claims(universe, metrics, histories, start)
-    watch = signals.evaluate_watchlist(universe, metrics, histories, start)
-    changes = signals.recent_changes(claims, watch)
-    chart_list = charts_mod.build_charts(closes=closes, volumes=volumes, macro=got.macro, metrics=metrics,
-                                         universe=universe, as_of=as_of)
-    log(f"compute: {len(metrics)} metrics, {len(chart_list)} charts ({time.perf_counter() - t1:.1f}s)")
-    snap = snapshot.assemble(universe=universe, facts=facts, gathered=got, metrics=metrics, claims=claims,
-                             watchlist=watch, changes=changes, charts=render.chart_entries(chart_list),
-                             built_at=opts.now)
-    for key, fact in snap["facts"].items():
-        if fact["expired"]:
-            log(f"  warning: fact {key!r} is {fact['age_days']} days old, past its {fact['max_age_days']}-day limit")
-    return snap, chart_list
 
 
 def suggest(key: str, keys) -> list[str]:
@@ -186,7 +153,7 @@ def cmd_show(args) -> int:
 
 def cmd_list(args) -> int:
     if args.patterns:
-        from build_data.catalog import reference_rows
+        from build_data.compute.catalog import reference_rows
         for row in reference_rows():
             print(f"{row['pattern']:<36} {row['unit']:<14} {row['definition']}")
         return 0

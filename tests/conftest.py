@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from build_data import config
-from build_data.__main__ import build
-from build_data.pipeline import Options
+from build_data.build import build
+from build_data.fetch.gather import Options
 
 # A fixed "now" keeps sample builds reproducible: Friday 2026-01-16, after the close.
 FIXED_NOW = pd.Timestamp("2026-01-16 22:00", tz="UTC")

@@ -155,8 +155,8 @@ def load_fixture_snapshot() -> dict:
 
 
 def write_vendor(directory: Path) -> Path:
-    """Write the real chart runtime (build_data.vendor) into `directory`; slow (~1.5 s)."""
-    from build_data.vendor import write_bundle
+    """Write the real chart runtime (build_data.publish.chart_runtime) into `directory`; slow (~1.5 s)."""
+    from build_data.publish.chart_runtime import write_bundle
 
     write_bundle(directory)
     return directory
@@ -415,7 +415,7 @@ def write_chart_fixtures(directory: Path) -> None:
     """Write <id>.vl.json and the static <id>.svg (fixed 720 px width) for each fixture chart."""
     import vl_convert
 
-    from build_data.vendor import vegalite_version
+    from build_data.publish.chart_runtime import vegalite_version
 
     directory.mkdir(parents=True, exist_ok=True)
     for cid, spec in fixture_chart_specs().items():

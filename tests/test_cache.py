@@ -6,7 +6,8 @@ import os
 import pandas as pd
 import pytest
 
-from build_data import atomic, cache
+from build_data import atomic
+from build_data.fetch import cache
 from build_data.errors import CacheError
 from tests.test_validate import frame
 

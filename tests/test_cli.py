@@ -52,7 +52,7 @@ def test_show_prints_one_value_and_json(built):
 def test_show_with_as_of_recomputes_without_writing(tmp_path):
     run = cli("show", "rut.close", "--source", "sample", "--as-of", "2025-12-31", "--out", str(tmp_path))
     assert run.returncode == 0
-    from build_data.sources.sample import ANCHOR, PROFILES
+    from build_data.fetch.sources.sample import ANCHOR, PROFILES
     assert ANCHOR.isoformat() == "2025-12-31"
     assert float(run.stdout) == pytest.approx(PROFILES["^RUT"][0])  # the sample is anchored there
     assert not (tmp_path / "metrics.json").exists()

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from build_data import feeds, signals
+from build_data.compute import signals
+from build_data.publish import feeds
 
 CHANGES = [
     {"date": "2026-01-16", "key": "rut.rsi_14", "kind": "watch", "id": "rsi", "text": "RSI-14 above 70: near → triggered"},

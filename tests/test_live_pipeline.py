@@ -6,9 +6,9 @@ import pytest
 import yfinance.data
 from werkzeug import Response
 
-from build_data import cache
+from build_data.fetch import cache
 from build_data.errors import BuildError
-from build_data.sources import sample
+from build_data.fetch.sources import sample
 from tests.conftest import FIXED_NOW, build_snapshot, day
 from tests.fakes.yahoo import Listing, YahooFake, session
 from tests.test_source_yahoo import cold_yfinance  # noqa: F401  (autouse fixture: fresh yfinance state)

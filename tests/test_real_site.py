@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from build_data.sources import sample
+from build_data.fetch.sources import sample
 from macros import formatting as f
 from tests.conftest import write_csv_folder
 from tests.site_fixtures import FixtureSite, strip_code, tagged_values, visible_text
@@ -123,7 +123,7 @@ def test_unknown_key_in_a_real_page_fails_with_suggestions(tmp_path):
 
 
 def test_pages_without_charts_stay_within_the_weight_budget(sample_site):
-    from build_data.pageweight import site_weights
+    from build_data.tools.pageweight import site_weights
 
     site, _, _ = sample_site
     weights = {w["page"]: w for w in site_weights(site.site)}

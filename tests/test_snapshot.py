@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from build_data import catalog, snapshot
+from build_data.compute import catalog
+from build_data.publish import snapshot
 from build_data.errors import BuildError, ValidationError
-from build_data.sources import sample
+from build_data.fetch.sources import sample
 from tests.conftest import FIXED_NOW, build_snapshot, day, write_csv_folder
 
 GOLDEN = Path(__file__).parent / "golden" / "sample-2026-01-15.json"

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from build_data.errors import SourceError
-from build_data.sources import csv as csv_source
+from build_data.fetch.sources import csv as csv_source
 
 YAHOO = """Date,Open,High,Low,Close,Adj Close,Volume
 2026-01-02,2480.1,2495.0,2470.2,2490.5,2490.5,0

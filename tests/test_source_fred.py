@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from build_data.errors import SourceError
-from build_data.sources.fred import fetch_series
+from build_data.fetch.sources.fred import fetch_series
 
 PATH = "/graph/fredgraph.csv"
 CSV = "text/csv; charset=utf-8"

@@ -14,8 +14,8 @@ import yfinance.cache
 import yfinance.data
 
 from build_data.errors import SourceError
-from build_data.sources import price_frame
-from build_data.sources.yahoo import fetch_prices
+from build_data.fetch.sources import price_frame
+from build_data.fetch.sources.yahoo import fetch_prices
 from tests.fakes.yahoo import NEW_YORK, Listing, UnexpectedRequest, YahooFake, make_bars, session
 
 SESSIONS = [d.date() for d in pd.bdate_range("2026-01-02", "2026-01-15")]

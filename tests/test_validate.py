@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from build_data import validate
+from build_data.fetch import validate
 from build_data.errors import ValidationError
 
 

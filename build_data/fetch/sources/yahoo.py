@@ -16,7 +16,7 @@ import requests
 import yfinance
 
 from build_data.errors import SourceError
-from build_data.sources import price_frame
+from build_data.fetch.sources import price_frame
 
 _COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close",
             "Adj Close": "adj_close", "Volume": "volume"}

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from build_data import sessions
-from build_data.sources import PRICE_COLUMNS, macro_series
+from build_data.fetch.sources import PRICE_COLUMNS, macro_series
 
 SAMPLE_START = dt.date(2014, 1, 2)
 # Paths are scaled so the close on this date equals the level below; later dates vary freely.

@@ -4,7 +4,7 @@ Counted: the page, its stylesheets, scripts and images, and on pages with charts
 and the chart runtime (charts.js imports it only there). Not counted: the search index and its
 worker, which load only when the reader opens search.
 
-    python -m build_data.pageweight [SITE_DIR]    # default: site/
+    python -m build_data.tools.pageweight [SITE_DIR]    # default: site/
 """
 from __future__ import annotations
 

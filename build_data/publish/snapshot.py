@@ -10,7 +10,7 @@ import math
 
 import pandas as pd
 
-from build_data import catalog
+from build_data.compute import catalog
 from build_data.config import Facts, Universe
 
 SCHEMA = 1

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import altair as alt
 import pandas as pd
 
-from build_data import metrics as m
-from build_data.compute import Metric
+from build_data.compute import metrics as m
+from build_data.compute.values import Metric
 from build_data.config import Universe
 
 WIDTH_FALLBACK = 720  # SVG fallbacks need a fixed width; the interactive chart fills its container

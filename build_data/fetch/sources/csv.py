@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from build_data.errors import SourceError
-from build_data.sources import macro_series, price_frame
+from build_data.fetch.sources import macro_series, price_frame
 
 YAHOO_COLUMNS = {"Date": "date", "Open": "open", "High": "high", "Low": "low", "Close": "close",
                  "Adj Close": "adj_close", "Volume": "volume"}

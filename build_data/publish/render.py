@@ -12,8 +12,9 @@ from pathlib import Path
 
 import vl_convert
 
-from build_data import atomic, feeds
-from build_data.charts import WIDTH_FALLBACK, Chart
+from build_data import atomic
+from build_data.publish import feeds
+from build_data.compute.charts import WIDTH_FALLBACK, Chart
 
 CHART_IDS = ["performance-ytd", "rut-trend", "rsi", "iwm-volume", "rut-spx-ratio", "sector-returns", "macro-panel"]
 # Rendered once more as a PNG: link previews (Open Graph cards) do not show SVG.
@@ -61,7 +62,7 @@ def write_charts(out_dir: Path, charts: list[Chart], log) -> list[Path]:
 
 
 def write_vendor(out_dir: Path) -> list[Path]:
-    from build_data.vendor import chart_js_bundle
+    from build_data.publish.chart_runtime import chart_js_bundle
 
     written = []
     for name, text in chart_js_bundle().items():

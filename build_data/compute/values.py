@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from build_data import catalog, metrics as m
+from build_data.compute import catalog, metrics as m
 from build_data.config import Universe
 
 SLOPE_SESSIONS = 20

@@ -4,7 +4,7 @@ vl-convert ships these libraries and bundles them without npm. The Vega-Lite ver
 one the pinned Altair writes, so specs and runtime match. The render stage writes the result
 into docs/generated/vendor/; docs/assets/charts.js imports it only on pages with charts.
 
-    python -m build_data.vendor [DIR]    # write the bundle (default docs/generated/vendor)
+    python -m build_data.publish.chart_runtime [DIR]    # write the bundle (default docs/generated/vendor)
 """
 
 from __future__ import annotations

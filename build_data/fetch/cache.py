@@ -16,7 +16,7 @@ import pandas as pd
 
 from build_data import atomic
 from build_data.errors import CacheError
-from build_data.sources import PRICE_COLUMNS, macro_series, price_frame
+from build_data.fetch.sources import PRICE_COLUMNS, macro_series, price_frame
 
 
 @dataclass

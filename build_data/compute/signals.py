@@ -11,8 +11,8 @@ import operator
 import numpy as np
 import pandas as pd
 
-from build_data import metrics as m
-from build_data.compute import Metric
+from build_data.compute import metrics as m
+from build_data.compute.values import Metric
 from build_data.config import Universe
 
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}

@@ -12,11 +12,12 @@ from typing import Callable
 
 import pandas as pd
 
-from build_data import cache, sessions, validate
+from build_data import sessions
+from build_data.fetch import cache, validate
 from build_data.config import Universe
 from build_data.errors import BuildError, CacheError, SourceError, ValidationError
-from build_data.sources import csv as csv_source
-from build_data.sources import sample as sample_source
+from build_data.fetch.sources import csv as csv_source
+from build_data.fetch.sources import sample as sample_source
 
 Log = Callable[[str], None]
 
@@ -205,7 +206,7 @@ def _load_cached(opts, universe, log) -> tuple[dict, dict, dict]:
 def _from_live(opts, universe, log) -> Gathered:
     import yfinance
 
-    from build_data.sources import fred, yahoo  # network code is imported only for live builds
+    from build_data.fetch.sources import fred, yahoo  # network code is imported only for live builds
 
     # Keep yfinance's timezone/cookie cache beside ours; create the folder first, or yfinance's
     # worker threads race to create it and the loser silently disables the cache.

@@ -1,11 +1,11 @@
-"""Benchmark: prints figures, asserts nothing.  `make bench` / `python -m build_data.bench`
+"""Benchmark: prints figures, asserts nothing.  `make bench` / `python -m build_data.tools.bench`
 
 1. wall time of `python -m build_data --source cache` on the default universe (a cache filled
    from the sample generator, so no network is needed);
 2. compute time of the full symbol catalog for synthetic universes of 500, 1,000 and 2,000
    tickers x 10 years of sessions, to show how cost grows with the universe;
 3. peak memory of each;
-4. if site/ is built, what each page costs a reader (gzip bytes, see build_data.pageweight).
+4. if site/ is built, what each page costs a reader (gzip bytes, see build_data.tools.pageweight).
 """
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from build_data import cache, config, sessions
-from build_data.compute import Inputs, compute_metrics
-from build_data.sources import sample
+from build_data import config, sessions
+from build_data.fetch import cache
+from build_data.compute.values import Inputs, compute_metrics
+from build_data.fetch.sources import sample
 
 ROOT = Path(__file__).resolve().parent.parent
 YEARS = 10
@@ -106,7 +107,7 @@ def main() -> None:
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     site = ROOT / "site"
     if (site / "index.html").is_file():
-        from build_data.pageweight import main as weights
+        from build_data.tools.pageweight import main as weights
         print("page weight (budget: 150 KB gzip for pages without charts, search excluded):")
         weights([str(site)])
 

@@ -11,7 +11,7 @@ import pandas as pd
 import requests
 
 from build_data.errors import SourceError
-from build_data.sources import macro_series
+from build_data.fetch.sources import macro_series
 
 FRED_CSV_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv"
 _DATE_COLUMNS = ("observation_date", "DATE")  # current header, and the one FRED used before

@@ -1,0 +1,1 @@
+"""Developer tools (benchmarks, page weight): not stages of the pipeline."""
