@@ -26,7 +26,7 @@ from build_data.fetch import cache
 from build_data.compute.values import Inputs, compute_metrics
 from build_data.fetch.sources import sample
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 YEARS = 10
 
 
