@@ -122,3 +122,26 @@ def reference_rows() -> list[dict[str, str]]:
     rows += [{"group": "macro", "pattern": f"{alias}.{s.name}", "unit": s.unit, "definition": s.definition,
               "min_sessions": str(s.min_sessions)} for alias, s in MACRO_EXTRA]
     return rows
+
+
+def keys_for(universe) -> dict[str, Spec]:
+    """Every metric key a universe's snapshot holds, with its spec (macro `latest` in the series' own unit).
+
+    Needs no data: config checks, `list` and the catalog tests read it."""
+    out: dict[str, Spec] = {}
+    for alias in universe.symbols:
+        out |= {f"{alias}.{s.name}": s for s in SYMBOL}
+    for alias in universe.volume_symbols:
+        out |= {f"{alias}.{s.name}": s for s in VOLUME}
+    for pair in universe.pairs:
+        out |= {f"{pair}.{s.name}": s for s in PAIR}
+    out |= {f"sectors.{s.name}": s for s in SECTORS}
+    out |= {f"breadth.{s.name}": s for s in BREADTH}
+    for group, specs, levels in (("levels", LEVEL, universe.levels), ("targets", TARGET, universe.targets)):
+        for name in levels.items:
+            out |= {f"{group}.{name}{s.name}": s for s in specs}
+    for alias, cfg in universe.macro.items():
+        latest = MACRO[0]
+        out[f"{alias}.latest"] = Spec(latest.name, cfg.unit, latest.label, latest.definition, latest.min_sessions)
+    out |= {f"{alias}.{s.name}": s for alias, s in MACRO_EXTRA}
+    return out
