@@ -52,3 +52,33 @@ def sessions(start: dt.date, end: dt.date, name: str = "XNYS") -> pd.DatetimeInd
     """Session dates from start to end inclusive, tz-naive."""
     idx = exchange(name).sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))
     return pd.DatetimeIndex(idx).rename("date")
+
+
+def as_of_session(requested: dt.date | None, now: pd.Timestamp, name: str = "XNYS") -> dt.date:
+    """The build's as-of date: the last completed session at or before `requested` (or `now`).
+
+    It comes from the calendar, never from the data, so one series' dates cannot move it.
+    A date in the future or before the calendar starts is an error."""
+    from build_data.errors import BuildError
+
+    latest = last_completed_session(now, name)
+    if requested is None:
+        return latest
+    today = pd.Timestamp(now).tz_convert("UTC").date() if pd.Timestamp(now).tzinfo else pd.Timestamp(now).date()
+    if requested > today:
+        raise BuildError(f"--as-of {requested} is in the future (the last completed session is {latest})")
+    if requested < dt.date.fromisoformat(CALENDAR_START):
+        raise BuildError(f"--as-of {requested} is before the exchange calendar starts ({CALENDAR_START})")
+    if requested >= latest:
+        return latest
+    days = exchange(name).sessions_in_range(pd.Timestamp(requested) - pd.Timedelta(days=14), pd.Timestamp(requested))
+    return days[-1].date()
+
+
+def non_sessions(index: pd.DatetimeIndex, name: str = "XNYS") -> pd.DatetimeIndex:
+    """The dates in `index` that are not exchange sessions (weekends, holidays, closures)."""
+    if len(index) == 0:
+        return index
+    cal = exchange(name)
+    valid = cal.sessions_in_range(max(index.min(), cal.first_session), min(index.max(), cal.last_session))
+    return index[~pd.DatetimeIndex(index).isin(pd.DatetimeIndex(valid).tz_localize(None))]

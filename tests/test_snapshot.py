@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -87,8 +88,18 @@ def test_as_of_respects_release_lags(universe, facts):
 
 
 def test_as_of_on_a_holiday_uses_the_previous_session(universe, facts):
-    snap, _ = build_snapshot(universe, facts, source="sample", as_of=day("2026-01-19"))  # MLK Day
+    snap, _ = build_snapshot(universe, facts, source="sample", as_of=day("2026-01-19"),  # MLK Day
+                             now=pd.Timestamp("2026-01-21 22:00", tz="UTC"))
     assert snap["as_of"] == "2026-01-16"
+
+
+@pytest.mark.parametrize("as_of, message", [
+    ("2026-01-17", "--as-of 2026-01-17 is in the future (the last completed session is 2026-01-16)"),
+    ("1970-01-02", "--as-of 1970-01-02 is before the exchange calendar starts"),
+])
+def test_an_as_of_outside_the_calendar_is_a_one_line_error(universe, facts, as_of, message):
+    with pytest.raises(BuildError, match=re.escape(message)):
+        build_snapshot(universe, facts, source="sample", as_of=day(as_of))
 
 
 def test_csv_missing_file_gives_null_metrics_with_reason(universe, facts, tmp_path):
@@ -116,14 +127,22 @@ def test_csv_values_equal_the_files(universe, facts, tmp_path):
     assert snap["metrics"]["rut.ret_1d"]["value"] == pytest.approx(rut.iloc[-1] / rut.iloc[-2] - 1)
 
 
-def test_csv_bad_file_fails_closed_naming_series_and_rule(universe, facts, tmp_path):
+def test_csv_bad_file_is_rejected_naming_series_and_rule(universe, facts, tmp_path):
+    """A file that breaks a rule is not published; the other files' numbers are unaffected."""
     prices = sample.sample_prices([s.ticker for s in universe.symbols.values()], day("2026-01-16"))
+    clean, _ = build_snapshot(universe, facts, source="csv", data_dir=write_csv_folder(tmp_path / "clean", prices, {}))
     bad = prices["IWM"].copy()
     bad.iloc[-5, bad.columns.get_loc("close")] = -1.0
     prices["IWM"] = bad
-    folder = write_csv_folder(tmp_path, prices, {})
-    with pytest.raises(ValidationError, match=r"iwm \(IWM\): non-positive price"):
-        build_snapshot(universe, facts, source="csv", data_dir=folder)
+    folder = write_csv_folder(tmp_path / "bad", prices, {})
+    snap, _ = build_snapshot(universe, facts, source="csv", data_dir=folder)
+    status = snap["series_status"]["iwm"]
+    assert status["status"] == "rejected" and "iwm (IWM): non-positive price" in status["reason"]
+    assert snap["metrics"]["iwm.close"]["value"] is None
+    assert "non-positive price" in snap["metrics"]["iwm.close"]["reason"]
+    assert snap["metrics"]["rut.rsi_14"] == clean["metrics"]["rut.rsi_14"]
+    with pytest.raises(BuildError, match=r"--require-all: .*iwm: iwm \(IWM\): non-positive price"):
+        build_snapshot(universe, facts, source="csv", data_dir=folder, require_all=True)
 
 
 def test_stale_series_is_not_published(universe, facts, tmp_path):

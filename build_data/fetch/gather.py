@@ -83,44 +83,54 @@ def gather(opts: Options, universe: Universe, log: Log = stderr_log) -> Gathered
 
 
 def _end_date(opts: Options, universe: Universe) -> dt.date:
-    latest = sessions.last_completed_session(opts.now, universe.calendar)
-    return min(opts.as_of, latest) if opts.as_of else latest
+    """The build's as-of session, from the exchange calendar (never from the data)."""
+    return sessions.as_of_session(opts.as_of, opts.now, universe.calendar)
 
 
-def _finish(prices, macro, status, sources, universe, opts, data_mode, note, expected, log) -> Gathered:
-    """Cut everything at the as-of date, apply the validation rules, and mark stale series."""
-    as_of = opts.as_of or expected
+def _drop_non_sessions(alias: str, frame: pd.DataFrame, universe: Universe, notes: dict[str, list[str]]) -> pd.DataFrame:
+    """The frame without rows dated on non-sessions; what was dropped goes into the series' notes."""
+    kept, dropped = validate.drop_non_sessions(frame, universe.calendar)
+    if dropped:
+        shown = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+        note = f"dropped {len(dropped)} row{'s' if len(dropped) > 1 else ''} dated on non-sessions: {shown}"
+        if note not in notes.setdefault(alias, []):
+            notes[alias].append(note)
+    return kept
+
+
+def _gaps(frame: pd.DataFrame, calendar: str) -> list[str]:
+    """Exchange sessions inside the series' span that it has no row for."""
+    if len(frame) < 2:
+        return []
+    expected = sessions.sessions(frame.index[0].date(), frame.index[-1].date(), calendar)
+    return [d.date().isoformat() for d in expected.difference(frame.index)]
+
+
+def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_of, log,
+            notes: dict[str, list[str]] | None = None) -> Gathered:
+    """Cut everything at the as-of session, apply the validation rules per series, and mark stale
+    series. Each rule judges one series alone: a defect in one never changes another."""
+    notes = notes if notes is not None else {}
     cut_prices, cut_macro = {}, {}
     for alias, frame in prices.items():
-        name = f"{alias} ({universe.symbols[alias].ticker})"
-        frame = frame.loc[: pd.Timestamp(as_of)]
+        ticker = universe.symbols[alias].ticker
+        name = f"{alias} ({ticker})"
+        frame = _drop_non_sessions(alias, frame, universe, notes).loc[: pd.Timestamp(as_of)]
         try:
             validate.check_prices(name, frame, max_move=universe.validation.max_daily_move)
             validate.check_history(name, frame, 2, "a one-day return")
+            validate.check_fresh(name, frame, as_of, universe.validation.max_stale_sessions, universe.calendar)
         except ValidationError as exc:
-            if data_mode == "csv":
-                raise  # the user's own files: fail closed, naming the file's series and rule
-            status[alias] = _status(universe.symbols[alias].ticker, status[alias]["source"], frame, "rejected", str(exc))
-            log(f"  rejected {exc}")
+            kind = "stale" if exc.rule == "stale" else "rejected"
+            status[alias] = _status(ticker, status[alias]["source"], frame, kind, str(exc))
+            log(f"  {kind} {exc}")
             continue
+        gaps = _gaps(frame, universe.calendar)
+        if gaps:
+            shown = ", ".join(gaps[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
+            notes.setdefault(alias, []).append(f"{len(gaps)} session{'s' if len(gaps) > 1 else ''} missing: {shown}")
         cut_prices[alias] = frame
-    if cut_prices and not opts.as_of:
-        as_of = max(f.index[-1].date() for f in cut_prices.values())
-    if opts.as_of:
-        session_days = sessions.sessions(as_of - dt.timedelta(days=10), as_of, universe.calendar)
-        as_of = session_days[-1].date()
-    # Live data must reach the last completed session; other modes are judged against their own latest date.
-    reference = expected if data_mode == "live" and not opts.as_of else as_of
-    for alias, frame in list(cut_prices.items()):
-        try:
-            validate.check_fresh(f"{alias} ({universe.symbols[alias].ticker})", frame, reference,
-                                 universe.validation.max_stale_sessions, universe.calendar)
-        except ValidationError as exc:
-            status[alias] = _status(universe.symbols[alias].ticker, status[alias]["source"], frame, "stale", str(exc))
-            log(f"  stale {exc}")
-            del cut_prices[alias]
-            continue
-        status[alias] = _status(universe.symbols[alias].ticker, status[alias]["source"], frame)
+        status[alias] = _status(ticker, status[alias]["source"], frame)
     for alias, series in macro.items():
         cfg = universe.macro[alias]
         series = _published(series, as_of, cfg.release_lag_days)
@@ -131,6 +141,10 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, exp
             continue
         cut_macro[alias] = series
         status[alias] = _status(cfg.series, status[alias]["source"], series)
+    for alias, lines in notes.items():
+        if alias in status and lines:
+            status[alias]["quality"] = lines
+            log(f"  data quality, {alias}: " + "; ".join(lines))
     missing = {a: s["reason"] for a, s in status.items() if s["status"] != "ok"}
     if missing:
         log(f"  {len(missing)} series without usable data: " + "; ".join(f"{a}: {r}" for a, r in missing.items()))
@@ -174,9 +188,7 @@ def _from_csv(opts, universe, log) -> Gathered:
     if not prices:
         raise BuildError(f"--data-dir {folder}: none of the {len(tickers)} price files was found "
                          f"(expected e.g. {next(iter(tickers.values()))}.csv)")
-    end = max(f.index[-1].date() for f in prices.values())
-    if opts.as_of:
-        end = min(end, opts.as_of)
+    end = _end_date(opts, universe)
     return _finish(prices, macro, status, sources, universe, opts, "csv",
                    f"Built from the CSV files in {folder.name}/.", end, log)
 
@@ -236,18 +248,21 @@ def _from_live(opts, universe, log) -> Gathered:
         live_macro, macro_errors = _fetch_fred(fred, opts, series_ids, log)
 
     prices, macro, status, sources = {}, {}, {}, {}
+    notes: dict[str, list[str]] = {}
     fell_back: list[str] = []
     for alias, ticker in tickers.items():
         old = cached_prices.get(alias)
+        # Rows on non-sessions never reach the cache, and ones an earlier build stored are dropped.
+        old_data = _drop_non_sessions(alias, old.data, universe, notes) if old else None
         sources[alias] = f"yahoo:{ticker}"
         if alias in live_prices:
             try:
-                new = live_prices[alias].loc[: pd.Timestamp(end)]
-                merged = cache.merge_prices(ticker, old.data if old else None, new,
+                new = _drop_non_sessions(alias, live_prices[alias].loc[: pd.Timestamp(end)], universe, notes)
+                merged = cache.merge_prices(ticker, old_data, new,
                                             tolerance=universe.validation.revision_tolerance)
                 validate.check_prices(f"{alias} ({ticker})", merged, max_move=universe.validation.max_daily_move)
                 cache.save_prices(opts.cache_dir, ticker, merged, source="yahoo", fetched_at=fetched_at)
-                added = len(merged) - (len(old.data) if old else 0)
+                added = len(merged) - (len(old_data) if old else 0)
                 log(f"  {ticker}: {added} new sessions, cached through {merged.index[-1].date()}")
                 prices[alias], status[alias] = merged, _status(ticker, "yahoo", merged)
                 continue
@@ -256,7 +271,7 @@ def _from_live(opts, universe, log) -> Gathered:
                 log(f"  {ticker}: fetch refused, keeping the cache: {exc}")
         reason = live_errors.get(ticker, "not returned by Yahoo")
         if old is not None:
-            prices[alias], status[alias] = old.data, _status(ticker, "cache", old.data, "ok", None)
+            prices[alias], status[alias] = old_data, _status(ticker, "cache", old_data, "ok", None)
             fell_back.append(alias)
         else:
             status[alias] = _status(ticker, "none", None, "missing", problems.get(alias) or f"live: {reason}; no cache")
@@ -297,8 +312,7 @@ def _from_live(opts, universe, log) -> Gathered:
             note = f"Rebuilt as of {end} from the local price cache, which covers that date, and live FRED data."
     else:
         note, mode = "Live data from Yahoo Finance and FRED.", "live"
-    expected = end if mode == "live" else max(f.index[-1].date() for f in prices.values())
-    return _finish(prices, macro, status, sources, universe, opts, mode, note, expected, log)
+    return _finish(prices, macro, status, sources, universe, opts, mode, note, end, log, notes)
 
 
 def _fetch_yahoo(yahoo, opts, tickers, start, end, log):

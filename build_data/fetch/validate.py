@@ -60,6 +60,16 @@ def check_history(name: str, data: pd.DataFrame | pd.Series, needed: int, metric
         raise ValidationError(name, "too little history", f"{metric} needs {needed} sessions, have {len(data)}")
 
 
+def drop_non_sessions(data: pd.DataFrame | pd.Series, calendar: str = "XNYS") -> tuple[pd.DataFrame | pd.Series, list[str]]:
+    """Rows dated on days the exchange did not trade (weekends, holidays, closures) removed,
+    with the dates removed. Such a bar is a data defect (a file merged on a 7-day calendar, a
+    stray partial bar); dropping it keeps it out of compute and out of the cache."""
+    bad = sessions.non_sessions(data.index, calendar)
+    if len(bad) == 0:
+        return data, []
+    return data.drop(bad), [d.date().isoformat() for d in bad]
+
+
 def check_prices(name: str, frame: pd.DataFrame, *, max_move: float) -> None:
     """Every rule that does not depend on the build date."""
     check_not_empty(name, frame)
