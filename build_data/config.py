@@ -34,6 +34,24 @@ class MacroSeries(_Strict):
     unit: Literal["count", "percent", "index"]
     # Days from the observation date until the figure is public: `--as-of` never sees it earlier.
     release_lag_days: int = Field(default=0, ge=0)
+    # Metrics derived from the series besides `latest` (see the catalog's MACRO_DERIVED).
+    derived: list[Literal["avg_4w", "yoy"]] = []
+
+
+class Range(_Strict):
+    """A range published as two series (a lower and an upper bound), shown as one metric."""
+    lo: str
+    hi: str
+    name: str
+
+
+class Charts(_Strict):
+    """Which series each chart shows: aliases and pairs from this file, never names in code."""
+    performance: list[str]     # symbols rebased to 100 at the previous year-end
+    trend: str                 # symbol shown with its averages, levels and targets (and its RSI)
+    volume: str                # a symbol listed in volume_symbols
+    ratio: str                 # a pair
+    macro: list[str]           # macro aliases or range names, one panel each
 
 
 class Pair(_Strict):
@@ -106,6 +124,8 @@ class Universe(_Strict):
     thresholds: Thresholds
     levels: LevelSet
     targets: LevelSet
+    ranges: dict[str, Range] = {}
+    charts: Charts
     claims: dict[str, Claim] = {}
     watchlist: dict[str, WatchItem] = {}
 
@@ -116,10 +136,22 @@ class Universe(_Strict):
                 "volume_symbols": self.volume_symbols,
                 "levels.symbol": [self.levels.symbol], "targets.symbol": [self.targets.symbol]}
         refs |= {f"pairs.{k}": [p.a, p.b] for k, p in self.pairs.items()}
+        refs |= {"charts.performance": self.charts.performance, "charts.trend": [self.charts.trend]}
         for field, aliases in refs.items():
             for alias in aliases:
                 if alias not in known:
                     raise ValueError(f"{field}: unknown symbol alias {alias!r} (known: {', '.join(sorted(known))})")
+        for name, r in self.ranges.items():
+            for bound in (r.lo, r.hi):
+                if bound not in self.macro:
+                    raise ValueError(f"ranges.{name}: unknown macro alias {bound!r} (known: {', '.join(sorted(self.macro))})")
+        if self.charts.volume not in self.volume_symbols:
+            raise ValueError(f"charts.volume: {self.charts.volume!r} is not in volume_symbols")
+        if self.charts.ratio not in self.pairs:
+            raise ValueError(f"charts.ratio: unknown pair {self.charts.ratio!r} (known: {', '.join(sorted(self.pairs))})")
+        for name in self.charts.macro:
+            if name not in self.macro and name not in self.ranges:
+                raise ValueError(f"charts.macro: {name!r} is neither a macro alias nor a range")
         return self
 
     @property

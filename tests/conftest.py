@@ -5,6 +5,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: speed is measured by `make bench`, never asserted by a timer in tests.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 from build_data import config
 from build_data.build import build

@@ -181,7 +181,7 @@ def test_records_since_matches_the_running_peak_definition():
 
 
 def test_rsi_on_a_600_session_tail_equals_rsi_on_the_whole_history():
-    from build_data.compute.values import RSI_TAIL
+    from build_data.compute.catalog import RSI_TAIL
     rng = np.random.default_rng(5)
     s = series(100 * np.exp(np.cumsum(rng.normal(0, 0.012, 3000))))
     assert m.to_rsi(s.iloc[-RSI_TAIL:]).iloc[-1] == pytest.approx(m.to_rsi(s).iloc[-1], rel=1e-12)

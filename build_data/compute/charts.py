@@ -1,5 +1,8 @@
 """Chart specs (Altair -> Vega-Lite v6), one per chart, named after what it shows.
 
+Every plotted series is a metric's daily history from the catalog, and config names the series
+each chart shows, so a chart can never disagree with the numbers on the page.
+
 Data is trimmed to the window each chart shows. Dates are written as plain `YYYY-MM-DD`
 strings on a UTC time scale, so a session reads as the same day in every time zone.
 """
@@ -11,11 +14,12 @@ import altair as alt
 import pandas as pd
 
 from build_data.compute import metrics as m
-from build_data.compute.values import Metric
-from build_data.config import Universe
+from build_data.compute.values import Data, Metric, history
 
 WIDTH_FALLBACK = 720  # SVG fallbacks need a fixed width; the interactive chart fills its container
-PALETTE = {"Russell 2000": "#d9480f", "S&P 500": "#1c7ed6", "Nasdaq-100": "#7048e8"}
+# Line colours of the performance chart, in the order config lists its symbols.
+PALETTE = ["#d9480f", "#1c7ed6", "#7048e8", "#2b8a3e", "#495057"]
+CHART_IDS = ["performance-ytd", "rut-trend", "rsi", "iwm-volume", "rut-spx-ratio", "sector-returns", "macro-panel"]
 
 
 @dataclass
@@ -23,7 +27,8 @@ class Chart:
     id: str
     title: str
     description: str
-    spec: dict
+    spec: dict | None
+    reason: str | None = None     # why there is no spec (a series the chart needs has no data)
 
 
 def _x(title: str | None = None, fmt: str = "%b %Y") -> alt.X:
@@ -54,18 +59,25 @@ def _finish(chart: alt.TopLevelMixin, cid: str, title: str, description: str) ->
     return Chart(cid, title, description, spec)
 
 
-def performance_ytd(closes, names, aliases, as_of, metrics) -> Chart:
+def _window(s: pd.Series, start) -> pd.Series:
+    return s.loc[start:].dropna()
+
+
+def performance_ytd(data: Data, metrics: dict[str, Metric]) -> Chart:
+    aliases = [a for a in data.universe.charts.performance if a in data.closes.columns]
+    as_of, names = data.as_of, data.names
     base = m.ytd_base_date(as_of)
+    sessions_in_base_year = data.closes.index[data.closes.index <= base]
     series = {}
     for a in aliases:
-        c = closes[a].dropna().loc[base - pd.Timedelta(days=10): as_of]
-        if c.empty or c.index[0] > base:
-            continue
-        start = c.loc[:base].iloc[-1]
-        series[names[a]] = (c.loc[c.index >= c.loc[:base].index[-1]] / start * 100)
-    data = _frame(series)
-    colors = [PALETTE.get(n, "#495057") for n in series]
-    line = alt.Chart(data).mark_line(strokeWidth=2).encode(
+        ytd = history(f"{a}.ret_ytd", data).loc[base:]
+        if not len(sessions_in_base_year) or pd.isna(data.closes[a].get(sessions_in_base_year[-1])):
+            continue  # no close at the previous year-end: nothing to rebase on
+        base_point = pd.Series([100.0], index=sessions_in_base_year[-1:])
+        series[names[a]] = pd.concat([base_point, (1 + ytd.dropna()) * 100])
+    data_long = _frame(series)
+    colors = [PALETTE[i % len(PALETTE)] for i, _ in enumerate(series)]
+    line = alt.Chart(data_long).mark_line(strokeWidth=2).encode(
         x=_x(), y=alt.Y("value:Q", title="Rebased (previous year-end = 100)", scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", title=None, scale=alt.Scale(domain=list(series), range=colors),
                         legend=alt.Legend(orient="top")),
@@ -73,90 +85,97 @@ def performance_ytd(closes, names, aliases, as_of, metrics) -> Chart:
     rule = alt.Chart(pd.DataFrame({"y": [100]})).mark_rule(strokeDash=[4, 4], opacity=0.5).encode(y="y:Q")
     desc = "Year-to-date performance, rebased to 100 at the previous year's last close: " + "; ".join(
         f"{names[a]} {_pct(metrics[f'{a}.ret_ytd'].value)}" for a in aliases) + f", as of {as_of.date()}."
-    return _finish(alt.layer(line, rule).properties(width="container", height=320),
-                   "performance-ytd", "Russell 2000 vs S&P 500 vs Nasdaq-100, year to date", desc)
+    title = " vs ".join(names[a] for a in data.universe.charts.performance) + ", year to date"
+    return _finish(alt.layer(line, rule).properties(width="container", height=320), "performance-ytd", title, desc)
 
 
-def rut_trend(closes, names, alias, universe: Universe, as_of, metrics) -> Chart:
-    c = closes[alias].dropna()
-    window = c.loc[as_of - pd.DateOffset(years=1): as_of].index
-    series = {"Close": c, "50-day average": m.to_sma(c, 50), "200-day average": m.to_sma(c, 200)}
-    data = _frame({k: v.reindex(window) for k, v in series.items()})
-    lines = alt.Chart(data).mark_line().encode(
-        x=_x(), y=alt.Y("value:Q", title=f"{names[alias]} (points)", scale=alt.Scale(zero=False)),
+def trend(data: Data, metrics: dict[str, Metric]) -> Chart:
+    alias, universe, as_of = data.universe.charts.trend, data.universe, data.as_of
+    name = data.names[alias]
+    start = as_of - pd.DateOffset(years=1)
+    series = {"Close": _window(history(f"{alias}.close", data), start),
+              "50-day average": _window(history(f"{alias}.sma_50", data), start),
+              "200-day average": _window(history(f"{alias}.sma_200", data), start)}
+    lines = alt.Chart(_frame(series)).mark_line().encode(
+        x=_x(), y=alt.Y("value:Q", title=f"{name} (points)", scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
                         scale=alt.Scale(domain=list(series), range=["#d9480f", "#1c7ed6", "#868e96"])),
         strokeDash=alt.StrokeDash("series:N", title=None,
                                   scale=alt.Scale(domain=list(series), range=[[1, 0], [6, 3], [2, 2]])),
         tooltip=[alt.Tooltip("date:N", title="Session"), "series:N", alt.Tooltip("value:Q", format=",.2f")])
-    levels = [{"label": lv.label, "value": lv.value, "kind": "level"} for lv in universe.levels.items.values()]
-    levels += [{"label": t.label, "value": t.value, "kind": "target"} for t in universe.targets.items.values()]
-    lv = pd.DataFrame(levels)
+    levels = [{"label": lv.label, "value": lv.value, "kind": "level"}
+              for lv in universe.levels.items.values() if universe.levels.symbol == alias]
+    levels += [{"label": t.label, "value": t.value, "kind": "target"}
+               for t in universe.targets.items.values() if universe.targets.symbol == alias]
+    lv = pd.DataFrame(levels, columns=["label", "value", "kind"])
     rules = alt.Chart(lv).mark_rule(opacity=0.6).encode(
         y="value:Q", strokeDash=alt.condition(alt.datum.kind == "target", alt.value([2, 4]), alt.value([8, 3])),
         color=alt.value("#2b8a3e"), tooltip=["label:N", alt.Tooltip("value:Q", format=",.0f")])
     text = alt.Chart(lv).mark_text(align="left", dx=4, dy=-6, fontSize=11).encode(
         x=alt.value(0), y="value:Q", text="label:N", color=alt.value("#2b8a3e"))
-    desc = (f"{names[alias]} over the past year with its 50- and 200-day averages, the author's levels and the "
+    desc = (f"{name} over the past year with its 50- and 200-day averages, the author's levels and the "
             f"analyst targets. Close {_num(metrics[f'{alias}.close'].value, 2)}; 50-day "
             f"{_num(metrics[f'{alias}.sma_50'].value, 2)}; 200-day {_num(metrics[f'{alias}.sma_200'].value, 2)}.")
     return _finish(alt.layer(lines, rules, text).properties(width="container", height=340),
-                   "rut-trend", f"{names[alias]} with its moving averages, levels and targets", desc)
+                   "rut-trend", f"{name} with its moving averages, levels and targets", desc)
 
 
-def rsi(closes, names, alias, universe: Universe, as_of, metrics) -> Chart:
-    r = m.to_rsi(closes[alias].dropna()).loc[as_of - pd.DateOffset(years=1): as_of]
-    data = _frame({"RSI-14": r})
+def rsi(data: Data, metrics: dict[str, Metric]) -> Chart:
+    alias, universe, as_of = data.universe.charts.trend, data.universe, data.as_of
+    name = data.names[alias]
+    r = _window(history(f"{alias}.rsi_14", data), as_of - pd.DateOffset(years=1))
     hi, lo = universe.thresholds.rsi_overbought, universe.thresholds.rsi_oversold
-    line = alt.Chart(data).mark_line(color="#d9480f").encode(
+    line = alt.Chart(_frame({"RSI-14": r})).mark_line(color="#d9480f").encode(
         x=_x(), y=alt.Y("value:Q", title="RSI-14", scale=alt.Scale(domain=[0, 100])),
         tooltip=[alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=".1f", title="RSI-14")])
     bands = alt.Chart(pd.DataFrame({"y": [lo, hi], "label": [f"{lo:g} oversold", f"{hi:g} overbought"]})).mark_rule(
         strokeDash=[4, 4], color="#868e96").encode(y="y:Q", tooltip=["label:N"])
-    desc = (f"Wilder RSI-14 of the {names[alias]} over the past year, with the {hi:g} and {lo:g} bands; latest "
+    desc = (f"Wilder RSI-14 of the {name} over the past year, with the {hi:g} and {lo:g} bands; latest "
             f"{_num(metrics[f'{alias}.rsi_14'].value, 1)}.")
-    return _finish(alt.layer(bands, line).properties(width="container", height=220),
-                   "rsi", f"{names[alias]} RSI-14", desc)
+    return _finish(alt.layer(bands, line).properties(width="container", height=220), "rsi", f"{name} RSI-14", desc)
 
 
-def volume(volumes, names, alias, as_of, metrics) -> Chart:
-    v = volumes[alias].dropna()
-    avg = v.rolling(63, min_periods=63).mean()
-    window = v.loc[as_of - pd.DateOffset(months=6): as_of].index
-    bars = _frame({"Volume": v.reindex(window)})
-    line = _frame({"63-session average": avg.reindex(window)})
+def volume(data: Data, metrics: dict[str, Metric]) -> Chart:
+    alias, as_of = data.universe.charts.volume, data.as_of
+    name = data.names[alias]
+    start = as_of - pd.DateOffset(months=6)
+    bars = _frame({"Volume": _window(history(f"{alias}.volume", data), start)})
+    line = _frame({"63-session average": _window(history(f"{alias}.volume_avg_63", data), start)})
     b = alt.Chart(bars).mark_bar(color="#74c0fc").encode(
         x=_x(), y=alt.Y("value:Q", title="Shares", axis=alt.Axis(format="~s")),
         tooltip=[alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=",.0f", title="Volume")])
     ln = alt.Chart(line).mark_line(color="#e8590c", strokeWidth=2).encode(
         x=_x(), y="value:Q", tooltip=[alt.Tooltip("date:N", title="Session"),
                                       alt.Tooltip("value:Q", format=",.0f", title="63-session average")])
-    desc = (f"Daily {names[alias]} volume over six months against its 63-session average; last session "
+    desc = (f"Daily {name} volume over six months against its 63-session average; last session "
             f"{_num(metrics[f'{alias}.volume'].value)} shares, average {_num(metrics[f'{alias}.volume_avg_63'].value)}.")
     return _finish(alt.layer(b, ln).properties(width="container", height=220),
-                   "iwm-volume", f"{names[alias]} volume vs its 3-month average", desc)
+                   "iwm-volume", f"{name} volume vs its 3-month average", desc)
 
 
-def ratio(closes, names, pair, a, b, as_of, metrics) -> Chart:
-    both = closes[[a, b]].dropna().loc[as_of - pd.DateOffset(years=2): as_of]
-    data = _frame({"Ratio": both[a] / both[b]})
-    line = alt.Chart(data).mark_line(color="#d9480f").encode(
-        x=_x(), y=alt.Y("value:Q", title=f"{names[a]} / {names[b]}", scale=alt.Scale(zero=False)),
+def ratio(data: Data, metrics: dict[str, Metric]) -> Chart:
+    pair = data.universe.charts.ratio
+    p, names = data.universe.pairs[pair], data.names
+    r = _window(history(f"{pair}.ratio", data), data.as_of - pd.DateOffset(years=2))
+    line = alt.Chart(_frame({"Ratio": r})).mark_line(color="#d9480f").encode(
+        x=_x(), y=alt.Y("value:Q", title=f"{names[p.a]} / {names[p.b]}", scale=alt.Scale(zero=False)),
         tooltip=[alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=".4f", title="Ratio")])
-    desc = (f"{names[a]} divided by the {names[b]} over two years; a rising line means small caps outperform. "
-            f"Current streak of sessions beating the {names[b]}: {_num(metrics[f'{pair}.outperf_streak'].value)}.")
+    desc = (f"{names[p.a]} divided by the {names[p.b]} over two years; a rising line means the {names[p.a]} outperforms. "
+            f"Current streak of sessions beating the {names[p.b]}: {_num(metrics[f'{pair}.outperf_streak'].value)}.")
     return _finish(line.properties(width="container", height=220), "rut-spx-ratio",
-                   f"Relative strength: {names[a]} vs {names[b]}", desc)
+                   f"Relative strength: {names[p.a]} vs {names[p.b]}", desc)
 
 
-def sectors(names, aliases, metrics, as_of) -> Chart:
+def sectors(data: Data, metrics: dict[str, Metric]) -> Chart:
+    aliases = [a for a in data.universe.sectors if a in data.closes.columns]
+    names = data.names
     rows = [{"sector": names[a], "horizon": h, "value": metrics[f"{a}.ret_{k}"].value}
             for a in aliases for k, h in (("1m", "1 month"), ("ytd", "Year to date"))
             if metrics[f"{a}.ret_{k}"].value is not None]
-    data = pd.DataFrame(rows)
-    order = (data[data.horizon == "Year to date"].sort_values("value", ascending=False)["sector"].tolist()
-             if len(data) else [])
-    bars = alt.Chart(data).mark_bar().encode(
+    frame = pd.DataFrame(rows, columns=["sector", "horizon", "value"])
+    order = (frame[frame.horizon == "Year to date"].sort_values("value", ascending=False)["sector"].tolist()
+             if len(frame) else [])
+    bars = alt.Chart(frame).mark_bar().encode(
         y=alt.Y("sector:N", sort=order, title=None),
         x=alt.X("value:Q", title="Return", axis=alt.Axis(format="%")),
         yOffset=alt.YOffset("horizon:N", sort=["Year to date", "1 month"]),
@@ -164,73 +183,87 @@ def sectors(names, aliases, metrics, as_of) -> Chart:
                         scale=alt.Scale(range=["#1c7ed6", "#a5d8ff"]), legend=alt.Legend(orient="top")),
         tooltip=["sector:N", "horizon:N", alt.Tooltip("value:Q", format="+.1%", title="Return")])
     leader, laggard = metrics["sectors.leader_ytd"].value, metrics["sectors.laggard_ytd"].value
-    desc = (f"Year-to-date and 1-month returns of the {len(aliases)} sector funds as of {as_of.date()}; "
+    desc = (f"Year-to-date and 1-month returns of the {len(aliases)} sector funds as of {data.as_of.date()}; "
             f"leader this year: {leader or 'n/a'}, laggard: {laggard or 'n/a'}.")
     # The height follows the number of bars; only the width fits the container.
     sized = bars.properties(width="container", height=alt.Step(11),
                             autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
-    return _finish(sized, "sector-returns",
-                   "Sector returns", desc)
+    return _finish(sized, "sector-returns", "Sector returns", desc)
 
 
-def macro_panel(macro: dict[str, pd.Series], as_of, metrics) -> Chart:
-    start = as_of - pd.DateOffset(years=3)
-    panels = []
-    if "claims" in macro:
-        claims = _frame({"Initial claims": macro["claims"].loc[start:]})
-        panels.append(alt.Chart(claims, title="Initial jobless claims (weekly)").mark_line(color="#1c7ed6").encode(
-            x=_x(), y=alt.Y("value:Q", title=None, axis=alt.Axis(format="~s"), scale=alt.Scale(zero=False)),
-            tooltip=[alt.Tooltip("date:N", title="Week ending"), alt.Tooltip("value:Q", format=",.0f")]))
-    if "fed_lo" in macro and "fed_hi" in macro:
-        lo, hi = macro["fed_lo"].loc[start:], macro["fed_hi"].loc[start:]
-        band = pd.DataFrame({"date": lo.index.strftime("%Y-%m-%d"), "lo": lo.values, "hi": hi.reindex(lo.index).values})
-        band = band[band["date"].ne(band["date"].shift())]
-        # Daily observations of a step function: keep only the days the range changed, plus the last.
-        changed = (band[["lo", "hi"]].diff().abs().sum(axis=1) > 0) | (band.index == band.index[0]) | (band.index == band.index[-1])
-        band = band[changed]
-        panels.append(alt.Chart(band, title="Fed funds target range (%)").mark_area(
-            interpolate="step-after", color="#7048e8", opacity=0.5).encode(
-            x=_x(), y=alt.Y("lo:Q", title=None), y2="hi:Q",
-            tooltip=[alt.Tooltip("date:N", title="From"), "lo:Q", "hi:Q"]))
-    if "cpi" in macro:
-        cpi = macro["cpi"]
-        yoy = (cpi / cpi.shift(1, freq=pd.DateOffset(years=1)).reindex(cpi.index) - 1).loc[start:]
-        panels.append(alt.Chart(_frame({"CPI YoY": yoy}), title="CPI inflation, year over year").mark_line(
-            color="#e8590c").encode(x=_x(), y=alt.Y("value:Q", title=None, axis=alt.Axis(format="%")),
-                                    tooltip=[alt.Tooltip("date:N", title="Month"),
-                                             alt.Tooltip("value:Q", format=".1%", title="CPI YoY")]))
-    fed = metrics["fed.range"].value
-    desc = ("Macro panel over three years: weekly initial jobless claims (latest "
-            f"{_num(metrics['claims.latest'].value)}), the Fed funds target range (now "
-            f"{'n/a' if fed is None else f'{fed[0]:.2f}–{fed[1]:.2f}%'}) and CPI inflation year over year "
-            f"(latest {_pct(metrics['cpi.yoy'].value)}).")
+def _panel_key(data: Data, name: str) -> str:
+    """The metric a macro panel plots: a range, else the series' first derived metric, else its latest."""
+    if name in data.universe.ranges:
+        return f"{name}.range"
+    derived = data.universe.macro[name].derived
+    return f"{name}.{derived[-1] if derived and derived[-1] == 'yoy' else 'latest'}"
+
+
+def macro_panel(data: Data, metrics: dict[str, Metric]) -> Chart:
+    start = data.as_of - pd.DateOffset(years=3)
+    panels, parts = [], []
+    for name in data.universe.charts.macro:
+        key = _panel_key(data, name)
+        s = history(key, data).loc[start:]
+        met = metrics[key]
+        title = data.universe.ranges[name].name if name in data.universe.ranges else (
+            met.label if key.endswith(".yoy") else data.universe.macro[name].name)
+        if not len(s):
+            continue
+        if met.unit == "percent_range":
+            band = pd.DataFrame({"date": s.index.strftime("%Y-%m-%d"), "lo": [v[0] for v in s], "hi": [v[1] for v in s]})
+            # Daily observations of a step function: keep only the days the range changed, plus the first and last.
+            changed = (band[["lo", "hi"]].diff().abs().sum(axis=1) > 0) | (band.index == band.index[0]) | (
+                band.index == band.index[-1])
+            panels.append(alt.Chart(band[changed], title=f"{title} (%)").mark_area(
+                interpolate="step-after", color="#7048e8", opacity=0.5).encode(
+                x=_x(), y=alt.Y("lo:Q", title=None), y2="hi:Q",
+                tooltip=[alt.Tooltip("date:N", title="From"), "lo:Q", "hi:Q"]))
+            now = "n/a" if met.value is None else f"{met.value[0]:.2f}–{met.value[1]:.2f}%"
+        else:
+            fraction = met.unit == "fraction"
+            panels.append(alt.Chart(_frame({title: s}), title=title).mark_line(
+                color="#e8590c" if fraction else "#1c7ed6").encode(
+                x=_x(), y=alt.Y("value:Q", title=None, axis=alt.Axis(format="%" if fraction else "~s"),
+                                scale=alt.Scale(zero=False)),
+                tooltip=[alt.Tooltip("date:N", title="Observed"),
+                         alt.Tooltip("value:Q", format=".1%" if fraction else ",.2f", title=title)]))
+            now = _pct(met.value) if fraction else _num(met.value, 0 if met.unit == "count" else 2)
+        parts.append(f"{title} (latest {now})")
+    desc = "Macro panel over three years: " + "; ".join(parts) + "."
     chart = alt.vconcat(*[p.properties(width=WIDTH_FALLBACK - 80, height=120) for p in panels], spacing=18)
-    return _finish(chart, "macro-panel", "Macro panel: claims, Fed funds, CPI", desc)
+    u = data.universe
+    title = "Macro panel: " + ", ".join(u.ranges[n].name if n in u.ranges else u.macro[n].name for n in u.charts.macro)
+    return _finish(chart, "macro-panel", title, desc)
 
 
-def build_charts(*, closes: pd.DataFrame, volumes: pd.DataFrame, macro: dict[str, pd.Series],
-                 metrics: dict[str, Metric], universe: Universe, as_of: pd.Timestamp) -> list[Chart]:
-    """Every chart the site shows, skipping those whose data is missing."""
-    names = {a: s.name for a, s in universe.symbols.items()}
-    have = set(closes.columns)
-    charts: list[Chart] = []
-    main = [a for a in ("rut", "spx", "ndx") if a in have]
-    if main:
-        charts.append(performance_ytd(closes, names, main, as_of, metrics))
-    focus = universe.levels.symbol
-    if focus in have:
-        charts.append(rut_trend(closes, names, focus, universe, as_of, metrics))
-        charts.append(rsi(closes, names, focus, universe, as_of, metrics))
-    for alias in universe.volume_symbols[:1]:
-        if alias in volumes.columns and volumes[alias].notna().any():
-            charts.append(volume(volumes, names, alias, as_of, metrics))
-    if "rut_vs_spx" in universe.pairs:
-        p = universe.pairs["rut_vs_spx"]
-        if {p.a, p.b} <= have:
-            charts.append(ratio(closes, names, "rut_vs_spx", p.a, p.b, as_of, metrics))
-    secs = [a for a in universe.sectors if a in have]
-    if secs:
-        charts.append(sectors(names, secs, metrics, as_of))
-    if macro:
-        charts.append(macro_panel(macro, as_of, metrics))
+def _needs(data: Data) -> dict[str, list[str]]:
+    """Per chart, the aliases whose data it cannot be drawn without."""
+    u = data.universe
+    p = u.pairs[u.charts.ratio]
+    return {"performance-ytd": [], "rut-trend": [u.charts.trend], "rsi": [u.charts.trend],
+            "iwm-volume": [u.charts.volume], "rut-spx-ratio": [p.a, p.b], "sector-returns": [], "macro-panel": []}
+
+
+BUILDERS = {"performance-ytd": performance_ytd, "rut-trend": trend, "rsi": rsi, "iwm-volume": volume,
+            "rut-spx-ratio": ratio, "sector-returns": sectors, "macro-panel": macro_panel}
+
+
+def build_charts(data: Data, metrics: dict[str, Metric]) -> list[Chart]:
+    """Every chart the site shows; one whose data is missing comes back with the reason instead of a spec."""
+    u = data.universe
+    have = set(data.closes.columns[data.closes.notna().any()])
+    anything = {"performance-ytd": [a for a in u.charts.performance if a in have],
+                "sector-returns": [a for a in u.sectors if a in have],
+                "macro-panel": [n for n in u.charts.macro if len(history(_panel_key(data, n), data))]}
+    charts = []
+    for cid in CHART_IDS:
+        missing = [a for a in _needs(data)[cid] if a not in have]
+        if missing:
+            why = "; ".join(f"{a}: {data.missing.get(a, 'no data')}" for a in missing)
+            charts.append(Chart(cid, cid, f"No data: {why}", None, f"no data for {why}"))
+        elif cid in anything and not anything[cid]:
+            charts.append(Chart(cid, cid, "No data for any of its series", None, "no data for any of its series"))
+        else:
+            charts.append(BUILDERS[cid](data, metrics))
     return charts

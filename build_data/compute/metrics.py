@@ -108,7 +108,7 @@ def calc_records_since(prices: Prices, start: pd.Timestamp) -> Prices:
 
 def to_new_records(prices: Prices) -> Prices:
     """True on sessions whose close beats every earlier close (an all-time record close)."""
-    prior_peak = prices.cummax().shift(1)
+    prior_peak = prices.cummax().ffill().shift(1)  # ffill: a missing session does not forget the record
     return (prices > prior_peak) & prior_peak.notna()
 
 
@@ -187,3 +187,167 @@ def calc_streak_rank(streak: pd.Series) -> float:
     ends = streak[(streak > 0) & (streak.shift(-1, fill_value=0) == 0)]
     earlier = ends.iloc[:-1]  # the last end is the current run itself
     return float((earlier > current).sum() + 1)
+
+
+# --- Daily series of the catalog's metrics (one value per session; the last equals the calc_* value).
+
+def to_base_close(prices: Prices, base_dates: pd.DatetimeIndex) -> Prices:
+    """For each row, the close of the last row on or before that row's base date (NaN if that
+    session has no close, or the base is before the first row: a gap is never bridged)."""
+    pos = prices.index.searchsorted(base_dates, side="right") - 1
+    values = prices.to_numpy(dtype="float64")
+    base = np.where((pos >= 0)[:, None] if values.ndim == 2 else pos >= 0,
+                    values[np.clip(pos, 0, None)], np.nan)
+    if isinstance(prices, pd.DataFrame):
+        return pd.DataFrame(base, index=prices.index, columns=prices.columns)
+    return pd.Series(base, index=prices.index, name=prices.name)
+
+
+def horizon_base_index(index: pd.DatetimeIndex, horizon: str) -> pd.DatetimeIndex:
+    """Each row's base date for a return horizon, as `horizon_base_dates` gives it for one date:
+    the same day k months back, clipped to the end of a shorter month (Mar 31 -> Feb 28)."""
+    if horizon == "ret_ytd":
+        return pd.DatetimeIndex(pd.to_datetime({"year": index.year - 1, "month": 12, "day": 31}))
+    months = {"ret_1m": 1, "ret_3m": 3, "ret_1y": 12}[horizon]
+    total = index.year.to_numpy() * 12 + index.month.to_numpy() - 1 - months
+    year, month = total // 12, total % 12 + 1
+    first = pd.to_datetime({"year": year, "month": month, "day": np.ones_like(year)})
+    day = np.minimum(index.day.to_numpy(), first.dt.days_in_month.to_numpy())
+    return pd.DatetimeIndex(pd.to_datetime({"year": year, "month": month, "day": day}))
+
+
+def to_horizon_return(prices: Prices, horizon: str) -> Prices:
+    """Return over a horizon at every session: close over the base session's close, minus one."""
+    return prices / to_base_close(prices, horizon_base_index(prices.index, horizon)) - 1
+
+
+def _record_marks(prices: Prices) -> Prices:
+    """True where a running record is set: the first close, and every close above all earlier ones."""
+    prior = prices.cummax().ffill().shift(1)  # ffill: a missing session does not forget the record
+    return (prices > prior) | (prices.notna() & prior.isna())
+
+
+def _carry(prices: Prices, where, values) -> Prices:
+    """`values` on the rows where `where` is true, carried forward to the following rows."""
+    marked = np.where(where, values, np.nan if np.asarray(values).dtype.kind == "f" else np.datetime64("NaT"))
+    if isinstance(prices, pd.DataFrame):
+        return pd.DataFrame(marked, index=prices.index, columns=prices.columns).ffill()
+    return pd.Series(marked, index=prices.index, name=prices.name).ffill()
+
+
+def _row_values(prices: Prices, values: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(values[:, None], prices.shape) if isinstance(prices, pd.DataFrame) else values
+
+
+def to_record_date(prices: Prices) -> Prices:
+    """The session on which the running record close was first set (the first, on ties)."""
+    return _carry(prices, _record_marks(prices), _row_values(prices, prices.index.to_numpy()))
+
+
+def to_sessions_since_record(prices: Prices) -> Prices:
+    """Rows since the running record: exchange sessions, as the index is the session calendar."""
+    pos = _row_values(prices, np.arange(len(prices), dtype="float64"))
+    return pos - _carry(prices, _record_marks(prices), pos)
+
+
+def to_records_ytd(prices: Prices) -> Prices:
+    """Record closes so far in each row's calendar year."""
+    records = to_new_records(prices).astype("float64")
+    return records.groupby(prices.index.year).cumsum()
+
+
+def to_range_high(prices: Prices, *, days: int = 365) -> Prices:
+    """Highest close in the `days` calendar days ending at each row."""
+    return prices.rolling(f"{days}D").max()
+
+
+def to_range_low(prices: Prices, *, days: int = 365) -> Prices:
+    """Lowest close in the `days` calendar days ending at each row."""
+    return prices.rolling(f"{days}D").min()
+
+
+def to_longest_streak(streak: Prices) -> Prices:
+    """Longest run so far at each session."""
+    return streak.cummax()
+
+
+def to_longest_streak_date(streak: pd.Series) -> pd.Series:
+    """Session on which the longest run so far ended (the latest, on ties)."""
+    at_max = streak.eq(streak.cummax())
+    return pd.Series(np.where(at_max, streak.index.to_numpy(), np.datetime64("NaT")), index=streak.index).ffill()
+
+
+def to_streak_rank(streak: pd.Series) -> pd.Series:
+    """`calc_streak_rank` at every session: 1 + the number of earlier, finished runs longer than
+    the current one; NaN when there is no current run."""
+    import bisect
+
+    values = streak.to_numpy()
+    ended = np.append(values[1:] == 0, True) & (values > 0)
+    finished: list[int] = []  # sorted lengths of runs that ended before the current one
+    out = np.full(len(values), np.nan)
+    for i, v in enumerate(values):
+        if v > 0:
+            out[i] = len(finished) - bisect.bisect_right(finished, v) + 1
+            if ended[i] and i < len(values) - 1:
+                bisect.insort(finished, int(v))
+    return pd.Series(out, index=streak.index)
+
+
+def calc_return_at_session(prices: Prices, base_date: pd.Timestamp) -> Prices:
+    """Return from the close of the last row on or before `base_date` to the last row's close.
+    NaN when that row has no close: on a session-indexed frame a gap is never bridged."""
+    base = prices.loc[:base_date]
+    if base.empty:
+        return prices.iloc[-1] * np.nan
+    return prices.iloc[-1] / base.iloc[-1] - 1
+
+
+def calc_volatility(prices: Prices, *, window: int = 20) -> Prices:
+    """`to_volatility` at the last row only: stdev of the last `window` log returns x sqrt(252)
+    (NaN if any of them is missing)."""
+    logs = np.log(prices.iloc[-window - 1:] / prices.iloc[-window - 1:].shift(1)).iloc[1:]
+    if len(logs) < window:
+        return prices.iloc[-1] * np.nan
+    return logs.std(ddof=1, skipna=False) * np.sqrt(TRADING_DAYS)
+
+
+def calc_rsi(prices: pd.DataFrame, *, window: int = 14) -> pd.Series:
+    """`to_rsi` at the last row only, for many columns at once.
+
+    Wilder's average at the last row is seed * b^(T-s) + sum over t > s of x_t * a * b^(T-t)
+    (a = 1/window, b = 1 - a, s = the seed row): a weighted sum, computed for all columns in one
+    array operation. Columns with a missing value after their first one take `to_rsi` itself,
+    which defines how a gap is weighted."""
+    values = prices.to_numpy(dtype="float64")
+    started = np.maximum.accumulate(~np.isnan(values), axis=0)
+    holes = (np.isnan(values) & started).any(axis=0)
+    out = pd.Series(np.nan, index=prices.columns)
+    if holes.any():
+        out[holes] = to_rsi(prices.loc[:, holes]).iloc[-1]
+    clean = ~holes
+    if not clean.any():
+        return out
+    v = values[:, clean]
+    delta = np.diff(v, axis=0)
+    gain, loss = np.clip(delta, 0, None), np.clip(-delta, 0, None)
+    n = len(delta)
+    first = np.argmax(~np.isnan(delta), axis=0)          # first change of each column
+    seed_row = first + window - 1                         # the row whose average is the seed
+    rows = np.arange(n)[:, None]
+    a, b = 1 / window, 1 - 1 / window
+    weights = a * b ** (n - 1 - rows)                     # weight of row t in the last value
+    after = rows > seed_row
+    in_seed = (rows >= first) & (rows <= seed_row)
+
+    def wilder(x):
+        x0 = np.where(np.isnan(x), 0.0, x)
+        seed = np.where(in_seed, x0, 0.0).sum(axis=0) / window
+        return seed * b ** (n - 1 - seed_row) + np.where(after, x0 * weights, 0.0).sum(axis=0)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        avg_gain, avg_loss = wilder(gain), wilder(loss)
+        rsi = 100 - 100 / (1 + avg_gain / avg_loss)
+    rsi = np.where((avg_gain == 0) & (avg_loss == 0), 50.0, rsi)
+    out[clean] = np.where(seed_row < n, rsi, np.nan)
+    return out

@@ -1,8 +1,8 @@
 """Editorial signals: do the pages' claims still hold, and where does each watchlist item stand.
 
 Thresholds come from config (universe.yml); pages and macros never compare numbers. A signal's
-history (when it last flipped) is recomputed from the price and macro series, so it needs no
-memory of earlier builds.
+history (when it last flipped) comes from its metric's daily series in the catalog, so it needs
+no memory of earlier builds.
 """
 from __future__ import annotations
 
@@ -11,55 +11,12 @@ import operator
 import numpy as np
 import pandas as pd
 
-from build_data.compute import metrics as m
 from build_data.compute.values import Metric
 from build_data.config import Universe
 
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
 # The change log covers about three months of sessions.
 CHANGE_WINDOW_SESSIONS = 63
-
-
-def metric_history(key: str, closes: pd.DataFrame, volumes: pd.DataFrame, macro: dict[str, pd.Series],
-                   universe: Universe) -> pd.Series | None:
-    """The daily history of a metric, where it has one (None otherwise)."""
-    alias, _, name = key.partition(".")
-    if alias in closes.columns:
-        c = closes[alias].dropna()
-        simple = {"close": lambda: c, "rsi_14": lambda: m.to_rsi(c), "drawdown": lambda: m.to_drawdown(c),
-                  "pct_from_record": lambda: m.to_drawdown(c), "sma_50": lambda: m.to_sma(c, 50),
-                  "above_sma_50": lambda: (c > m.to_sma(c, 50)).where(m.to_sma(c, 50).notna()),
-                  "above_sma_200": lambda: (c > m.to_sma(c, 200)).where(m.to_sma(c, 200).notna()),
-                  "vol_20d": lambda: m.to_volatility(c)}
-        if name in simple:
-            return simple[name]()
-        if name in ("volume_ratio",) and alias in volumes:
-            v = volumes[alias].dropna()
-            return v / v.rolling(63, min_periods=63).mean()
-    if alias in universe.pairs and name in ("outperf_streak", "ratio"):
-        p = universe.pairs[alias]
-        both = closes[[p.a, p.b]].dropna()
-        if name == "ratio":
-            return both[p.a] / both[p.b]
-        return m.to_streak(m.to_outperformance(both[p.a], both[p.b]))
-    if alias in ("levels", "targets"):
-        group = universe.levels if alias == "levels" else universe.targets
-        base = name.removesuffix("_distance").removesuffix("_above")
-        if base in group.items and group.symbol in closes:
-            c = closes[group.symbol].dropna()
-            level = group.items[base].value
-            if name.endswith("_distance"):
-                return c / level - 1
-            if name.endswith("_above"):
-                return c > level
-    if name == "latest" and alias in macro:
-        return macro[alias]
-    if key == "claims.avg_4w" and "claims" in macro:
-        return macro["claims"].rolling(4, min_periods=4).mean()
-    if key == "cpi.yoy" and "cpi" in macro:
-        cpi = macro["cpi"]
-        return cpi / cpi.shift(1, freq=pd.DateOffset(years=1)).reindex(cpi.index) - 1
-    return None
 
 
 def _compare(value, op: str, threshold):

@@ -1,23 +1,22 @@
-"""Assemble the metric catalog for a universe from validated price and macro series.
+"""Every catalog key's value as of the build date, and any key's daily history, from the catalog.
 
-Pure: frames in, `{key: Metric}` out. Every key in the catalog is present; a metric that
-cannot be computed has value None and a reason ("too little history: ...").
+Pure: series in, `{key: Metric}` out. Prices are laid on the exchange calendar: one row per
+session, one column per symbol, NaN where a series has no close. Windows therefore count
+sessions, and a series' own gaps, late start or early end stay in its own column. Every key in
+the catalog is present; a metric that cannot be computed has value None and a reason.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from build_data.compute import catalog, metrics as m
+from build_data.compute import catalog
+from build_data.compute import metrics as m
 from build_data.config import Universe
-
-SLOPE_SESSIONS = 20
-# Wilder's average forgets its seed at (13/14)^n: after 600 sessions the seed's weight is about
-# 1e-19, below double precision, so RSI on the last 600 sessions equals RSI on the whole history.
-RSI_TAIL = 600
 
 
 @dataclass
@@ -38,13 +37,40 @@ class Metric:
 
 
 @dataclass
-class Inputs:
-    """Validated inputs: closes and volumes by alias (wide, session-indexed), macro by alias."""
+class Data:
+    """Validated inputs. `closes` and `volumes` are indexed by exchange session up to the as-of."""
     closes: pd.DataFrame
     volumes: pd.DataFrame
     macro: dict[str, pd.Series]
-    sources: dict[str, str]                      # alias -> "yahoo:^RUT"
-    missing: dict[str, str] = field(default_factory=dict)  # alias -> why there is no data
+    universe: Universe
+    sources: dict[str, str] = field(default_factory=dict)   # alias -> "yahoo:^RUT"
+    missing: dict[str, str] = field(default_factory=dict)   # alias -> why there is no data
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return self.closes.index[-1]
+
+    @functools.cached_property
+    def names(self) -> dict[str, str]:
+        return {a: s.name for a, s in self.universe.symbols.items()}
+
+    @functools.cached_property
+    def entries(self) -> dict[str, catalog.Entry]:
+        return catalog.entries(self.universe)
+
+    def memo(self, key, make):
+        """A value computed once per build: histories and the intermediates several metrics share."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
+
+def on_sessions(frames: dict[str, pd.Series], session_dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """Series laid on the session calendar: rows = sessions, NaN where a series has no value.
+    Rows off the calendar were dropped by validation; this never adds or moves a value."""
+    return pd.DataFrame({a: s.reindex(session_dates) for a, s in frames.items()}, index=session_dates,
+                        dtype="float64")
 
 
 def _iso(ts) -> str | None:
@@ -54,66 +80,106 @@ def _iso(ts) -> str | None:
 
 
 def _plain(value):
-    """numpy scalars -> JSON-ready Python values; NaN/inf -> None."""
+    """numpy scalars -> JSON-ready Python values; NaN/inf/NaT -> None."""
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
-    if isinstance(value, (pd.Timestamp,)):
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
         return _iso(value)
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (float, np.floating)):
         return None if not math.isfinite(value) else float(value)
+    if value is pd.NaT or value is pd.NA:
+        return None
     return value
 
 
-def symbol_table(closes: pd.DataFrame, as_of: pd.Timestamp, session_dates: pd.DatetimeIndex) -> pd.DataFrame:
-    """Per-symbol price metrics, vectorized across columns: rows = metric names, columns = symbols."""
-    c = closes.loc[:as_of]
-    last = c.iloc[-1]
-    out: dict[str, pd.Series] = {"close": last, "ret_1d": last / c.iloc[-2] - 1 if len(c) > 1 else last * np.nan}
-    for name, base in m.horizon_base_dates(as_of).items():
-        out[name] = m.calc_return(c, base)
-    out["rsi_14"] = m.to_rsi(c.iloc[-RSI_TAIL:]).iloc[-1]
-    for window in (50, 200):
-        sma = m.calc_sma(c, window)
-        out[f"sma_{window}"] = sma
-        out[f"above_sma_{window}"] = (last > sma).where(sma.notna())
-        out[f"sma_{window}_slope"] = sma / m.calc_sma(c, window, sessions_ago=SLOPE_SESSIONS) - 1
-    record, record_date = m.calc_record(c)
-    out["record_close"], out["record_date"] = record, record_date
-    out["pct_from_record"] = last / record - 1
-    # Sessions counted on the exchange calendar, not in rows, so a gap in the data can't shorten the drought.
-    pos_record = session_dates.searchsorted(pd.DatetimeIndex(record_date))
-    pos_last = session_dates.searchsorted(as_of)
-    out["sessions_since_record"] = pd.Series(pos_last - pos_record, index=c.columns, dtype="float64")
-    out["records_ytd"] = m.calc_records_since(c, pd.Timestamp(year=as_of.year, month=1, day=1))
-    high, low = m.calc_range(c, as_of)
-    out["high_52w"], out["low_52w"] = high, low
-    out["pct_from_high_52w"] = last / high - 1
-    out["drawdown"] = m.calc_drawdown(c)
-    out["vol_20d"] = m.to_volatility(c.iloc[-21:]).iloc[-1]
-    return pd.DataFrame(out).T
+def history(key: str, data: Data, entry: catalog.Entry | None = None) -> pd.Series:
+    """The daily series of any key, from its catalog function (NaN before a series starts)."""
+    e = entry or data.entries[key]
+    return data.memo(("history", key), lambda: _history(e, data))
+
+
+def _history(e: catalog.Entry, data: Data) -> pd.Series:
+    if e.family in ("symbol", "volume"):
+        prices = data.closes if e.family == "symbol" else data.volumes
+        if e.subject not in prices.columns:
+            return pd.Series(dtype="float64")
+        return e.spec.frame(prices[[e.subject]])[e.subject]
+    return e.spec.series(data, e.subject)
+
+
+def _gap_reasons(prices: pd.DataFrame, specs: list[catalog.Spec]) -> dict[str, dict[str, str]]:
+    """Per column and spec: the missing sessions inside the window the spec's last value reads."""
+    out: dict[str, dict[str, str]] = {a: {} for a in prices.columns}
+    started = prices.notna().cummax()
+    holes = prices.isna() & started
+    if not holes.to_numpy().any():
+        return out
+    as_of = prices.index[-1]
+    for spec in specs:
+        if spec.window is None or spec.window == 1:
+            continue
+        window = holes.loc[as_of - pd.Timedelta(spec.window) + pd.Timedelta(days=1):] if isinstance(spec.window, str) \
+            else holes.iloc[-spec.window:]
+        for alias in window.columns[window.any()]:
+            days = [d.date().isoformat() for d in window.index[window[alias]]]
+            out[alias][spec.name] = (f"gap: no close on {', '.join(days[:3])}{' and more' if len(days) > 3 else ''}, "
+                                     f"inside the {spec.window if isinstance(spec.window, int) else '52-week'}"
+                                     f"{'-session' if isinstance(spec.window, int) else ''} window")
+    return out
 
 
 def _history_reasons(closes: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, dict[str, str]]:
-    """Why a symbol metric is empty: too few sessions, or no base close for a horizon.
-    Loops over rules, not symbols: each rule is one vectorized mask."""
-    c = closes.loc[:as_of]
-    n = c.notna().sum()
-    first = c.notna().idxmax()
-    reasons: dict[str, dict[str, str]] = {alias: {} for alias in c.columns}
-    for alias in c.columns[c.iloc[-1].isna()]:
-        reasons[alias]["*"] = f"no close on {_iso(as_of)} (last close {_iso(c[alias].last_valid_index())})"
+    """Why a symbol metric is empty: no close on the as-of session, too few sessions, no base
+    close for a horizon, or a gap in its window. Loops over rules, not symbols."""
+    n = closes.notna().sum()
+    first = closes.notna().idxmax()
+    reasons: dict[str, dict[str, str]] = {alias: {} for alias in closes.columns}
+    for alias in closes.columns[closes.iloc[-1].isna()]:
+        reasons[alias]["*"] = f"no close on {_iso(as_of)} (last close {_iso(closes[alias].last_valid_index())})"
     for spec in catalog.SYMBOL:
         for alias in n.index[n < spec.min_sessions]:
             reasons[alias][spec.name] = f"too little history: {n[alias]} sessions, needs {spec.min_sessions}"
     for name, base in m.horizon_base_dates(as_of).items():
+        session = closes.index[closes.index <= base]
         for alias in first.index[first > base]:
             reasons[alias].setdefault(name, f"history starts {_iso(first[alias])}, after the base date {_iso(base)}")
+        if len(session):
+            base_row = closes.loc[session[-1]]
+            for alias in base_row.index[base_row.isna() & (first <= base)]:
+                reasons[alias].setdefault(name, f"gap: no close on the base session {_iso(session[-1])}")
     for alias in first.index[first > as_of - pd.Timedelta(days=364)]:
         for name in ("high_52w", "low_52w", "pct_from_high_52w"):
             reasons[alias].setdefault(name, f"history starts {_iso(first[alias])}, under 52 weeks")
+    for alias, gaps in _gap_reasons(closes, catalog.SYMBOL).items():
+        for name, why in gaps.items():
+            reasons[alias].setdefault(name, why)
     return reasons
+
+
+def _plain_column(values: pd.Series, unit: str) -> list:
+    """One metric's last values across symbols as JSON-ready Python values (None for missing)."""
+    if unit == "date":
+        return [None if pd.isna(v) else pd.Timestamp(v).date().isoformat() for v in values]
+    if unit == "bool":
+        return [None if pd.isna(v) else bool(v) for v in values]
+    floats = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    ok = np.isfinite(floats)
+    if unit == "sessions":
+        return [int(v) if k else None for v, k in zip(floats.tolist(), ok.tolist())]
+    return [v if k else None for v, k in zip(floats.tolist(), ok.tolist())]
+
+
+def _table(prices: pd.DataFrame, specs: list[catalog.Spec]) -> dict[str, dict[str, object]]:
+    """{metric: {alias: last value}} for a vectorized family, through each spec's fast path."""
+    if prices.empty:
+        return {}
+    out = {}
+    for s in specs:
+        last = s.last(prices) if s.last else s.frame(prices).iloc[-1]
+        out[s.name] = dict(zip(prices.columns, _plain_column(pd.Series(last, index=prices.columns), s.unit)))
+    return out
 
 
 class Assembler:
@@ -122,164 +188,155 @@ class Assembler:
     def __init__(self):
         self.metrics: dict[str, Metric] = {}
 
-    def put(self, key: str, spec: catalog.Spec, name: str, value, as_of, source: str,
-            reason: str | None = None, unit: str | None = None):
+    def put(self, entry: catalog.Entry, value, as_of, source: str, reason: str | None = None):
         value = _plain(value)
-        unit = unit or spec.unit
-        if unit == "sessions" and isinstance(value, float):
+        if entry.spec.unit == "sessions" and isinstance(value, float):
             value = int(value)
         if value is None and reason is None:
             reason = "not computable from the available data"
-        self.metrics[key] = Metric(value if reason is None else None, unit,
-                                   spec.label.format(name=name), _iso(as_of), source, reason)
+        self.metrics[entry.key] = Metric(value if reason is None else None, entry.spec.unit, entry.label,
+                                         _iso(as_of), source, reason)
 
 
-def compute_metrics(inputs: Inputs, universe: Universe, as_of: pd.Timestamp,
-                    session_dates: pd.DatetimeIndex) -> dict[str, Metric]:
-    """Every catalog key for the universe, as of the close of `as_of`."""
+def _last(series: pd.Series, as_of: pd.Timestamp):
+    """The value on the as-of session (None if the series has none there)."""
+    if as_of not in series.index:
+        return None
+    return series.loc[as_of]
+
+
+def compute_metrics(data: Data) -> dict[str, Metric]:
+    """Every catalog key for the universe, as of the last session of `data`."""
     out = Assembler()
-    names = {alias: s.name for alias, s in universe.symbols.items()}
-    closes = inputs.closes.loc[:as_of].dropna(axis=1, how="all")
-    have = list(closes.columns)
-    table = symbol_table(closes, as_of, session_dates) if have else pd.DataFrame()
-    reasons = _history_reasons(closes, as_of) if have else {}
-
-    by_symbol = table.to_dict()  # {alias: {metric: value}}: one conversion instead of a lookup per value
-    day = _iso(as_of)
-    for alias in universe.symbols:
-        src = inputs.sources.get(alias, f"none:{universe.symbols[alias].ticker}")
-        values, r = by_symbol.get(alias, {}), reasons.get(alias, {})
-        for spec in catalog.SYMBOL:
-            key = f"{alias}.{spec.name}"
-            if alias not in have:
-                out.put(key, spec, names[alias], None, None, src, f"no data: {inputs.missing.get(alias, 'series missing')}")
-                continue
-            out.put(key, spec, names[alias], values[spec.name], day, src, r.get("*") or r.get(spec.name))
-
-    _volume_metrics(out, inputs, universe, as_of, names)
-    _pair_metrics(out, inputs, closes, universe, as_of, names, table)
-    _cross_section(out, universe, as_of, names, table, have)
-    _level_metrics(out, universe, as_of, names, table, have, inputs)
-    _macro_metrics(out, inputs, universe)
+    universe, as_of, day = data.universe, data.as_of, _iso(data.as_of)
+    entries = data.entries
+    closes = data.closes.dropna(axis=1, how="all")
+    volumes = data.volumes.dropna(axis=1, how="all")
+    have = set(closes.columns)
+    values = {"symbol": _table(closes, catalog.SYMBOL), "volume": _table(volumes, catalog.VOLUME)}
+    reasons = {"symbol": _history_reasons(closes, as_of) if have else {},
+               "volume": _gap_reasons(volumes, catalog.VOLUME) if len(volumes.columns) else {}}
+    for key, e in entries.items():
+        if e.family in ("symbol", "volume"):
+            continue
+        src = _source(e, data)
+        if e.family == "macro" or e.family == "range":
+            _put_macro(out, e, data, src)
+        else:
+            _put_priced(out, e, data, src, have)
+    for family, specs, prices, aliases in (("symbol", catalog.SYMBOL, closes, list(universe.symbols)),
+                                           ("volume", catalog.VOLUME, volumes, list(universe.volume_symbols))):
+        _put_table(out, data, family, specs, prices, aliases, values[family], reasons[family])
     return out.metrics
 
 
-def _volume_metrics(out, inputs, universe, as_of, names):
-    for alias in universe.volume_symbols:
-        src = inputs.sources.get(alias, "none")
-        vol = inputs.volumes[alias].loc[:as_of].dropna() if alias in inputs.volumes else pd.Series(dtype=float)
-        values = {}
-        if len(vol) and vol.index[-1] == as_of:
-            avg = vol.iloc[-63:].mean()
-            values = {"volume": vol.iloc[-1], "volume_avg_63": avg, "volume_ratio": vol.iloc[-1] / avg}
-        for spec in catalog.VOLUME:
-            reason = None
-            if alias in inputs.missing:
-                reason = f"no data: {inputs.missing[alias]}"
-            elif not values:
-                reason = f"no volume on {_iso(as_of)}"
-            elif len(vol) < spec.min_sessions:
-                reason = f"too little history: {len(vol)} sessions, needs {spec.min_sessions}"
-            out.put(f"{alias}.{spec.name}", spec, names[alias], values.get(spec.name), as_of, src, reason)
+def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, table, reasons) -> None:
+    """The symbol and volume families in bulk: one Metric per alias and spec, without per-key lookups."""
+    day = _iso(data.as_of)
+    counts = prices.notna().sum().to_dict()
+    no_close = prices.iloc[-1].isna().to_dict() if len(prices.columns) else {}
+    names = data.names
+    for alias in aliases:
+        src = data.sources.get(alias, f"none:{data.universe.symbols[alias].ticker}")
+        name = names[alias]
+        r = reasons.get(alias, {})
+        if alias not in prices.columns:
+            why = data.missing.get(alias)
+            reason = f"no data: {why}" if why else f"no {family} data for {alias}"
+            for s in specs:
+                out.metrics[f"{alias}.{s.name}"] = Metric(None, s.unit, s.label.format(name=name), None, src, reason)
+            continue
+        n = int(counts[alias])
+        no_volume = family == "volume" and no_close[alias]
+        for s in specs:
+            value = table[s.name][alias]
+            reason = (f"no volume on {day}" if no_volume else r.get("*") or r.get(s.name) or (
+                f"too little history: {n} sessions, needs {s.min_sessions}" if n < s.min_sessions else None))
+            if value is None and reason is None:
+                reason = "not computable from the available data"
+            out.metrics[f"{alias}.{s.name}"] = Metric(None if reason else value, s.unit, s.label.format(name=name),
+                                                      day, src, reason)
 
 
-def _pair_metrics(out, inputs, closes, universe, as_of, names, table):
-    for pair, p in universe.pairs.items():
-        title = f"{names[p.a]} vs {names[p.b]}"
-        src = f"{inputs.sources.get(p.a, 'none')} vs {inputs.sources.get(p.b, 'none')}"
-        missing = [a for a in (p.a, p.b) if a not in closes.columns]
-        values, reason = {}, None
-        if missing:
-            reason = "no data for " + ", ".join(missing)
+def _source(e: catalog.Entry, data: Data) -> str:
+    u = data.universe
+    if e.family in ("symbol", "volume", "macro"):
+        fallback = u.symbols[e.subject].ticker if e.subject in u.symbols else u.macro[e.subject].series
+        return data.sources.get(e.subject, f"none:{fallback}")
+    if e.family == "pair":
+        p = u.pairs[e.subject]
+        return f"{data.sources.get(p.a, 'none')} vs {data.sources.get(p.b, 'none')}"
+    if e.family == "sectors":
+        return "computed: sector funds"
+    if e.family == "breadth":
+        return "computed: breadth basket"
+    if e.family == "range":
+        r = u.ranges[e.subject]
+        return f"{data.sources.get(r.lo, 'none')} + {data.sources.get(r.hi, 'none')}"
+    group, name = e.subject.split(".", 1)
+    levels = getattr(u, group)
+    if e.spec.name == "":
+        level = levels.items[name]
+        return f"{level.source} ({level.date.isoformat()})" if level.source and level.date else "config: build_data/universe.yml"
+    return data.sources.get(levels.symbol, "none")
+
+
+def _put_priced(out: Assembler, e: catalog.Entry, data: Data, src: str, have: set[str]) -> None:
+    """Pairs, sectors, breadth, levels and targets: the value on the as-of session of the daily series."""
+    u, as_of, day = data.universe, data.as_of, _iso(data.as_of)
+    if e.family in ("levels", "targets") and e.spec.name == "":
+        group, name = e.subject.split(".", 1)
+        level = getattr(u, group).items[name]
+        out.put(e, level.value, level.date or as_of, src)
+        return
+    needs = {"pair": lambda: [u.pairs[e.subject].a, u.pairs[e.subject].b],
+             "sectors": lambda: [], "breadth": lambda: [],
+             "levels": lambda: [u.levels.symbol], "targets": lambda: [u.targets.symbol]}[e.family]()
+    missing = [a for a in needs if a not in have]
+    if missing:
+        reason = ("no data for " + ", ".join(missing) if e.family == "pair"
+                  else f"no close for {data.names[missing[0]]}")
+        out.put(e, None, as_of, src, reason)
+        return
+    if e.family == "sectors" and not any(a in have for a in u.sectors):
+        out.put(e, None, as_of, src, "no sector data")
+        return
+    value = _last(history(e.key, data, e), as_of)
+    reason = None
+    if _plain(value) is None:
+        if e.family == "pair":
+            p = u.pairs[e.subject]
+            both = data.closes[[p.a, p.b]].loc[as_of].notna().all()
+            reason = (f"no current streak: {data.names[p.a]} did not beat {data.names[p.b]} on {day}"
+                      if both and e.spec.name == "outperf_streak_rank" else
+                      f"no common close on {day}" if not both else None)
+        elif e.family == "breadth":
+            reason = "fewer than two basket members have a 1-month return"
+        elif e.family == "sectors":
+            reason = f"no sector has a {e.spec.name.rpartition('_')[2]} return"
+        elif e.family in ("levels", "targets"):
+            reason = f"no close for {data.names[getattr(u, e.family).symbol]}"
+    out.put(e, value, as_of, src, reason)
+
+
+def _put_macro(out: Assembler, e: catalog.Entry, data: Data, src: str) -> None:
+    """Macro metrics carry their own observation date."""
+    s = history(e.key, data, e)
+    subjects = [e.subject] if e.family == "macro" else [data.universe.ranges[e.subject].lo,
+                                                       data.universe.ranges[e.subject].hi]
+    missing = [a for a in subjects if not len(data.macro.get(a, ()))]
+    if missing:
+        why = data.missing.get(missing[0])
+        reason = (f"no data: {why}" if why and e.family == "macro" else
+                  f"no data for {', '.join(missing)}")
+        out.put(e, None, None, src, reason)
+        return
+    raw = data.macro[subjects[0]]
+    if not len(s) or (e.family == "macro" and _plain(s.iloc[-1]) is None):
+        if e.spec.name == "yoy":
+            reason = f"no observation for {_iso(raw.index[-1] - pd.DateOffset(years=1))}"
         else:
-            both = closes[[p.a, p.b]].dropna()
-            if len(both) < 2 or both.index[-1] != as_of:
-                reason = f"no common close on {_iso(as_of)}"
-            else:
-                streak = m.to_streak(m.to_outperformance(both[p.a], both[p.b]))
-                longest, ended = m.calc_longest_streak(streak)
-                values = {"outperf_streak": streak.iloc[-1], "longest_outperf_streak": longest,
-                          "longest_outperf_streak_date": ended, "outperf_streak_rank": m.calc_streak_rank(streak),
-                          "ratio": both[p.a].iloc[-1] / both[p.b].iloc[-1]}
-                for h in ("ytd", "3m", "1m"):
-                    values[f"ret_{h}_spread"] = table.at[f"ret_{h}", p.a] - table.at[f"ret_{h}", p.b]
-        for spec in catalog.PAIR:
-            r = reason
-            if r is None and spec.name == "outperf_streak_rank" and values["outperf_streak"] == 0:
-                r = f"no current streak: {names[p.a]} did not beat {names[p.b]} on {_iso(as_of)}"
-            out.put(f"{pair}.{spec.name}", spec, title, values.get(spec.name), as_of, src, r)
-
-
-def _cross_section(out, universe, as_of, names, table, have):
-    sectors = [a for a in universe.sectors if a in have]
-    for spec in catalog.SECTORS:
-        reason = None if sectors else "no sector data"
-        value = None
-        if sectors and spec.name != "positive_ytd":
-            kind, _, horizon = spec.name.rpartition("_")
-            rets = table.loc[f"ret_{horizon}", sectors].astype(float).dropna()
-            if rets.empty:
-                reason = f"no sector has a {horizon} return"
-            else:
-                pick = rets.idxmax() if kind.startswith("leader") else rets.idxmin()
-                value = names[pick] if not kind.endswith("_ret") else rets[pick]
-        elif sectors:
-            ytd = table.loc["ret_ytd", sectors].astype(float).dropna()
-            value = (ytd > 0).mean() if len(ytd) else None
-        out.put(f"sectors.{spec.name}", spec, "", value, as_of, "computed: sector funds", reason)
-    basket = [a for a in universe.breadth_basket if a in have]
-    rets = table.loc["ret_1m", basket].astype(float).dropna() if basket else pd.Series(dtype=float)
-    for spec in catalog.BREADTH:
-        reason = None if len(rets) >= 2 else "fewer than two basket members have a 1-month return"
-        out.put(f"breadth.{spec.name}", spec, "", rets.std(ddof=0) if len(rets) >= 2 else None, as_of,
-                "computed: breadth basket", reason)
-
-
-def _level_metrics(out, universe, as_of, names, table, have, inputs):
-    for group, specs, levels in (("levels", catalog.LEVEL, universe.levels), ("targets", catalog.TARGET, universe.targets)):
-        alias = levels.symbol
-        close = table.at["close", alias] if alias in have else np.nan
-        for name, level in levels.items.items():
-            reason = None if pd.notna(close) else f"no close for {names[alias]}"
-            values = {"": level.value, "_distance": close / level.value - 1, "_above": close > level.value,
-                      "_move": level.value / close - 1}
-            for spec in specs:
-                src = (f"{level.source} ({level.date.isoformat()})" if level.source and level.date
-                       else "config: build_data/universe.yml") if spec.name == "" else inputs.sources.get(alias, "none")
-                as_of_value = level.date if spec.name == "" and level.date else as_of
-                out.put(f"{group}.{name}{spec.name}", spec, level.label, values[spec.name], as_of_value, src,
-                        None if spec.name == "" else reason)
-
-
-def _macro_metrics(out, inputs, universe):
-    spec_latest = catalog.MACRO[0]
-    for alias, cfg in universe.macro.items():
-        s = inputs.macro.get(alias, pd.Series(dtype=float))
-        src = inputs.sources.get(alias, f"none:{cfg.series}")
-        reason = None if len(s) else f"no data: {inputs.missing.get(alias, 'series missing')}"
-        out.put(f"{alias}.latest", spec_latest, cfg.name, s.iloc[-1] if len(s) else None,
-                s.index[-1] if len(s) else None, src, reason, unit=cfg.unit)
-    extras = dict(catalog.MACRO_EXTRA)
-    claims = inputs.macro.get("claims", pd.Series(dtype=float))
-    spec = extras["claims"]
-    out.put("claims.avg_4w", spec, "", claims.iloc[-4:].mean() if len(claims) >= 4 else None,
-            claims.index[-1] if len(claims) else None, inputs.sources.get("claims", "none"),
-            None if len(claims) >= 4 else f"too little history: {len(claims)} weeks, needs 4")
-    cpi = inputs.macro.get("cpi", pd.Series(dtype=float))
-    spec, yoy, reason = extras["cpi"], None, None
-    if len(cpi):
-        year_ago = cpi.index[-1] - pd.DateOffset(years=1)
-        if year_ago in cpi.index:
-            yoy = cpi.iloc[-1] / cpi.loc[year_ago] - 1
-        else:
-            reason = f"no CPI observation for {_iso(year_ago)}"
-    else:
-        reason = f"no data: {inputs.missing.get('cpi', 'series missing')}"
-    out.put("cpi.yoy", spec, "", yoy, cpi.index[-1] if len(cpi) else None, inputs.sources.get("cpi", "none"), reason)
-    lo, hi = inputs.macro.get("fed_lo", pd.Series(dtype=float)), inputs.macro.get("fed_hi", pd.Series(dtype=float))
-    spec = extras["fed"]
-    ok = len(lo) and len(hi)
-    out.put("fed.range", spec, "", [float(lo.iloc[-1]), float(hi.iloc[-1])] if ok else None,
-            min(lo.index[-1], hi.index[-1]) if ok else None,
-            f"{inputs.sources.get('fed_lo', 'none')} + {inputs.sources.get('fed_hi', 'none')}",
-            None if ok else "no data for the fed funds target bounds")
+            reason = f"too little history: {len(raw)} observations, needs {e.spec.min_sessions}"
+        out.put(e, None, raw.index[-1], src, reason)
+        return
+    out.put(e, s.iloc[-1], s.index[-1], src)

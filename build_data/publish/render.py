@@ -14,9 +14,8 @@ import vl_convert
 
 from build_data import atomic
 from build_data.publish import feeds
-from build_data.compute.charts import WIDTH_FALLBACK, Chart
+from build_data.compute.charts import CHART_IDS, WIDTH_FALLBACK, Chart
 
-CHART_IDS = ["performance-ytd", "rut-trend", "rsi", "iwm-volume", "rut-spx-ratio", "sector-returns", "macro-panel"]
 # Rendered once more as a PNG: link previews (Open Graph cards) do not show SVG.
 SOCIAL_CARD = "performance-ytd"
 
@@ -26,13 +25,13 @@ def chart_entries(charts: list[Chart], missing_reason: str = "no data for this c
     built = {c.id: c for c in charts}
     out = {}
     for cid in CHART_IDS + [c for c in built if c not in CHART_IDS]:
-        if cid in built:
-            c = built[cid]
+        c = built.get(cid)
+        if c is not None and c.spec is not None:
             out[cid] = {"title": c.title, "description": c.description,
                         "spec": f"charts/{cid}.vl.json", "svg": f"charts/{cid}.svg"}
         else:
-            out[cid] = {"title": cid, "description": missing_reason, "spec": None, "svg": None,
-                        "reason": missing_reason}
+            reason = c.reason if c is not None and c.reason else missing_reason
+            out[cid] = {"title": cid, "description": reason, "spec": None, "svg": None, "reason": reason}
     return out
 
 
@@ -46,7 +45,7 @@ def _static(spec: dict) -> dict:
 
 def write_charts(out_dir: Path, charts: list[Chart], log) -> list[Path]:
     written = []
-    for c in charts:
+    for c in (c for c in charts if c.spec is not None):
         spec_path = out_dir / "charts" / f"{c.id}.vl.json"
         atomic.write_text(spec_path, json.dumps(c.spec, sort_keys=True, separators=(",", ":")))
         t0 = time.perf_counter()

@@ -2,8 +2,9 @@
 
 1. wall time of `python -m build_data --source cache` on the default universe (a cache filled
    from the sample generator, so no network is needed);
-2. compute time of the full symbol catalog for synthetic universes of 500, 1,000 and 2,000
-   tickers x 10 years of sessions, to show how cost grows with the universe;
+2. compute time (every metric, plus the daily histories behind every claim and watch item) for
+   the default universe plus 500, 1,000 and 2,000 synthetic tickers x 10 years of sessions, to
+   show how cost grows with the universe;
 3. peak memory of each;
 4. if site/ is built, what each page costs a reader (gzip bytes, see build_data.tools.pageweight).
 """
@@ -23,7 +24,8 @@ import pandas as pd
 
 from build_data import config, sessions
 from build_data.fetch import cache
-from build_data.compute.values import Inputs, compute_metrics
+from build_data.build import compute
+from build_data.compute import values
 from build_data.fetch.sources import sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,54 +58,56 @@ def bench_cli() -> None:
           f" {wall:.2f} s wall, peak RSS {peak_mb:.0f} MB")
 
 
-def synthetic_universe(n: int) -> tuple[config.Universe, Inputs, pd.Timestamp, pd.DatetimeIndex]:
+def synthetic_data(n: int) -> values.Data:
+    """The default universe plus `n` synthetic tickers, 10 years of sessions each: every claim,
+    watch item and chart of the default site resolves, so their histories are part of the cost."""
     base = config.load_universe()
     end = dt.date(2026, 1, 16)
     days = sessions.sessions(end - dt.timedelta(days=365 * YEARS), end)
     rng = np.random.default_rng(0)
-    closes = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0.0003, 0.012, (len(days), n)), axis=0)),
-                          index=days, columns=[f"t{i:04d}" for i in range(n)])
-    symbols = {a: {"ticker": a.upper(), "name": f"Ticker {a}"} for a in closes.columns}
-    sectors = list(closes.columns[:11])
-    raw = base.model_dump(mode="json") | {
-        "symbols": symbols, "sectors": sectors, "breadth_basket": list(closes.columns[:100]),
-        "volume_symbols": [closes.columns[0]], "pairs": {"t0000_vs_t0001": {"a": "t0000", "b": "t0001"}},
-        "levels": {"symbol": "t0000", "items": base.levels.model_dump(mode="json")["items"]},
-        "targets": {"symbol": "t0000", "items": base.targets.model_dump(mode="json")["items"]},
-        "claims": {}, "watchlist": {}}
-    universe = config.Universe.model_validate(raw)
-    volumes = pd.DataFrame({closes.columns[0]: rng.integers(1e6, 5e7, len(days)).astype(float)}, index=days)
-    inputs = Inputs(closes, volumes, {}, {a: f"synthetic:{a}" for a in closes.columns})
-    return universe, inputs, pd.Timestamp(end), days
+    aliases = list(base.symbols) + [f"t{i:04d}" for i in range(n)]
+    closes = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0.0003, 0.012, (len(days), len(aliases))), axis=0)),
+                          index=days, columns=aliases)
+    symbols = base.model_dump(mode="json")["symbols"] | {a: {"ticker": a.upper(), "name": f"Ticker {a}"}
+                                                         for a in aliases[len(base.symbols):]}
+    universe = config.Universe.model_validate(base.model_dump(mode="json") | {"symbols": symbols})
+    volumes = pd.DataFrame({a: rng.integers(1e6, 5e7, len(days)).astype(float) for a in universe.volume_symbols},
+                           index=days)
+    by_series = sample.sample_macro([m.series for m in universe.macro.values()], end)
+    macro = {a: by_series[m.series] for a, m in universe.macro.items() if m.series in by_series}
+    return values.Data(closes, volumes, macro, universe, {a: f"synthetic:{a}" for a in aliases})
 
 
 def bench_compute(n: int) -> tuple[float, float]:
-    universe, inputs, as_of, days = synthetic_universe(n)
-    compute_metrics(inputs, universe, as_of, days)  # warm-up: imports and first-call costs
+    data = synthetic_data(n)
+    # A fresh Data each run: nothing computed by an earlier run is reused.
+    fresh = lambda: values.Data(data.closes, data.volumes, data.macro, data.universe, data.sources)  # noqa: E731
+    compute(fresh())  # warm-up: imports and first-call costs
     timings = []
     for _ in range(3):
+        run = fresh()
         t0 = time.perf_counter()
-        out = compute_metrics(inputs, universe, as_of, days)
+        metrics, claims, _, _ = compute(run)
         timings.append(time.perf_counter() - t0)
     elapsed = min(timings)
     tracemalloc.start()  # a separate run: tracing slows the code it measures
-    compute_metrics(inputs, universe, as_of, days)
+    compute(fresh())
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    assert len(out) > n * 20
+    assert len(metrics) > n * 20 and len(claims) == len(data.universe.claims)
     return elapsed, peak
 
 
 def main() -> None:
     bench_cli()
     rows = []
-    for n in (500, 1000, 2000):
+    for n in (500, 2000):
         elapsed, peak = bench_compute(n)
         rows.append((n, elapsed, peak))
         print(f"compute, {n:>5} tickers x {YEARS} years: {elapsed:.2f} s (best of 3), {elapsed / n * 1e3:.2f} ms/ticker, "
               f"peak traced memory {peak:.0f} MB")
     (n0, t0, _), (n1, t1, _) = rows[0], rows[-1]
-    print(f"growth: {n1 / n0:.0f}x tickers -> {t1 / t0:.1f}x time (linear would be {n1 / n0:.0f}x); target <= 2 s at 2,000")
+    print(f"growth: {n1 / n0:.0f}x tickers -> {t1 / t0:.1f}x time (linear would be {n1 / n0:.0f}x); target <= 1 s at 2,000, growth <= 4.4x")
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     site = ROOT / "site"
     if (site / "index.html").is_file():
