@@ -137,12 +137,19 @@ def raw_states(item, histories: dict[str, pd.Series | None]) -> pd.Series:
     return pd.Series(np.where(on == 1, 2.0, np.where(near == 1, 1.0, 0.0)), index=on.index)
 
 
+def _runs(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position where each session's run of equal states began, its length so far)."""
+    pos = np.arange(len(raw))
+    begins = np.r_[True, raw[1:] != raw[:-1]] if len(raw) else np.zeros(0, bool)
+    start = np.maximum.accumulate(np.where(begins, pos, 0))
+    return start, pos - start + 1
+
+
 def confirmed_states(raw: pd.Series, confirm: int) -> pd.Series:
     """The state that counts on each session: a new state counts once it has held `confirm`
     sessions in a row (the first state of the history counts at once)."""
-    run = raw.ne(raw.shift()).cumsum()
-    length = raw.groupby(run).cumcount() + 1
-    return raw.where((length == confirm) | (run == 1)).ffill()
+    start, length = _runs(raw.to_numpy())
+    return raw.where((length == confirm) | (start == 0)).ffill()
 
 
 def track(raw: pd.Series, confirm: int, label=lambda v: v) -> dict:
@@ -151,18 +158,17 @@ def track(raw: pd.Series, confirm: int, label=lambda v: v) -> dict:
     coded state into what the snapshot shows."""
     if raw.empty:
         return {"state": None, "since": None, "previous": None, "pending": None, "changes": []}
-    run = raw.ne(raw.shift()).cumsum()
-    length = raw.groupby(run).cumcount() + 1
-    run_start = pd.Series(raw.index, index=raw.index).groupby(run).transform("first")
-    confirmed = confirmed_states(raw, confirm)
-    before = confirmed.shift()
-    changed = confirmed.ne(before) & before.notna()
-    changes = [(run_start[d], label(before[d]), label(confirmed[d])) for d in raw.index[changed]]
+    values = raw.to_numpy()
+    start, length = _runs(values)
+    confirmed = confirmed_states(raw, confirm).to_numpy()
+    at = np.flatnonzero(confirmed[1:] != confirmed[:-1]) + 1  # sessions where a change is confirmed
+    dates = raw.index[start[at]]
+    changes = [(d, label(a), label(b)) for d, a, b in zip(dates, confirmed[at - 1], confirmed[at])]
     since, previous = (changes[-1][0], changes[-1][1]) if changes else (raw.index[0], None)
     pending = None
-    if raw.iloc[-1] != confirmed.iloc[-1]:
-        pending = {"to": label(raw.iloc[-1]), "sessions": int(length.iloc[-1]), "needs": confirm}
-    return {"state": label(confirmed.iloc[-1]), "since": since.date().isoformat(), "previous": previous,
+    if values[-1] != confirmed[-1]:
+        pending = {"to": label(values[-1]), "sessions": int(length[-1]), "needs": confirm}
+    return {"state": label(confirmed[-1]), "since": since.date().isoformat(), "previous": previous,
             "pending": pending, "changes": changes}
 
 
