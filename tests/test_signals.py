@@ -169,6 +169,25 @@ def test_watch_item_status_with_hysteresis_and_confirmation():
     assert (out["threshold"], out["clear"], out["near"], out["confirm"]) == (70, 67, 2, 2)
 
 
+def test_compound_watch_item_near_per_condition():
+    hist = {"hy_spread.latest": _history([3.5, 3.8, 3.9, 4.1, 4.2, 3.6, 3.6]),
+            "us10y.latest": _history([4.0, 4.62, 4.7, 4.8, 4.8, 4.9, 4.7])}
+    conds = [{"metric": "hy_spread.latest", "op": ">", "threshold": 4, "near": 0.3},
+             {"metric": "us10y.latest", "op": ">", "threshold": 4.75, "near": 0.15}]
+    # all: near while each is met or within its band (01-06, 01-07), triggered when both are met
+    # (01-08, 01-09), clear once the spread is 0.4 away (01-12).
+    both = WatchItem(kind="risk", title="t", why="w", all=conds)
+    assert _flip_dates(both, hist) == [("2026-01-06", "near"), ("2026-01-08", "triggered"), ("2026-01-12", "clear")]
+    # any: triggered while either is met (01-08 to 01-12), then near on the last session only: pending.
+    either = WatchItem(kind="risk", title="t", why="w", any=conds)
+    assert _flip_dates(either, hist) == [("2026-01-06", "near"), ("2026-01-08", "triggered")]
+    u = config.load_universe().model_copy(update={"claims": {}, "watchlist": {"credit": either}})
+    metrics = {"hy_spread.latest": _metric(3.6, "percent"), "us10y.latest": _metric(4.7, "percent")}
+    out = signals.evaluate_watchlist(u, metrics, hist, START)["credit"]
+    assert (out["status"], out["pending"]) == ("triggered", {"to": "near", "sessions": 1, "needs": 2})
+    assert out["near"] == 0.3 and [c["metric"] for c in out["conditions"]] == ["hy_spread.latest", "us10y.latest"]
+
+
 def test_signal_keys_cover_compound_conditions(universe):
     keys = signals.signal_keys(universe)
     assert {"rut.above_sma_50", "rut.above_sma_200", "rut.rsi_14", "iwm.volume_ratio"} <= keys
@@ -237,6 +256,21 @@ def test_a_signal_the_catalog_cannot_check_is_a_config_error(tmp_path, section, 
 def test_malformed_signal_config_is_a_config_error(tmp_path, item, message):
     with pytest.raises(ConfigError, match=message):
         _load_with(tmp_path, "claims", "x", item)()
+
+
+WATCH = {"kind": "risk", "title": "t", "why": "w"}
+
+
+@pytest.mark.parametrize("item, message", [
+    (WATCH | {"metric": "rut.rsi_14", "op": ">=", "threshold": 70}, r"watchlist\.x: Value error, near: Field required"),
+    (WATCH | {"any": [{"metric": "levels.breakout_above", "op": "true"}]},
+     r"watchlist\.x: Value error, watch items compare numbers: op must be one of >, >=, <, <=, not 'true'"),
+    (WATCH | {"near": 1, "all": [{"metric": "rut.rsi_14", "op": ">", "threshold": 70}]},
+     r"near belongs inside each all:/any: condition"),
+])
+def test_malformed_watch_item_is_a_config_error(tmp_path, item, message):
+    with pytest.raises(ConfigError, match=message):
+        _load_with(tmp_path, "watchlist", "x", item)()
 
 
 def test_the_default_universe_passes_the_checks(universe):
