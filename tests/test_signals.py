@@ -110,6 +110,14 @@ def test_no_current_value_means_the_claim_cannot_be_checked():
     assert out["flips"]  # what happened before stays in the change log
 
 
+def test_without_a_history_the_current_reading_decides_alone():
+    u = config.load_universe().model_copy(update={"claims": {"stretched": _claim(clear=67)}, "watchlist": {}})
+    out = signals.evaluate_claims(u, {"rut.rsi_14": _metric(71.0)}, {"rut.rsi_14": None}, START)["stretched"]
+    assert (out["holds"], out["since"], out["previous"], out["pending"], out["flips"]) == (True, None, None, None, [])
+    out = signals.evaluate_claims(u, {"rut.rsi_14": _metric(68.0)}, {}, START)["stretched"]
+    assert out["holds"] is False and out["text"] == "f"
+
+
 BOTH = {"all": [{"metric": "rut.above_sma_50", "op": "true"}, {"metric": "rut.above_sma_200", "op": "true"}]}
 ABOVE_50 = pd.Series([True, True, False, True, True, True, True, False, False, True], index=DAYS[:10], dtype=object)
 ABOVE_200 = pd.Series([None, False, True, True, True, False, False, False, True, True], index=DAYS[:10], dtype=object)

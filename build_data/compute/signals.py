@@ -16,7 +16,7 @@ import pandas as pd
 
 from build_data.compute import metrics as m
 from build_data.compute.values import Metric
-from build_data.config import Condition, Universe
+from build_data.config import Condition, Universe, WatchItem
 
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
 WATCH_STATES = ("clear", "near", "triggered")  # coded 0, 1, 2 in state series
@@ -130,7 +130,7 @@ def _near_states(history: pd.Series | None, cond: Condition) -> pd.Series:
 def raw_states(item, histories: dict[str, pd.Series | None]) -> pd.Series:
     """The unconfirmed daily state of a claim (1/0) or watch item (0 clear, 1 near, 2 triggered)."""
     on = _combine([condition_states(histories.get(c.metric), c) for c in item.conditions], item.mode)
-    if not hasattr(item, "kind"):
+    if not isinstance(item, WatchItem):
         return on
     near = _combine([_near_states(histories.get(c.metric), c) for c in item.conditions], item.mode)
     near = near.reindex(on.index).fillna(0.0)
@@ -191,10 +191,10 @@ def _current(cond: Condition, metrics: dict[str, Metric]) -> tuple[float | None,
         return None, f"{cond.metric}: no such metric in this build"
     if met.value is None or not isinstance(met.value, (int, float, bool, np.bool_, np.number)):
         return None, met.reason or f"{cond.metric}: no value"
-    return float(_met(pd.Series([float(met.value)]), cond.op, cond.threshold).iloc[0]), met.reason
+    return float(_met(pd.Series([float(met.value)]), cond.op, cond.threshold).iloc[0]), None
 
 
-def _evaluate(item, metrics: dict[str, Metric], histories: dict[str, pd.Series | None], start: pd.Timestamp,
+def _evaluate(item, metrics: dict[str, Metric], histories: dict[str, pd.Series | None],
               label) -> tuple[dict, str | None]:
     """The tracked state of a claim or watch item, and why it cannot be checked (None if it can).
 
@@ -214,8 +214,8 @@ def _evaluate(item, metrics: dict[str, Metric], histories: dict[str, pd.Series |
         if history["state"] is not None:
             return history, None
     # No history to replay: the current reading alone, with no since and no flips.
-    current = raw_states(item, {c.metric: pd.Series([metrics[c.metric].value if c.metric in metrics else None],
-                                                    dtype=object) for c in conds})
+    current = raw_states(item, {c.metric: pd.Series([getattr(metrics.get(c.metric), "value", None)], dtype=object)
+                                for c in conds})
     return {"state": label(current.iloc[-1]) if len(current) else None, "since": None, "previous": None,
             "pending": None, "changes": []}, None
 
@@ -240,7 +240,7 @@ def evaluate_claims(universe: Universe, metrics: dict[str, Metric], histories: d
                     start: pd.Timestamp) -> dict:
     out = {}
     for cid, claim in universe.claims.items():
-        t, reason = _evaluate(claim, metrics, histories, start, bool)
+        t, reason = _evaluate(claim, metrics, histories, bool)
         holds = t["state"]
         out[cid] = {"page": claim.page, "title": claim.title, **_shape(claim, metrics),
                     "holds": holds, "since": t["since"], "previous": t["previous"], "pending": t["pending"],
@@ -257,7 +257,7 @@ def evaluate_watchlist(universe: Universe, metrics: dict[str, Metric], histories
                        start: pd.Timestamp) -> dict:
     out = {}
     for wid, item in universe.watchlist.items():
-        t, reason = _evaluate(item, metrics, histories, start, _status)
+        t, reason = _evaluate(item, metrics, histories, _status)
         shape = _shape(item, metrics)
         out[wid] = {"kind": item.kind, "title": item.title, **shape, "near": item.conditions[0].near,
                     "status": t["state"] or "unknown", "since": t["since"], "previous": t["previous"],
