@@ -41,7 +41,7 @@ def compute(data: values.Data):
     daily histories: (metrics, claims, watchlist, recent changes)."""
     universe = data.universe
     metrics = values.compute_metrics(data)
-    keys = {c.metric for c in universe.claims.values()} | {w.metric for w in universe.watchlist.values()}
+    keys = signals.signal_keys(universe)
     histories = {k: values.history(k, data) for k in keys}
     start = signals.window_start(data.as_of, data.closes.index)
     claims = signals.evaluate_claims(universe, metrics, histories, start)

@@ -6,6 +6,7 @@ Errors name the file and the field, for example
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from pathlib import Path
 from typing import Literal
 
@@ -83,32 +84,107 @@ class LevelSet(_Strict):
     items: dict[str, Level]
 
 
-class Claim(_Strict):
-    """An argument on the bull or bear page whose truth is checked against a metric."""
-    page: Literal["bull", "bear"]
-    title: str
+Op = Literal[">", ">=", "<", "<=", "==", "true", "false"]
+ORDERING = (">", ">=", "<", "<=")
+
+
+def _check_condition(op: str | None, threshold: float | None, clear: float | None) -> None:
+    """The threshold an op needs, and a `clear` level on the far side of it (hysteresis)."""
+    if op in ("true", "false"):
+        if threshold is not None or clear is not None:
+            raise ValueError(f"op {op!r} takes no threshold or clear")
+        return
+    if threshold is None:
+        raise ValueError(f"op {op!r} needs a threshold")
+    if clear is None:
+        return
+    if op not in ORDERING:
+        raise ValueError(f"clear only applies to {', '.join(ORDERING)}, not {op!r}")
+    # The state begins at `op threshold` and ends only once `op clear` fails: clear lies beyond the threshold.
+    if (op in (">", ">=") and clear > threshold) or (op in ("<", "<=") and clear < threshold):
+        side = "at or below" if op in (">", ">=") else "at or above"
+        raise ValueError(f"clear {clear:g} must be {side} the threshold {threshold:g} for op {op!r}")
+
+
+class Condition(_Strict):
+    """One test `metric op threshold`; with `clear`, a state once begun lasts while `metric op clear`."""
     metric: str
-    op: Literal[">", ">=", "<", "<=", "==", "true", "false"]
+    op: Op
     threshold: float | None = None
-    holds: str
-    fails: str
+    clear: float | None = None
+    near: float | None = Field(default=None, ge=0)  # watch items: "near" within this of the threshold
 
     @model_validator(mode="after")
-    def _threshold_needed(self):
-        if self.op not in ("true", "false") and self.threshold is None:
-            raise ValueError(f"op {self.op!r} needs a threshold")
+    def _consistent(self):
+        _check_condition(self.op, self.threshold, self.clear)
         return self
 
 
-class WatchItem(_Strict):
-    """A catalyst or risk: triggered when `metric op threshold`, near within `near` of it."""
+class _Signal(_Strict):
+    """One condition written inline (`metric`, `op`, `threshold`), or a compound `all:` / `any:` list.
+
+    `confirm`: sessions a new state must hold before it counts (one-session blips never reach the
+    change log); its `since` is then the first session of that run."""
+    metric: str | None = None
+    op: Op | None = None
+    threshold: float | None = None
+    clear: float | None = None
+    all: list[Condition] | None = Field(default=None, min_length=1)
+    any: list[Condition] | None = Field(default=None, min_length=1)
+    confirm: int = Field(default=2, ge=1, le=63)
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        forms = [name for name, given in (("metric", self.metric is not None), ("all", self.all is not None),
+                                           ("any", self.any is not None)) if given]
+        if len(forms) != 1:
+            raise ValueError("give either metric/op/threshold or one list of conditions under all: or any:"
+                             + (f" (got {' and '.join(forms)})" if forms else ""))
+        if self.metric is None and (self.op, self.threshold, self.clear) != (None, None, None):
+            raise ValueError("op, threshold and clear belong inside each all:/any: condition")
+        if self.metric is not None:
+            if self.op is None:
+                raise ValueError("metric needs an op")
+            _check_condition(self.op, self.threshold, self.clear)
+        return self
+
+    @property
+    def mode(self) -> Literal["all", "any"]:
+        return "any" if self.any is not None else "all"
+
+    @property
+    def conditions(self) -> list[Condition]:
+        if self.metric is not None:
+            return [Condition(metric=self.metric, op=self.op, threshold=self.threshold, clear=self.clear,
+                              near=getattr(self, "near", None))]
+        return list(self.all or self.any or [])
+
+
+class Claim(_Signal):
+    """An argument on the bull or bear page whose truth is checked against metrics."""
+    page: Literal["bull", "bear"]
+    title: str
+    holds: str
+    fails: str
+
+
+class WatchItem(_Signal):
+    """A catalyst or risk: triggered when its condition holds; near within `near` of the threshold."""
     kind: Literal["catalyst", "risk"]
     title: str
-    metric: str
-    op: Literal[">", ">=", "<", "<="]
-    threshold: float
-    near: float = Field(ge=0)
+    near: float | None = Field(default=None, ge=0)
     why: str
+
+    @model_validator(mode="after")
+    def _numeric(self):
+        for c in self.conditions:
+            if c.op not in ORDERING:
+                raise ValueError(f"watch items compare numbers: op must be one of {', '.join(ORDERING)}, not {c.op!r}")
+        if self.metric is not None and self.near is None:
+            raise ValueError("near: Field required")
+        if self.metric is None and self.near is not None:
+            raise ValueError("near belongs inside each all:/any: condition")
+        return self
 
 
 class Universe(_Strict):
@@ -195,8 +271,44 @@ def _parse(model: type[BaseModel], path: Path):
         raise ConfigError(f"{path}: {field}: {first['msg']}{more}") from None
 
 
+# Units a comparison with a number can apply to ("native" never reaches here: macro series carry their own).
+NUMERIC_UNITS = {"fraction", "percent", "price", "index", "count", "ratio", "sessions"}
+
+
+def _signal_problem(cond: Condition, keys: dict, watch: bool) -> str | None:
+    """Why a condition cannot be checked against the catalog's keys, or None."""
+    spec = keys.get(cond.metric)
+    if spec is None:
+        near = difflib.get_close_matches(cond.metric, keys, n=3, cutoff=0.5)
+        return f"unknown metric key {cond.metric!r}" + (f"; closest: {', '.join(near)}" if near else "")
+    if cond.op in ("true", "false"):
+        if spec.unit != "bool":
+            return f"op {cond.op!r} needs a yes/no metric; {cond.metric!r} is in unit {spec.unit!r}"
+    elif spec.unit not in NUMERIC_UNITS:
+        return f"op {cond.op!r} cannot compare {cond.metric!r} (unit {spec.unit!r}) with a number"
+    if watch and spec.unit not in NUMERIC_UNITS:
+        return f"watch items need a numeric metric; {cond.metric!r} is in unit {spec.unit!r}"
+    return None
+
+
+def check_signals(universe: Universe, path: Path | str = DEFAULT_UNIVERSE) -> None:
+    """Every claim and watch item names a catalog key, with a comparison its unit allows."""
+    from build_data.compute.catalog import keys_for  # lazy: config stays import-light
+
+    keys = keys_for(universe)
+    for section, items in (("claims", universe.claims), ("watchlist", universe.watchlist)):
+        for item_id, item in items.items():
+            for i, cond in enumerate(item.conditions):
+                problem = _signal_problem(cond, keys, watch=section == "watchlist")
+                if problem:
+                    where = f"{section}.{item_id}" + (f".{item.mode}[{i}]" if item.metric is None else "")
+                    raise ConfigError(f"{path}: {where}: {problem}")
+
+
 def load_universe(path: Path = DEFAULT_UNIVERSE) -> Universe:
-    return _parse(Universe, Path(path))
+    universe = _parse(Universe, Path(path))
+    check_signals(universe, path)
+    return universe
 
 
 def load_facts(path: Path = DEFAULT_FACTS) -> Facts:

@@ -110,7 +110,7 @@ def test_build_reports_claims_that_no_longer_hold_and_what_flipped(tmp_path):
     args = ["--source", "sample", "--out", str(tmp_path), "--cache-dir", str(tmp_path / "cache")]
     first = cli(*args, "--as-of", "2025-06-02")
     assert first.returncode == 0
-    assert "claims: " in first.stderr and " of 12 hold" in first.stderr
+    assert "claims: " in first.stderr and " of 13 hold" in first.stderr
     assert "changed since the last build" not in first.stderr
     snap_before = json.loads((tmp_path / "metrics.json").read_text())
     second = cli(*args, "--as-of", "2026-01-16")

@@ -43,8 +43,9 @@ def test_flips_are_read_from_the_state_history():
     import pandas as pd
     states = pd.Series(["clear", "clear", "near", "triggered", "near"],
                        index=pd.bdate_range("2026-01-05", periods=5))
-    flips = signals._flips(states, pd.Timestamp("2026-01-07"))
+    changes = signals.track(states, confirm=1)["changes"]
+    flips = signals._flips(changes, pd.Timestamp("2026-01-07"))
     assert flips == [{"date": "2026-01-07", "from": "clear", "to": "near"},
                      {"date": "2026-01-08", "from": "near", "to": "triggered"},
                      {"date": "2026-01-09", "from": "triggered", "to": "near"}]
-    assert signals._flips(states, pd.Timestamp("2026-01-09")) == [flips[-1]]
+    assert signals._flips(changes, pd.Timestamp("2026-01-09")) == [flips[-1]]

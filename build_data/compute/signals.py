@@ -1,8 +1,11 @@
 """Editorial signals: do the pages' claims still hold, and where does each watchlist item stand.
 
 Thresholds come from config (universe.yml); pages and macros never compare numbers. A signal's
-history (when it last flipped) comes from its metric's daily series in the catalog, so it needs
-no memory of earlier builds.
+state is replayed over the daily history of its metrics, so it needs no memory of earlier builds:
+
+  reading -> condition met (with hysteresis: once begun, a state lasts until the `clear` level
+  fails) -> all/any of the conditions -> confirmed (a new state counts once it has held `confirm`
+  sessions in a row) -> since, previous, pending and the flips of the change log.
 """
 from __future__ import annotations
 
@@ -12,48 +15,123 @@ import numpy as np
 import pandas as pd
 
 from build_data.compute.values import Metric
-from build_data.config import Universe
+from build_data.config import Condition, Universe, WatchItem
 
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
+WATCH_STATES = ("clear", "near", "triggered")  # coded 0, 1, 2 in state series
 # The change log covers about three months of sessions.
 CHANGE_WINDOW_SESSIONS = 63
 
 
-def _compare(value, op: str, threshold):
-    if value is None:
-        return None
+def signal_keys(universe: Universe) -> set[str]:
+    """Every metric key a claim or watch item reads (compound conditions included): the
+    histories the signals need."""
+    items = [*universe.claims.values(), *universe.watchlist.values()]
+    return {c.metric for item in items for c in item.conditions}
+
+
+# ------------------------------------------------------------------ from readings to states
+
+def _readings(history: pd.Series | None) -> pd.Series:
+    """A metric's daily readings as floats (yes/no as 1/0), missing sessions dropped."""
+    if history is None:
+        return pd.Series(dtype=float)
+    return history.dropna().astype(float)
+
+
+def _met(values: pd.Series, op: str, threshold: float | None) -> pd.Series:
     if op == "true":
-        return bool(value)
+        return values != 0
     if op == "false":
-        return not bool(value)
-    return bool(OPS[op](value, threshold))
+        return values == 0
+    return OPS[op](values, threshold)
 
 
-def _as_number(value):
-    return float(value) if isinstance(value, (int, float, bool, np.bool_)) else None
+def condition_states(history: pd.Series | None, cond: Condition) -> pd.Series:
+    """1.0 on the sessions where the condition is on, 0.0 where off.
+
+    With `clear` (hysteresis) the state turns on at `op threshold` and off only when `op clear`
+    fails: between the two it keeps the state it had (off before it first turned on)."""
+    values = _readings(history)
+    met = _met(values, cond.op, cond.threshold)
+    if cond.clear is None:
+        return met.astype(float)
+    stays = _met(values, cond.op, cond.clear)
+    latch = met.astype(float).where(met | ~stays)  # 1 met, 0 beyond the clear level, NaN in the band
+    return latch.ffill().fillna(0.0)
 
 
-def _since(history: pd.Series | None, states: pd.Series | None) -> tuple[str | None, str | None]:
-    """(date the current state began, previous state) from a state series."""
-    if history is None or states is None or states.empty:
-        return None, None
-    changed = states.ne(states.shift(1))
-    starts = states.index[changed]
-    if len(starts) < 2:
-        return None, None  # the state held over the whole history
-    prev = states.loc[: starts[-1]].iloc[-2]
-    return starts[-1].date().isoformat(), str(prev)
+def _combine(states: list[pd.Series], mode: str) -> pd.Series:
+    """all/any of aligned 0/1 state series, in three-valued logic (a reading stands until the
+    next one; unknown only when the known ones cannot decide)."""
+    if len(states) == 1:
+        return states[0]
+    frame = pd.concat(states, axis=1).sort_index().ffill()
+    known = frame.notna().all(axis=1)
+    if mode == "all":
+        low = frame.min(axis=1)
+        return low.where((low == 0) | known).dropna()
+    high = frame.max(axis=1)
+    return high.where((high == 1) | known).dropna()
 
 
-def _flips(states: pd.Series | None, window_start: pd.Timestamp) -> list[dict]:
-    """Every change of state on or after `window_start`: [{date, from, to}], oldest first."""
-    if states is None or len(states) < 2:
-        return []
-    prev = states.shift(1)
-    changed = states.ne(prev) & prev.notna() & (states.index >= window_start)
-    plain = lambda v: v.item() if hasattr(v, "item") else v  # numpy scalars -> JSON-ready values
-    return [{"date": d.date().isoformat(), "from": plain(prev[d]), "to": plain(states[d])}
-            for d in states.index[changed]]
+def _near_states(history: pd.Series | None, cond: Condition) -> pd.Series:
+    """1.0 where the reading meets the threshold or lies within `near` of it."""
+    values = _readings(history)
+    close = _met(values, cond.op, cond.threshold)
+    if cond.near is not None:
+        close |= (values - cond.threshold).abs() <= cond.near
+    return close.astype(float)
+
+
+def raw_states(item, histories: dict[str, pd.Series | None]) -> pd.Series:
+    """The unconfirmed daily state of a claim (1/0) or watch item (0 clear, 1 near, 2 triggered)."""
+    on = _combine([condition_states(histories.get(c.metric), c) for c in item.conditions], item.mode)
+    if not isinstance(item, WatchItem):
+        return on
+    near = _combine([_near_states(histories.get(c.metric), c) for c in item.conditions], item.mode)
+    near = near.reindex(on.index).fillna(0.0)
+    return pd.Series(np.where(on == 1, 2.0, np.where(near == 1, 1.0, 0.0)), index=on.index)
+
+
+def _runs(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position where each session's run of equal states began, its length so far)."""
+    pos = np.arange(len(raw))
+    begins = np.r_[True, raw[1:] != raw[:-1]] if len(raw) else np.zeros(0, bool)
+    start = np.maximum.accumulate(np.where(begins, pos, 0))
+    return start, pos - start + 1
+
+
+def confirmed_states(raw: pd.Series, confirm: int) -> pd.Series:
+    """The state that counts on each session: a new state counts once it has held `confirm`
+    sessions in a row (the first state of the history counts at once)."""
+    start, length = _runs(raw.to_numpy())
+    return raw.where((length == confirm) | (start == 0)).ffill()
+
+
+def track(raw: pd.Series, confirm: int, label=lambda v: v) -> dict:
+    """Replay a state series: {state, since, previous, pending, changes}. `changes` lists every
+    confirmed change as (first session of its run, from, to), oldest first; `label` turns a
+    coded state into what the snapshot shows."""
+    if raw.empty:
+        return {"state": None, "since": None, "previous": None, "pending": None, "changes": []}
+    values = raw.to_numpy()
+    start, length = _runs(values)
+    confirmed = confirmed_states(raw, confirm).to_numpy()
+    at = np.flatnonzero(confirmed[1:] != confirmed[:-1]) + 1  # sessions where a change is confirmed
+    dates = raw.index[start[at]]
+    changes = [(d, label(a), label(b)) for d, a, b in zip(dates, confirmed[at - 1], confirmed[at])]
+    since, previous = (changes[-1][0], changes[-1][1]) if changes else (raw.index[0], None)
+    pending = None
+    if values[-1] != confirmed[-1]:
+        pending = {"to": label(values[-1]), "sessions": int(length[-1]), "needs": confirm}
+    return {"state": label(confirmed[-1]), "since": since.date().isoformat(), "previous": previous,
+            "pending": pending, "changes": changes}
+
+
+def _flips(changes: list[tuple], window_start: pd.Timestamp) -> list[dict]:
+    """The changes on or after `window_start`: [{date, from, to}], oldest first."""
+    return [{"date": d.date().isoformat(), "from": a, "to": b} for d, a, b in changes if d >= window_start]
 
 
 def window_start(as_of: pd.Timestamp, session_dates: pd.DatetimeIndex) -> pd.Timestamp:
@@ -61,51 +139,87 @@ def window_start(as_of: pd.Timestamp, session_dates: pd.DatetimeIndex) -> pd.Tim
     return session_dates[session_dates <= as_of][-CHANGE_WINDOW_SESSIONS:][0]
 
 
+# ------------------------------------------------------------------ claims and watch items
+
+def _current(cond: Condition, metrics: dict[str, Metric]) -> tuple[float | None, str | None]:
+    """(whether the condition is met by the current value, as 1.0/0.0 or None; why not known)."""
+    met = metrics.get(cond.metric)
+    if met is None:
+        return None, f"{cond.metric}: no such metric in this build"
+    if met.value is None or not isinstance(met.value, (int, float, bool, np.bool_, np.number)):
+        return None, met.reason or f"{cond.metric}: no value"
+    return float(_met(pd.Series([float(met.value)]), cond.op, cond.threshold).iloc[0]), None
+
+
+def _evaluate(item, metrics: dict[str, Metric], histories: dict[str, pd.Series | None],
+              label) -> tuple[dict, str | None]:
+    """The tracked state of a claim or watch item, and why it cannot be checked (None if it can).
+
+    The state is the last of the replayed history; a condition whose metric has no current value
+    makes the item unknown (for `all`/`any`, unless the known conditions decide it)."""
+    conds = item.conditions
+    now = [_current(c, metrics) for c in conds]
+    known = [m for m, _ in now if m is not None]
+    decided = (len(known) == len(now) or (item.mode == "all" and 0.0 in known)
+               or (item.mode == "any" and 1.0 in known))
+    if not decided:
+        reasons = [f"{c.metric}: {why}" if len(conds) > 1 else why for c, (m, why) in zip(conds, now) if m is None]
+        history = track(raw_states(item, histories), item.confirm, label)
+        return {**history, "state": None, "since": None, "previous": None, "pending": None}, "; ".join(reasons)
+    if all(histories.get(c.metric) is not None for c in conds):
+        history = track(raw_states(item, histories), item.confirm, label)
+        if history["state"] is not None:
+            return history, None
+    # No history to replay: the current reading alone, with no since and no flips.
+    current = raw_states(item, {c.metric: pd.Series([getattr(metrics.get(c.metric), "value", None)], dtype=object)
+                                for c in conds})
+    return {"state": label(current.iloc[-1]) if len(current) else None, "since": None, "previous": None,
+            "pending": None, "changes": []}, None
+
+
+def _shape(item, metrics: dict[str, Metric]) -> dict:
+    """The fields the pages read: the first condition stands for the item; compound items add
+    every condition with its current value."""
+    first = item.conditions[0]
+    met = metrics.get(first.metric)
+    out = {"metric": first.metric, "op": first.op, "threshold": first.threshold, "clear": first.clear,
+           "confirm": item.confirm, "value": met.value if met else None, "unit": met.unit if met else None}
+    if item.metric is None:
+        out["mode"] = item.mode
+        out["conditions"] = [{"metric": c.metric, "op": c.op, "threshold": c.threshold, "clear": c.clear,
+                              "value": metrics[c.metric].value if c.metric in metrics else None,
+                              "unit": metrics[c.metric].unit if c.metric in metrics else None}
+                             for c in item.conditions]
+    return out
+
+
 def evaluate_claims(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None],
                     start: pd.Timestamp) -> dict:
     out = {}
     for cid, claim in universe.claims.items():
-        met = metrics[claim.metric]
-        holds = _compare(met.value, claim.op, claim.threshold)
-        hist = histories.get(claim.metric)
-        states = None
-        if hist is not None:
-            h = hist.dropna()
-            states = h.map(lambda v: _compare(v, claim.op, claim.threshold))
-        since, _ = _since(hist, states)
-        out[cid] = {"page": claim.page, "title": claim.title, "metric": claim.metric, "op": claim.op,
-                    "threshold": claim.threshold, "value": met.value, "unit": met.unit,
-                    "holds": holds, "since": since, "flips": _flips(states, start),
-                    "text": claim.holds if holds else claim.fails,
-                    "reason": met.reason if holds is None else None}
+        t, reason = _evaluate(claim, metrics, histories, bool)
+        holds = t["state"]
+        out[cid] = {"page": claim.page, "title": claim.title, **_shape(claim, metrics),
+                    "holds": holds, "since": t["since"], "previous": t["previous"], "pending": t["pending"],
+                    "flips": _flips(t["changes"], start),
+                    "text": claim.holds if holds else claim.fails, "reason": reason}
     return out
 
 
-def _watch_status(value, item) -> str:
-    if value is None:
-        return "unknown"
-    if OPS[item.op](value, item.threshold):
-        return "triggered"
-    if abs(value - item.threshold) <= item.near:
-        return "near"
-    return "clear"
+def _status(code) -> str:
+    return WATCH_STATES[int(code)]
 
 
 def evaluate_watchlist(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None],
                        start: pd.Timestamp) -> dict:
     out = {}
     for wid, item in universe.watchlist.items():
-        met = metrics[item.metric]
-        value = _as_number(met.value)
-        status = _watch_status(value, item)
-        hist = histories.get(item.metric)
-        states = hist.dropna().astype(float).map(lambda v: _watch_status(v, item)) if hist is not None else None
-        since, previous = _since(hist, states)
-        out[wid] = {"kind": item.kind, "title": item.title, "metric": item.metric, "op": item.op,
-                    "threshold": item.threshold, "near": item.near, "value": met.value, "unit": met.unit,
-                    "status": status, "since": since, "previous": previous, "why": item.why,
-                    "flips": _flips(states, start),
-                    "reason": met.reason if status == "unknown" else None}
+        t, reason = _evaluate(item, metrics, histories, _status)
+        shape = _shape(item, metrics)
+        out[wid] = {"kind": item.kind, "title": item.title, **shape, "near": item.conditions[0].near,
+                    "status": t["state"] or "unknown", "since": t["since"], "previous": t["previous"],
+                    "pending": t["pending"], "why": item.why, "flips": _flips(t["changes"], start),
+                    "reason": reason}
     return out
 
 
