@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
+
 from build_data import config, sessions
 from build_data.compute import charts as charts_mod
 from build_data.compute import signals, values
-from build_data.fetch.gather import Options, gather, stderr_log
+from build_data.fetch.gather import Gathered, Options, gather, stderr_log
 from build_data.publish import render, snapshot
 
 
@@ -16,13 +18,7 @@ def build(opts: Options, universe: config.Universe, facts: config.Facts, log=std
     t0 = time.perf_counter()
     got = gather(opts, universe, log)
     log(f"data: {got.data_mode}, as of {got.as_of} ({time.perf_counter() - t0:.1f}s)")
-    # Every series on one calendar: a row per exchange session, whatever dates the data holds.
-    first = min((f.index[0].date() for f in got.prices.values()), default=got.as_of)
-    session_dates = sessions.sessions(min(first, got.as_of), got.as_of, universe.calendar)
-    closes = values.on_sessions({a: f["close"] for a, f in got.prices.items()}, session_dates)
-    volumes = values.on_sessions({a: f["volume"] for a, f in got.prices.items() if a in universe.volume_symbols},
-                                 session_dates)
-    data = values.Data(closes, volumes, got.macro, universe, got.sources, got.missing)
+    data = frame(got, universe)
     t1 = time.perf_counter()
     metrics, claims, watch, changes = compute(data)
     chart_list = charts_mod.build_charts(data, metrics)
@@ -47,3 +43,17 @@ def compute(data: values.Data):
     claims = signals.evaluate_claims(universe, metrics, histories, start)
     watch = signals.evaluate_watchlist(universe, metrics, histories, start)
     return metrics, claims, watch, signals.recent_changes(claims, watch)
+
+
+def frame(got: Gathered, universe: config.Universe) -> values.Data:
+    """Every series on one calendar: a row per exchange session up to the as-of, whatever dates
+    the data holds, so no series can add, remove or move another series' rows."""
+    first = min((f.index[0].date() for f in got.prices.values()), default=got.as_of)
+    session_dates = sessions.sessions(min(first, got.as_of), got.as_of, universe.calendar)
+    # A column for every configured symbol: one with no data is all NaN, never a missing column.
+    empty = pd.Series(dtype="float64", index=pd.DatetimeIndex([], name="date"))
+    closes = values.on_sessions({a: got.prices[a]["close"] if a in got.prices else empty for a in universe.symbols},
+                                session_dates)
+    volumes = values.on_sessions({a: got.prices[a]["volume"] if a in got.prices else empty
+                                  for a in universe.volume_symbols}, session_dates)
+    return values.Data(closes, volumes, got.macro, universe, got.sources, got.missing)

@@ -98,7 +98,8 @@ def test_claims_on_pages_follow_the_snapshot(sample_site):
 def test_partial_csv_data_still_builds_and_explains_the_gaps(tmp_path, universe):
     tickers = [s.ticker for s in universe.symbols.values() if s.ticker not in ("IWM", "IWC")]
     folder = write_csv_folder(tmp_path / "data", sample.sample_prices(tickers, dt.date(2026, 1, 16)), {})
-    site, run, snap = real_site(tmp_path / "site", ["--source", "csv", "--data-dir", str(folder)])
+    site, run, snap = real_site(tmp_path / "site", ["--source", "csv", "--data-dir", str(folder),
+                                                    "--as-of", "2026-01-16"])
     assert run.returncode == 0, run.stdout + run.stderr
     pages = site.html_pages()
     assert snap["data_mode"] == "csv"
@@ -165,3 +166,43 @@ def test_real_chart_specs_meet_the_chart_contract(sample_site):
     for cid, chart in snap["charts"].items():
         spec = json.loads((site.site / "generated" / chart["spec"]).read_text())
         assert spec_problems(spec) == [], cid
+
+
+def _aliases():
+    from build_data import config
+
+    u = config.load_universe()
+    return [(a, s.ticker) for a, s in u.symbols.items()] + [(a, m.series) for a, m in u.macro.items()]
+
+
+@pytest.fixture(scope="module")
+def full_csv(tmp_path_factory):
+    from build_data import config
+
+    u = config.load_universe()
+    end = dt.date(2026, 1, 16)
+    return (sample.sample_prices([s.ticker for s in u.symbols.values()], end),
+            sample.sample_macro([m.series for m in u.macro.values()], end))
+
+
+@pytest.mark.parametrize("alias, name", _aliases())
+def test_any_one_series_missing_still_builds_the_real_site(tmp_path, full_csv, alias, name):
+    """Each series removed in turn: the data build and `mkdocs build --strict` succeed, and what
+    needed the series says why it can't be shown."""
+    prices, macro = full_csv
+    prices = {t: f for t, f in prices.items() if t != name}
+    macro = {s: v for s, v in macro.items() if s != name}
+    folder = write_csv_folder(tmp_path / "data", prices, macro)
+    site, run, snap = real_site(tmp_path / "site", ["--source", "csv", "--data-dir", str(folder),
+                                                    "--as-of", "2026-01-16"])
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert snap["series_status"][alias]["status"] == "missing"
+    empty = [k for k, v in snap["metrics"].items() if v["value"] is None]
+    assert empty and all(snap["metrics"][k]["reason"] for k in empty)
+    assert any(k.startswith(f"{alias}.") for k in empty)
+    for chart in snap["charts"].values():
+        assert chart["spec"] or chart["reason"]
+    for page, html in site.html_pages().items():
+        text = visible_text(strip_code(html))
+        for pattern, what in BAD:
+            assert not pattern.search(text), f"{page}: {what}"

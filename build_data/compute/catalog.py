@@ -325,6 +325,22 @@ class Entry(NamedTuple):
     def label(self) -> str:
         return self.spec.label.format(name=self.name)
 
+    def inputs(self, universe) -> set[str]:
+        """The series (symbol or macro aliases) this key is computed from."""
+        if self.family in ("symbol", "volume", "macro"):
+            return {self.subject}
+        if self.family == "pair":
+            p = universe.pairs[self.subject]
+            return {p.a, p.b}
+        if self.family == "sectors":
+            return set(universe.sectors)
+        if self.family == "breadth":
+            return set(universe.breadth_basket)
+        if self.family == "range":
+            r = universe.ranges[self.subject]
+            return {r.lo, r.hi}
+        return {getattr(universe, self.family).symbol}  # levels, targets
+
 
 def entries(universe) -> dict[str, Entry]:
     """Every metric key of a universe, with what computes it. Needs no data: the config checks,

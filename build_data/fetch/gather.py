@@ -145,6 +145,10 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
         if alias in status and lines:
             status[alias]["quality"] = lines
             log(f"  data quality, {alias}: " + "; ".join(lines))
+    stale = [s["last"] for a, s in status.items() if a in prices and s["status"] == "stale"]
+    if stale and not cut_prices:
+        log(f"  every price series ends before the as-of session {as_of} (the latest on {max(stale)}); "
+            f"to build as of the data's end, pass --as-of {max(stale)}")
     missing = {a: s["reason"] for a, s in status.items() if s["status"] != "ok"}
     if missing:
         log(f"  {len(missing)} series without usable data: " + "; ".join(f"{a}: {r}" for a, r in missing.items()))

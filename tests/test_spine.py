@@ -1,0 +1,202 @@
+"""The compute spine: the exchange calendar indexes every series, one series' defects never reach
+another's numbers, and every catalog key has one definition (its daily series)."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from build_data import config, sessions
+from build_data.build import frame
+from build_data.compute import catalog, values
+from build_data.fetch.gather import Options, gather
+from build_data.fetch.sources import sample
+from tests.conftest import FIXED_NOW, build_snapshot, day, write_csv_folder
+
+AS_OF = day("2026-01-16")
+
+
+@pytest.fixture(scope="module")
+def clean_prices(universe):
+    return sample.sample_prices([s.ticker for s in universe.symbols.values()], AS_OF)
+
+
+@pytest.fixture(scope="module")
+def clean_macro(universe):
+    return sample.sample_macro([m.series for m in universe.macro.values()], AS_OF)
+
+
+@pytest.fixture(scope="module")
+def clean_build(universe, facts, clean_prices, clean_macro, tmp_path_factory):
+    folder = write_csv_folder(tmp_path_factory.mktemp("clean"), clean_prices, clean_macro)
+    snap, _ = build_snapshot(universe, facts, source="csv", data_dir=folder, as_of=AS_OF)
+    return snap
+
+
+def _depends(universe, entries, key_or_item) -> set[str]:
+    return set().union(*(entries[c.metric].inputs(universe) for c in key_or_item.conditions))
+
+
+# ----------------------------------------------------------------------------- isolation
+
+def _perturb(frame_: pd.DataFrame, kind: str, draw) -> pd.DataFrame | None:
+    """One real-data defect applied to one series (None: the file is removed)."""
+    if kind == "remove":
+        return None
+    if kind == "non_sessions":
+        days = pd.DatetimeIndex(pd.date_range(frame_.index[0], frame_.index[-1]))
+        off = sessions.non_sessions(days)
+        picks = off[draw(st.lists(st.integers(0, len(off) - 1), min_size=1, max_size=4, unique=True))]
+        extra = pd.DataFrame({c: frame_[c].iloc[-1] * 1.01 for c in frame_.columns}, index=picks)
+        return pd.concat([frame_, extra]).sort_index()
+    if kind == "delete_sessions":
+        rows = draw(st.lists(st.integers(1, len(frame_) - 2), min_size=1, max_size=5, unique=True))
+        return frame_.drop(frame_.index[rows])
+    if kind == "late_start":
+        return frame_.iloc[draw(st.integers(100, len(frame_) - 30)):]
+    if kind == "early_end":
+        return frame_.iloc[: len(frame_) - draw(st.integers(1, 40))]
+    if kind == "duplicate_last":
+        return pd.concat([frame_, frame_.iloc[[-1]]])
+    raise AssertionError(kind)
+
+
+@settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+          derandomize=True)
+@given(st.data())
+def test_one_series_defect_changes_nothing_that_does_not_read_it(universe, facts, clean_prices, clean_macro,
+                                                                 clean_build, tmp_path_factory, data):
+    alias = data.draw(st.sampled_from(list(universe.symbols)), label="series")
+    kind = data.draw(st.sampled_from(["non_sessions", "delete_sessions", "late_start", "early_end",
+                                      "duplicate_last", "remove"]), label="defect")
+    ticker = universe.symbols[alias].ticker
+    prices = dict(clean_prices)
+    bad = _perturb(prices[ticker], kind, data.draw)
+    if bad is None:
+        del prices[ticker]
+    else:
+        prices[ticker] = bad
+    folder = write_csv_folder(tmp_path_factory.mktemp("perturbed"), prices, clean_macro)
+    snap, _ = build_snapshot(universe, facts, source="csv", data_dir=folder, as_of=AS_OF)
+
+    assert snap["as_of"] == clean_build["as_of"]
+    entries = catalog.entries(universe)
+    untouched = [k for k, e in entries.items() if alias not in e.inputs(universe)]
+    assert len(untouched) > 400
+    for key in untouched:
+        assert snap["metrics"][key] == clean_build["metrics"][key], key
+    for cid, claim in universe.claims.items():
+        if alias not in _depends(universe, entries, claim):
+            assert snap["claims"][cid] == clean_build["claims"][cid], cid
+    for wid, item in universe.watchlist.items():
+        if alias not in _depends(universe, entries, item):
+            assert snap["watchlist"][wid] == clean_build["watchlist"][wid], wid
+    others = {a: s for a, s in snap["series_status"].items() if a != alias}
+    assert others == {a: s for a, s in clean_build["series_status"].items() if a != alias}
+
+
+def test_bars_on_non_sessions_are_dropped_with_a_note_and_move_nothing(universe, facts, clean_prices, clean_macro,
+                                                                       clean_build, tmp_path):
+    prices = dict(clean_prices)
+    rut = prices["^RUT"]
+    weekend = pd.DatetimeIndex(["2026-01-03", "2026-01-10", "2026-01-17"])  # two Saturdays and one after the as-of
+    holiday = pd.DatetimeIndex(["2025-12-25"])
+    extra = pd.DataFrame({c: rut[c].iloc[-1] * 1.2 for c in rut.columns}, index=weekend.append(holiday))
+    prices["^RUT"] = pd.concat([rut, extra]).sort_index()
+    snap, _ = build_snapshot(universe, facts, source="csv", data_dir=write_csv_folder(tmp_path, prices, clean_macro),
+                             as_of=AS_OF)
+    assert snap["as_of"] == "2026-01-16"
+    note = snap["series_status"]["rut"]["quality"]
+    assert note == ["dropped 4 rows dated on non-sessions: 2025-12-25, 2026-01-03, 2026-01-10, 2026-01-17"]
+    assert snap["metrics"] == clean_build["metrics"]
+
+
+def test_a_trailing_saturday_row_does_not_move_the_as_of(universe, facts, clean_prices, clean_macro, tmp_path):
+    prices = dict(clean_prices)
+    iwm = prices["IWM"]
+    prices["IWM"] = pd.concat([iwm, iwm.iloc[[-1]].set_axis(pd.DatetimeIndex(["2026-01-17"]))])
+    snap, _ = build_snapshot(universe, facts, source="csv", data_dir=write_csv_folder(tmp_path, prices, clean_macro))
+    assert snap["as_of"] == "2026-01-16"
+    assert sum(v["value"] is None for v in snap["metrics"].values()) < 20
+
+
+def test_a_gap_empties_only_the_metrics_whose_window_holds_it(universe, facts, clean_prices, clean_macro, tmp_path):
+    prices = dict(clean_prices)
+    prices["^GSPC"] = prices["^GSPC"].drop(pd.Timestamp("2026-01-08"))  # 6 sessions before the as-of
+    snap, _ = build_snapshot(universe, facts, source="csv", data_dir=write_csv_folder(tmp_path, prices, clean_macro),
+                             as_of=AS_OF)
+    metrics = snap["metrics"]
+    for name in ("sma_50", "sma_200", "rsi_14", "vol_20d", "high_52w"):
+        assert metrics[f"spx.{name}"]["value"] is None
+        assert "gap: no close on 2026-01-08" in metrics[f"spx.{name}"]["reason"], name
+    for name in ("close", "ret_1d", "ret_ytd", "record_close", "drawdown"):
+        assert metrics[f"spx.{name}"]["value"] is not None, name
+    assert snap["series_status"]["spx"]["quality"] == ["1 session missing: 2026-01-08"]
+
+
+# --------------------------------------------------------------------------- the catalog
+
+@pytest.fixture(scope="module")
+def sample_data(universe):
+    got = gather(Options(source="sample", as_of=AS_OF, now=FIXED_NOW), universe, log=lambda _m: None)
+    return frame(got, universe)
+
+
+@pytest.fixture(scope="module")
+def sample_metrics(sample_data):
+    return values.compute_metrics(sample_data)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+@pytest.mark.parametrize("key", sorted(catalog.keys_for(config.load_universe())))
+def test_every_key_has_a_daily_series_whose_last_value_is_the_published_one(universe, sample_data, sample_metrics,
+                                                                            key):
+    entry = catalog.entries(universe)[key]
+    series = values.history(key, sample_data)
+    assert series.notna().any(), f"{key}: no daily series"
+    if entry.family in ("macro", "range"):
+        last = series.dropna().iloc[-1]  # a macro metric stands at its own last observation
+    else:
+        last = series.loc[pd.Timestamp(AS_OF)] if pd.Timestamp(AS_OF) in series.index else None
+    last = values._plain(last)
+    if entry.spec.unit == "sessions" and last is not None:
+        last = int(last)
+    metric = sample_metrics[key]
+    assert _same(metric.value, last), f"{key}: published {metric.value!r}, series ends at {last!r}"
+    assert (metric.value is None) == (metric.reason is not None)
+
+
+def test_every_claim_and_watch_item_has_a_history_and_a_since(sample_snapshot):
+    for group in ("claims", "watchlist"):
+        for item_id, item in sample_snapshot[group].items():
+            assert item["since"], f"{group}.{item_id}: no since"
+            assert isinstance(item["flips"], list)
+
+
+def test_the_catalog_and_the_metrics_list_the_same_keys(universe, sample_metrics):
+    assert set(sample_metrics) == set(catalog.keys_for(universe))
+    assert {e.family for e in catalog.entries(universe).values()} == {
+        "symbol", "volume", "pair", "sectors", "breadth", "levels", "targets", "macro", "range"}
+
+
+def test_the_fast_rsi_equals_the_series_with_and_without_gaps():
+    from build_data.compute import metrics as m
+    rng = np.random.default_rng(7)
+    frame_ = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0, 0.01, (700, 30)), axis=0)),
+                          index=sessions.sessions(dt.date(2023, 1, 3), dt.date(2026, 1, 16))[-700:])
+    frame_.iloc[:200, 2] = np.nan          # a late start
+    frame_.iloc[650, 3] = np.nan           # a gap
+    frame_.iloc[:690, 4] = np.nan          # too short for a seed
+    fast, full = m.calc_rsi(frame_), m.to_rsi(frame_).iloc[-1]
+    assert np.allclose(fast, full, rtol=1e-12, equal_nan=True)
+    assert np.isnan(fast.iloc[4]) and not np.isnan(fast.iloc[3])
