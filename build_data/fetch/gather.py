@@ -220,14 +220,16 @@ def _load_cached(opts, universe, log) -> tuple[dict, dict, dict]:
 
 
 def _from_live(opts, universe, log) -> Gathered:
-    import yfinance
+    fred = yahoo = None
+    if opts.source != "cache":  # network code (and yfinance's import time) only for builds that fetch
+        import yfinance
 
-    from build_data.fetch.sources import fred, yahoo  # network code is imported only for live builds
+        from build_data.fetch.sources import fred, yahoo
 
-    # Keep yfinance's timezone/cookie cache beside ours; create the folder first, or yfinance's
-    # worker threads race to create it and the loser silently disables the cache.
-    (Path(opts.cache_dir) / "yfinance").mkdir(parents=True, exist_ok=True)
-    yfinance.set_tz_cache_location(str(Path(opts.cache_dir) / "yfinance"))
+        # Keep yfinance's timezone/cookie cache beside ours; create the folder first, or yfinance's
+        # worker threads race to create it and the loser silently disables the cache.
+        (Path(opts.cache_dir) / "yfinance").mkdir(parents=True, exist_ok=True)
+        yfinance.set_tz_cache_location(str(Path(opts.cache_dir) / "yfinance"))
     end = _end_date(opts, universe)
     cached_prices, cached_macro, problems = _load_cached(opts, universe, log)
     fetched_at = opts.now.strftime("%Y-%m-%dT%H:%M:%SZ")
