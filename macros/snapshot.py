@@ -426,6 +426,7 @@ class Snapshot:
         for alias, s in self.data["series_status"].items():
             status = s.get("status", "unknown")
             reason = f' <small>{f.esc(s["reason"])}</small>' if s.get("reason") else ""
+            reason += "".join(f' <small class="quality">{f.esc(q)}</small>' for q in s.get("quality") or [])
             rows.append(
                 [
                     f'<code>{f.esc(alias)}</code>',

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from build_data.fetch.sources import sample
@@ -206,3 +207,16 @@ def test_any_one_series_missing_still_builds_the_real_site(tmp_path, full_csv, a
         text = visible_text(strip_code(html))
         for pattern, what in BAD:
             assert not pattern.search(text), f"{page}: {what}"
+
+
+def test_methodology_series_table_shows_data_quality_notes(tmp_path, full_csv):
+    prices, macro = full_csv
+    rut = prices["^RUT"]
+    extra = rut.iloc[[-1, -1]].set_axis(pd.DatetimeIndex(["2026-01-03", "2026-01-10"]))  # two Saturdays
+    prices = {**prices, "^RUT": pd.concat([rut, extra]).sort_index()}
+    folder = write_csv_folder(tmp_path / "data", prices, macro)
+    site, run, snap = real_site(tmp_path / "site", ["--source", "csv", "--data-dir", str(folder),
+                                                    "--as-of", "2026-01-16"])
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    html = site.html_pages()["methodology/index.html"]
+    assert "dropped 2 rows dated on non-sessions: 2026-01-03, 2026-01-10" in html
