@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help site data serve test test-fast bench lock browser clean canary
+.PHONY: help site data serve preview test test-fast bench lock browser clean canary
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,6 +24,12 @@ site: data ## Create the venv, build the data, then the site into site/
 
 serve: data ## Live preview at http://127.0.0.1:8000 (rebuilds pages on save)
 	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+
+SITE_DIR ?= site
+PORT ?= 8000
+preview: ## Serve the built site/ at http://127.0.0.1:8000 (builds it first if there is none)
+	@test -d $(SITE_DIR) || $(MAKE) site
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory $(SITE_DIR)
 
 browser: ## Install Debian's chromium for the browser tests (needs root or sudo)
 	@test -x $(CHROMIUM) || { \
