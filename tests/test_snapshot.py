@@ -158,3 +158,15 @@ def test_facts_carry_source_date_and_age(sample_snapshot):
     f = sample_snapshot["facts"]["record_2021"]
     assert f["value"] == 2442.74 and f["date"] == "2021-11-08" and f["source"]
     assert f["age_days"] == (pd.Timestamp("2026-01-16") - pd.Timestamp("2021-11-08")).days
+
+
+@pytest.mark.parametrize("text, published", [
+    ("no file IWC.csv in /tmp/pytest-7/x/clean-csv", "no file IWC.csv in x/clean-csv"),
+    ("/home/runner/work/site/.cache/market-data/prices/IWM.csv: corrupt", "prices/IWM.csv: corrupt"),
+    ("C:\\Users\\me\\data\\IWM.csv: bad date", "data/IWM.csv: bad date"),
+    ("https://fred.stlouisfed.org/graph/fredgraph.csv?id=ICSA", "https://fred.stlouisfed.org/graph/fredgraph.csv?id=ICSA"),
+    ("fed_lo/fed_hi, 1/14, S&P 500 / Nasdaq", "fed_lo/fed_hi, 1/14, S&P 500 / Nasdaq"),
+])
+def test_published_texts_carry_no_machine_paths(text, published):
+    assert snapshot.without_machine_paths(text) == published
+    assert json.loads(snapshot.to_json({"reason": text})) == {"reason": published}

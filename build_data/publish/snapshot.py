@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 
 import pandas as pd
 
@@ -54,7 +55,19 @@ def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claim
     }
 
 
+# An absolute file path (POSIX, home-relative or Windows) that is not part of a URL.
+ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])(?:~|[A-Za-z]:)?[/\\](?:[\w.@+^-]+[/\\])+[\w.@+^-]*")
+
+
+def without_machine_paths(text: str) -> str:
+    """A published text with any absolute path cut to its last two parts ("prices/IWM.csv"):
+    the site never shows the build machine's folders (a CI runner's home, a temp folder)."""
+    return ABSOLUTE_PATH.sub(lambda m: "/".join(re.split(r"[/\\]", m.group(0).rstrip("/\\"))[-2:]), text)
+
+
 def _round(obj):
+    if isinstance(obj, str):
+        return without_machine_paths(obj)
     if isinstance(obj, float):
         if not math.isfinite(obj):
             raise ValueError("non-finite number in the snapshot")  # compute must have turned it into null
