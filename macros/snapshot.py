@@ -510,8 +510,7 @@ class Snapshot:
         if src in ("", "?") or not src.endswith(".md"):
             return f'<img{f.attrs(src=page_prefix + svg, alt=alt, width=width, height=height, decoding="async")}>'
         source_prefix = "../" * src.count("/") + (base + "/" if base else "")
-        text = alt.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-        return f'![{text}]({source_prefix}{svg}){{ {sizes} decoding="async" }}'.replace("{  ", "{ ")
+        return f'![{f.md_text(alt)}]({source_prefix}{svg}){{ {sizes} decoding="async" }}'.replace("{  ", "{ ")
 
     def _site_dir(self, call: str) -> str:
         """The snapshot folder as a path inside the site ("generated"), for chart URLs."""

@@ -7,6 +7,7 @@ fails the build.
 
 from __future__ import annotations
 
+import html
 import inspect
 import json
 import re
@@ -307,7 +308,7 @@ def test_define_env_registers_documented_macros(tmp_path, monkeypatch):
     assert "](../generated/charts/rsi.svg)" in env.macros["chart"]("rsi")  # deep/page.md
     with pytest.raises(MacroError, match="^page deep/page.md: "):
         env.macros["metric"]("nope")
-    reference = env.macros["macro_reference"]()
+    reference = html.unescape(env.macros["macro_reference"]())
     assert "<code>metric(key, [fmt])</code>" in reference and "<code>chart(id)</code>" in reference
 
 
