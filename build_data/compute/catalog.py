@@ -117,8 +117,8 @@ def reference_rows() -> list[dict[str, str]]:
                                   ("pair", "A_vs_B.{m}", PAIR), ("sectors", "sectors.{m}", SECTORS),
                                   ("breadth", "breadth.{m}", BREADTH), ("levels", "levels.NAME{m}", LEVEL),
                                   ("targets", "targets.NAME{m}", TARGET), ("macro", "SERIES.{m}", MACRO)):
-        rows += [{"group": group, "pattern": pattern.format(m=s.name), "unit": s.unit,
+        rows += [{"group": group, "pattern": pattern.format(m=s.name), "unit": s.unit, "label": s.label,
                   "definition": s.definition, "min_sessions": str(s.min_sessions)} for s in specs]
-    rows += [{"group": "macro", "pattern": f"{alias}.{s.name}", "unit": s.unit, "definition": s.definition,
-              "min_sessions": str(s.min_sessions)} for alias, s in MACRO_EXTRA]
+    rows += [{"group": "macro", "pattern": f"{alias}.{s.name}", "unit": s.unit, "label": s.label,
+              "definition": s.definition, "min_sessions": str(s.min_sessions)} for alias, s in MACRO_EXTRA]
     return rows
