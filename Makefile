@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+PORT ?= 8000
 
 .DEFAULT_GOAL := help
 .PHONY: help site data serve preview test test-fast bench lock browser clean canary
@@ -22,11 +23,17 @@ data: $(STAMP) ## Build the snapshot and charts into docs/generated/ (live, else
 site: data ## Create the venv, build the data, then the site into site/
 	$(VENV)/bin/mkdocs build --strict --site-dir site
 
-serve: data ## Live preview at http://127.0.0.1:8000 (rebuilds pages on save)
-	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+SNAPSHOT := docs/generated/metrics.json
+CACHE    := .cache/market-data
+# Starts at once: the last snapshot, else the cache, else the sample; never waits on the network
+# (`make data` refreshes). A macro error shows in the page and the terminal; the server keeps running.
+serve: $(STAMP) ## Live preview at http://127.0.0.1:8000 (rebuilds pages on save; errors show in the page)
+	@if [ -f $(SNAPSHOT) ]; then echo "preview: the last snapshot, $(SNAPSHOT) (make data refreshes it)"; \
+	elif [ -d $(CACHE)/prices ]; then $(PY) -m build_data --source cache; \
+	else $(PY) -m build_data --source sample; fi
+	MACRO_ERRORS_FAIL=false $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:$(PORT)
 
 SITE_DIR ?= site
-PORT ?= 8000
 preview: ## Serve the built site/ at http://127.0.0.1:8000 (builds it first if there is none)
 	@test -d $(SITE_DIR) || $(MAKE) site
 	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory $(SITE_DIR)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import formatting
+from . import errors, formatting
 from .snapshot import PageRef, Snapshot, SnapshotError
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
@@ -93,6 +93,8 @@ def define_env(env):
     for name, func in FILTERS.items():
         env.filter(func, name)
     env.variables["data_mode"] = snap.data["data_mode"]
+    errors.register(env.conf["docs_dir"])
+    errors.KNOWN_NAMES.update(env.macros, env.filters, env.variables)
     # The theme override reads this, so every page carries the banner without authors writing it.
     env.conf["extra"]["data_banner"] = snap.banner()
     # Zensical runs define_env per page and renders the theme from its first config: hand the
