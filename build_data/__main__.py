@@ -23,7 +23,8 @@ from build_data.errors import BuildError
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "generated"
 DEFAULT_CACHE = ROOT / ".cache" / "market-data"
-COMMANDS = ("build", "show", "list")
+COMMANDS = ("build", "show", "list", "review")
+DEFAULT_PAGES = ROOT / "docs"
 
 
 def _date(text: str) -> dt.date:
@@ -52,6 +53,10 @@ def _build_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fetch-timeout", type=float, default=90.0, metavar="SECONDS",
                    help="upper bound on the whole live fetch (default: 90)")
     g.add_argument("--require-all", action="store_true", help="fail if any series has no usable data")
+    g.add_argument("--pages", type=Path, default=DEFAULT_PAGES,
+                   help="the site's Markdown pages, whose `rests_on` front matter ties sections to claims (default: docs)")
+    g.add_argument("--strict-claims", action="store_true",
+                   help="fail if a page section rests on a claim that no longer holds")
     g.add_argument("-v", "--verbose", action="store_true", help="list each expired fact, not only their count")
     g.add_argument("--site-url", default=os.environ.get("SITE_URL", "http://127.0.0.1:8000/"),
                    help="the site's public address, for links in the change feeds (default: $SITE_URL)")
@@ -77,6 +82,11 @@ def parser() -> argparse.ArgumentParser:
     lst.add_argument("--patterns", action="store_true", help="print the catalog's key patterns and definitions instead")
     lst.add_argument("--config", type=Path, default=None,
                      help="universe file (default: build_data/universe.yml)")
+    r = sub.add_parser("review", help="print, as JSON, one issue (title and body) per claim that a page section "
+                                      "rests on and that no longer holds, from the last snapshot")
+    r.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"folder holding the snapshot (default: {DEFAULT_OUT.relative_to(ROOT)})")
+    r.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="the site's Markdown pages (default: docs)")
     return p
 
 
@@ -152,8 +162,14 @@ def cmd_build(args) -> int:
     t0 = time.perf_counter()
     previous = _previous_snapshot(args.out)
     snap, chart_list = build(_options(args), universe, facts)
-    for line in claims_report(snap, previous) + expired_facts_report(snap, args.verbose):
+    from build_data.publish import review
+
+    reviews = review.under_review(snap, args.pages)
+    for line in claims_report(snap, previous) + review.report_lines(reviews) + expired_facts_report(snap, args.verbose):
         stderr_log(line)
+    if reviews and args.strict_claims:
+        raise BuildError(f"{len(reviews)} page section(s) rest on claims that no longer hold (--strict-claims); "
+                         "nothing written")
     render.write_all(args.out, snapshot.to_json(snap), chart_list, stderr_log, changes=snap["changes"],
                      site_url=args.site_url)
     nulls = [k for k, v in snap["metrics"].items() if v["value"] is None]
@@ -173,15 +189,26 @@ def find_key(key: str, keys, what: str = "metric key") -> str:
     raise BuildError(f"unknown {what} {key!r}{hint}")
 
 
-def cmd_show(args) -> int:
-    path = args.out / "metrics.json"
+def _read_snapshot(out: Path) -> dict:
+    path = out / "metrics.json"
     try:
-        snap = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BuildError(f"no snapshot at {path}: build one first with `python -m build_data` (or `make data`; "
                          "`--source sample` works offline, `--as-of YYYY-MM-DD` for a past day)") from None
     except ValueError as e:
         raise BuildError(f"{path}: not valid JSON ({e}); rebuild it with `python -m build_data`") from None
+
+
+def cmd_review(args) -> int:
+    from build_data.publish import review
+
+    print(json.dumps(review.issues(review.under_review(_read_snapshot(args.out), args.pages)), indent=1))
+    return 0
+
+
+def cmd_show(args) -> int:
+    snap = _read_snapshot(args.out)
     key = find_key(args.key, snap["metrics"])
     entry = snap["metrics"][key]
     if args.json:
@@ -219,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "build")
     args = parser().parse_args(argv)
     try:
-        return {"build": cmd_build, "show": cmd_show, "list": cmd_list}[args.command](args)
+        return {"build": cmd_build, "show": cmd_show, "list": cmd_list, "review": cmd_review}[args.command](args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

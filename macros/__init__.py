@@ -7,14 +7,22 @@ formatting filters, and hands the data-mode banner to the theme (macros/theme/ma
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-from . import errors, formatting
-from .snapshot import PageRef, Snapshot, SnapshotError
+# build_data (the snapshot contract, the review of claims) sits beside macros/ in the project;
+# MkDocs puts only the config's folder on the path, and a fixture site links macros/ alone.
+_PROJECT = str(Path(__file__).resolve().parents[1])
+if _PROJECT not in sys.path:
+    sys.path.append(_PROJECT)
+
+from . import errors, formatting  # noqa: E402
+from .snapshot import MacroError, PageRef, Snapshot, SnapshotError
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
 MACROS = (
     "metric",
+    "holds",
     "key_numbers",
     "asof",
     "data_status",
@@ -74,12 +82,16 @@ def _build_error(message: str) -> Exception:
     return PluginError(message)
 
 
+_loaded: dict[str, Snapshot] = {}
+
+
 def define_env(env):
     """Expose the build snapshot, its macros and formatters to the pages."""
     try:
         snap = Snapshot.load(snapshot_path(env.conf), docs_dir=env.conf["docs_dir"])
     except SnapshotError as e:
         raise _build_error(str(e)) from None
+    _loaded["snapshot"] = snap
     snap.current_page = lambda: page_ref(env)
     macros = {name: getattr(snap, name) for name in MACROS}
     for name, func in macros.items():
@@ -102,3 +114,18 @@ def define_env(env):
     page = getattr(env, "page", None)
     if isinstance(getattr(page, "meta", None), dict):
         page.meta["data_banner"] = env.conf["extra"]["data_banner"]
+
+
+def on_post_page_macros(env):
+    """After a page's macros ran: a note under each section whose claims no longer hold."""
+    page = getattr(env, "page", None)
+    meta = getattr(page, "meta", None) or {}
+    if "rests_on" not in meta or "snapshot" not in _loaded:
+        return
+    try:
+        env.markdown = _loaded["snapshot"].under_review(env.markdown, meta)
+    except MacroError as e:
+        if env.config.get("on_error_fail", True):
+            raise _build_error(str(e)) from None
+        src = page_ref(env).src
+        env.markdown = errors.error_block(e, env.markdown, src, env.conf["docs_dir"]) + env.markdown

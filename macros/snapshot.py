@@ -275,6 +275,45 @@ class Snapshot:
             f'<span class="claim-value">({now})</span></span>'
         )
 
+    def holds(self, id: str) -> bool | None:
+        """Whether a claim holds at this build: true, false, or none when it can't be checked.
+        For prose in the author's own words: {% if holds("overbought") %} … {% else %} … {% endif %}."""
+        return self.lookup("claims", id, f"holds({id!r})").get("holds")
+
+    def under_review(self, markdown: str, meta: dict) -> str:
+        """The page with an "under review" note under each section whose claims (front matter
+        `rests_on`) no longer hold. Unknown claims or sections are errors naming the closest."""
+        from build_data.errors import BuildError
+        from build_data.publish.review import rests_on
+
+        try:
+            sections = rests_on(meta, self.page.src, self.data["claims"])
+        except BuildError as e:
+            raise self.fail("rests_on", str(e).split(": ", 1)[-1]) from None
+        lines = markdown.split("\n")
+        titles = {i: re.sub(r"\s*\{[^}]*\}\s*$", "", line.lstrip("#").strip()).rstrip("#").strip()
+                  for i, line in enumerate(lines) if re.match(r"#{1,6}\s", line)}
+        notes = []
+        for section, ids in sections.items():
+            found = [i for i, t in titles.items() if t == section]
+            if not found:
+                near = ", ".join(repr(t) for t in closest(section, set(titles.values())))
+                raise self.fail("rests_on", f"no section titled {section!r} on this page; closest: {near}")
+            failing = [(cid, self.data["claims"][cid]) for cid in ids if self.data["claims"][cid].get("holds") is False]
+            if failing:
+                notes.append((found[0], section, failing))
+        for line, section, failing in sorted(notes, reverse=True):
+            lines[line + 1:line + 1] = ["", self._review_note(section, failing), ""]
+        return "\n".join(lines)
+
+    def _review_note(self, section: str, failing: list[tuple[str, dict]]) -> str:
+        parts = []
+        for cid, c in failing:
+            since = f" since {f.time_tag(c['since'])}" if c.get("since") else ""
+            parts.append(f"<em>{f.esc(c.get('title') or cid)}</em> no longer holds{since}")
+        return (f'<p class="under-review" data-section="{f.esc(section)}" data-claims="{f.esc(" ".join(c for c, _ in failing))}">'
+                f'<strong>Under review:</strong> {"; ".join(parts)}. This section rests on it.</p>')
+
     def claims_tally(self, page: str) -> str:
         """The balance of a page's claims, e.g. "3 of 5 bull-case claims hold; 1 no longer holds;
         1 can't be checked". `page` is "bull" or "bear"."""
