@@ -16,7 +16,7 @@ _PROJECT = str(Path(__file__).resolve().parents[1])
 if _PROJECT not in sys.path:
     sys.path.append(_PROJECT)
 
-from . import errors, formatting  # noqa: E402
+from . import errors, formatting, naked  # noqa: E402
 from .snapshot import MacroError, PageRef, Snapshot, SnapshotError
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
@@ -114,6 +114,21 @@ def define_env(env):
     page = getattr(env, "page", None)
     if isinstance(getattr(page, "meta", None), dict):
         page.meta["data_banner"] = env.conf["extra"]["data_banner"]
+
+
+def on_pre_page_macros(env):
+    """Before a page's macros run: warn about naked numbers in its prose (page, line, macro)."""
+    if "snapshot" not in _loaded:
+        return
+    src = page_ref(env).src
+    try:
+        source = (Path(env.conf["docs_dir"]) / src).read_text(encoding="utf-8")
+    except OSError:
+        source = ""
+    first = errors.front_matter_lines(source, env.markdown) + 1
+    for line, text, macro in naked.naked_numbers(env.markdown, _loaded["snapshot"].data, first):
+        print(f"WARNING -  naked number in {src}, line {line}: {text!r} is a configured or current figure; "
+              f"write {{{{ {macro} }}}} so it follows the data", file=sys.stderr)
 
 
 def on_post_page_macros(env):

@@ -124,3 +124,25 @@ def test_a_failing_claim_in_a_fixture_page_is_under_review(tmp_path, vendor):
     assert run.returncode == 0, run.stderr[-2000:]
     note = notes((site.site / "bull-case" / "index.html").read_text())["Leadership"]
     assert "no longer holds." in note and "since" not in note
+
+
+def test_naked_numbers_are_named_with_page_line_and_macro(tmp_path, vendor):
+    page = ("---\ndescription: x\n---\n# Bull\n\nThe breakout at 2,500 matters; RSI-14 is 71.2 today.\n\n"
+            "Written through macros it is fine: {{ metric('rut.rsi_14') }}, `2,500` in code, 3 cuts, Jan 15, 2026.\n")
+    site = make_site(tmp_path / "site", vendor=vendor, pages={"bull-case.md": page})
+    run = site.build()
+    out = run.stdout + run.stderr
+    warnings = [line for line in out.splitlines() if "naked number" in line]
+    mine = [w.split("WARNING -  naked number in ", 1)[1] for w in warnings if "bull-case.md" in w]
+    assert len(mine) == 2, warnings  # nothing from the macro call, the code span, "3 cuts" or the date
+    assert mine[0].startswith("bull-case.md, line 6: '2,500'") and 'metric("levels.breakout")' in mine[0]
+    assert mine[1].startswith("bull-case.md, line 6: '71.2'") and 'metric("rut.rsi_14")' in mine[1]
+    assert run.returncode == 0  # a warning, not an error
+
+
+def test_the_default_pages_have_no_naked_numbers(flipped):
+    from macros.naked import naked_numbers
+
+    site, snap, _ = flipped
+    for page in sorted(site.docs.rglob("*.md")):
+        assert naked_numbers(page.read_text(), snap) == [], page.name
