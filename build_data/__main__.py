@@ -106,7 +106,7 @@ def claims_report(snap: dict, previous: dict | None) -> list[str]:
     claims = snap["claims"]
     failing = [(cid, c) for cid, c in claims.items() if c["holds"] is False]
     unknown = [(cid, c) for cid, c in claims.items() if c["holds"] is None]
-    lines = [f"claims: {sum(c['holds'] is True for c in claims.values())} of {len(claims)} hold"]
+    lines = [f"claims: {sum(t['holds'] for t in snap['tally'].values())} of {len(claims)} hold"]
     short = lambda v: f"{v:.4g}" if isinstance(v, float) else repr(v)
     lines += [f"  no longer holds: {c['page']}-case {cid!r}: {c['title']} ({c['metric']} = {short(c['value'])})"
               for cid, c in failing]
