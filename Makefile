@@ -51,7 +51,7 @@ TEST_MARKS ?= not browser
 test-fast: $(STAMP) ## Run the tests that need no browser
 	$(PY) -m pytest -m "$(TEST_MARKS)"
 
-bench: $(STAMP) ## Print build and compute timings and peak memory
+bench: $(STAMP) ## Print build and compute timings, peak memory, and the macros-vs-bare site build ratio
 	$(PY) -m build_data.tools.bench
 
 lock: ## Re-resolve requirements.lock from pyproject.toml

@@ -135,6 +135,7 @@ def on_post_page_macros(env):
     """After a page's macros ran: a note under each section whose claims no longer hold."""
     page = getattr(env, "page", None)
     meta = getattr(page, "meta", None) or {}
+    _dump_rendered(env, page)
     if "rests_on" not in meta or "snapshot" not in _loaded:
         return
     try:
@@ -144,3 +145,13 @@ def on_post_page_macros(env):
             raise _build_error(str(e)) from None
         src = page_ref(env).src
         env.markdown = errors.error_block(e, env.markdown, src, env.conf["docs_dir"]) + env.markdown
+
+
+def _dump_rendered(env, page) -> None:
+    """For `make bench`: with MACROS_DUMP_DIR set, each page's Markdown after its macros ran, so
+    the same pages can be built without the plugin to measure what the macros cost."""
+    folder = os.environ.get("MACROS_DUMP_DIR")
+    if folder and page is not None:
+        target = Path(folder) / page_ref(env).src
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(env.markdown, encoding="utf-8")

@@ -47,9 +47,14 @@ def closest(key: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     return difflib.get_close_matches(key, list(candidates), n=n, cutoff=0.0)
 
 
-@dataclass
+# repr=False: mkdocs-macros serializes every macro for its debug log, bound methods included;
+# a dataclass repr would print the whole snapshot on each build.
+@dataclass(repr=False)
 class Snapshot:
     """The snapshot data plus the page currently being rendered (for URLs and errors)."""
+
+    def __repr__(self) -> str:
+        return f"Snapshot({str(self.path)!r})"
 
     data: dict
     path: Path
