@@ -4,9 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help site data serve test test-fast bench lock browser clean canary
+.PHONY: help site data serve preview test test-fast bench lock browser clean canary
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,8 +23,20 @@ data: $(STAMP) ## Build the snapshot and charts into docs/generated/ (live, else
 site: data ## Create the venv, build the data, then the site into site/
 	$(VENV)/bin/mkdocs build --strict --site-dir site
 
-serve: data ## Live preview at http://127.0.0.1:8000 (rebuilds pages on save)
-	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+SNAPSHOT := docs/generated/metrics.json
+CACHE    := .cache/market-data
+# Starts at once: the last snapshot, else the cache, else the sample; never waits on the network
+# (`make data` refreshes). A macro error shows in the page and the terminal; the server keeps running.
+serve: $(STAMP) ## Live preview at http://127.0.0.1:8000 (rebuilds pages on save; errors show in the page)
+	@if [ -f $(SNAPSHOT) ]; then echo "preview: the last snapshot, $(SNAPSHOT) (make data refreshes it)"; \
+	elif [ -d $(CACHE)/prices ]; then $(PY) -m build_data --source cache; \
+	else $(PY) -m build_data --source sample; fi
+	MACRO_ERRORS_FAIL=false $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:$(PORT)
+
+SITE_DIR ?= site
+preview: ## Serve the built site/ at http://127.0.0.1:8000 (builds it first if there is none)
+	@test -d $(SITE_DIR) || $(MAKE) site
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory $(SITE_DIR)
 
 browser: ## Install Debian's chromium for the browser tests (needs root or sudo)
 	@test -x $(CHROMIUM) || { \
@@ -38,7 +51,7 @@ TEST_MARKS ?= not browser
 test-fast: $(STAMP) ## Run the tests that need no browser
 	$(PY) -m pytest -m "$(TEST_MARKS)"
 
-bench: $(STAMP) ## Print build and compute timings and peak memory
+bench: $(STAMP) ## Print build and compute timings, peak memory, and the macros-vs-bare site build ratio
 	$(PY) -m build_data.tools.bench
 
 lock: ## Re-resolve requirements.lock from pyproject.toml

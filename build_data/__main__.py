@@ -1,8 +1,11 @@
 """Command line: the only place that knows paths and flags.
 
     python -m build_data [--source auto|yahoo|csv|sample] [--data-dir DIR] [--as-of YYYY-MM-DD] [--out DIR]
-    python -m build_data show KEY [--json] [same options]
+    python -m build_data show KEY [--json] [--out DIR]
     python -m build_data list [--patterns]
+
+`show` and `list` answer at once: they read the written snapshot, or the catalog and config,
+and import nothing of the pipeline (pandas, yfinance, altair load only for a build).
 """
 from __future__ import annotations
 
@@ -15,16 +18,13 @@ import sys
 import time
 from pathlib import Path
 
-from build_data import config
-from build_data.build import build
 from build_data.errors import BuildError
-from build_data.fetch.gather import Options, stderr_log
-from build_data.publish import render, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "generated"
 DEFAULT_CACHE = ROOT / ".cache" / "market-data"
-COMMANDS = ("build", "show", "list")
+COMMANDS = ("build", "show", "list", "review")
+DEFAULT_PAGES = ROOT / "docs"
 
 
 def _date(text: str) -> dt.date:
@@ -46,12 +46,18 @@ def _build_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT.relative_to(ROOT)})")
     g.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
                    help=f"raw data cache (default: {DEFAULT_CACHE.relative_to(ROOT)})")
-    g.add_argument("--config", type=Path, default=config.DEFAULT_UNIVERSE, help="universe file (aliases, levels, claims)")
-    g.add_argument("--facts", type=Path, default=config.DEFAULT_FACTS, help="sourced-facts file")
+    g.add_argument("--config", type=Path, default=None,
+                   help="universe file: aliases, levels, claims (default: build_data/universe.yml)")
+    g.add_argument("--facts", type=Path, default=None, help="sourced-facts file (default: build_data/facts.yml)")
     g.add_argument("--fred-url", help="FRED CSV endpoint (default: FRED's public fredgraph.csv)")
     g.add_argument("--fetch-timeout", type=float, default=90.0, metavar="SECONDS",
                    help="upper bound on the whole live fetch (default: 90)")
     g.add_argument("--require-all", action="store_true", help="fail if any series has no usable data")
+    g.add_argument("--pages", type=Path, default=DEFAULT_PAGES,
+                   help="the site's Markdown pages, whose `rests_on` front matter ties sections to claims (default: docs)")
+    g.add_argument("--strict-claims", action="store_true",
+                   help="fail if a page section rests on a claim that no longer holds")
+    g.add_argument("-v", "--verbose", action="store_true", help="list each expired fact, not only their count")
     g.add_argument("--site-url", default=os.environ.get("SITE_URL", "http://127.0.0.1:8000/"),
                    help="the site's public address, for links in the change feeds (default: $SITE_URL)")
 
@@ -60,27 +66,39 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m build_data",
         description="Build the market-data snapshot (metrics.json, chart specs and SVG fallbacks) that the site's "
-                    "pages read. With no command, builds. Progress goes to stderr; exit status is non-zero on failure.")
-    sub = p.add_subparsers(dest="command")
+                    "pages read. With no command, builds, with the options below. Progress goes to stderr; "
+                    "exit status is non-zero on failure.")
+    # The build options, shown by the top-level --help too (building is the default command).
+    _build_options(p)
+    sub = p.add_subparsers(dest="command", title="commands")
     b = sub.add_parser("build", help="build the snapshot and charts (the default command)")
     _build_options(b)
-    s = sub.add_parser("show", help="print one metric, e.g. `show rut.rsi_14`")
-    s.add_argument("key", help="metric key, such as rut.ret_ytd (see `list`)")
+    s = sub.add_parser("show", help="print one metric of the last build, e.g. `show rut.rsi_14` (never fetches)")
+    s.add_argument("key", help="metric key, such as rut.ret_ytd, in any case (see `list`)")
     s.add_argument("--json", action="store_true", help="print the metric's full JSON entry")
-    _build_options(s)
-    lst = sub.add_parser("list", help="print every metric key with its unit and label")
+    s.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"folder holding the snapshot (default: {DEFAULT_OUT.relative_to(ROOT)})")
+    lst = sub.add_parser("list", help="print every metric key with its unit and label (from the catalog and config)")
     lst.add_argument("--patterns", action="store_true", help="print the catalog's key patterns and definitions instead")
-    lst.add_argument("--config", type=Path, default=config.DEFAULT_UNIVERSE)
+    lst.add_argument("--config", type=Path, default=None,
+                     help="universe file (default: build_data/universe.yml)")
+    r = sub.add_parser("review", help="print, as JSON, one issue (title and body) per claim that a page section "
+                                      "rests on and that no longer holds, from the last snapshot")
+    r.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"folder holding the snapshot (default: {DEFAULT_OUT.relative_to(ROOT)})")
+    r.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="the site's Markdown pages (default: docs)")
     return p
 
 
-def _options(args) -> Options:
+def _options(args):
+    from build_data.fetch.gather import Options
+
     return Options(source=args.source, data_dir=args.data_dir, cache_dir=args.cache_dir, as_of=args.as_of,
                    fred_url=args.fred_url, fetch_timeout=args.fetch_timeout, require_all=args.require_all)
 
 
-def suggest(key: str, keys) -> list[str]:
-    return difflib.get_close_matches(key, list(keys), n=3, cutoff=0.5)
+def suggest(key: str, keys, n: int = 3) -> list[str]:
+    return difflib.get_close_matches(key, list(keys), n=n, cutoff=0.5)
 
 
 def claims_report(snap: dict, previous: dict | None) -> list[str]:
@@ -88,7 +106,7 @@ def claims_report(snap: dict, previous: dict | None) -> list[str]:
     claims = snap["claims"]
     failing = [(cid, c) for cid, c in claims.items() if c["holds"] is False]
     unknown = [(cid, c) for cid, c in claims.items() if c["holds"] is None]
-    lines = [f"claims: {sum(c['holds'] is True for c in claims.values())} of {len(claims)} hold"]
+    lines = [f"claims: {sum(t['holds'] for t in snap['tally'].values())} of {len(claims)} hold"]
     short = lambda v: f"{v:.4g}" if isinstance(v, float) else repr(v)
     lines += [f"  no longer holds: {c['page']}-case {cid!r}: {c['title']} ({c['metric']} = {short(c['value'])})"
               for cid, c in failing]
@@ -113,13 +131,45 @@ def _previous_snapshot(out: Path) -> dict | None:
         return None
 
 
+def expired_facts_report(snap: dict, verbose: bool) -> list[str]:
+    """Expired facts as one summary line (each one listed with --verbose)."""
+    expired = {k: f for k, f in snap["facts"].items() if f["expired"]}
+    if not expired:
+        return []
+    n = len(expired)
+    lines = [f"warning: {n} fact{'s are' if n != 1 else ' is'} past {'their' if n != 1 else 'its'} maximum age"
+             + ("" if verbose else " (-v lists them)")]
+    if verbose:
+        lines += [f"  fact {k!r} is {f['age_days']} days old, past its {f['max_age_days']}-day limit"
+                  for k, f in expired.items()]
+    return lines
+
+
 def cmd_build(args) -> int:
-    universe, facts = config.load_universe(args.config), config.load_facts(args.facts)
+    import warnings
+
+    import pandas as pd
+
+    # yfinance still calls pandas APIs slated for removal: nothing an author can act on.
+    warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)
+    from build_data import config
+    from build_data.build import build
+    from build_data.fetch.gather import stderr_log
+    from build_data.publish import render, snapshot
+
+    universe = config.load_universe(args.config or config.DEFAULT_UNIVERSE)
+    facts = config.load_facts(args.facts or config.DEFAULT_FACTS)
     t0 = time.perf_counter()
     previous = _previous_snapshot(args.out)
     snap, chart_list = build(_options(args), universe, facts)
-    for line in claims_report(snap, previous):
+    from build_data.publish import review
+
+    reviews = review.under_review(snap, args.pages)
+    for line in claims_report(snap, previous) + review.report_lines(reviews) + expired_facts_report(snap, args.verbose):
         stderr_log(line)
+    if reviews and args.strict_claims:
+        raise BuildError(f"{len(reviews)} page section(s) rest on claims that no longer hold (--strict-claims); "
+                         "nothing written")
     render.write_all(args.out, snapshot.to_json(snap), chart_list, stderr_log, changes=snap["changes"],
                      site_url=args.site_url)
     nulls = [k for k, v in snap["metrics"].items() if v["value"] is None]
@@ -129,21 +179,41 @@ def cmd_build(args) -> int:
     return 0
 
 
+def find_key(key: str, keys, what: str = "metric key") -> str:
+    """The key as written in the snapshot, matched in any case; else an error with the closest keys."""
+    by_lower = {k.lower(): k for k in keys}
+    if key.lower() in by_lower:
+        return by_lower[key.lower()]
+    close = [by_lower[k] for k in suggest(key.lower(), by_lower)]
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `python -m build_data list` prints every key"
+    raise BuildError(f"unknown {what} {key!r}{hint}")
+
+
+def _read_snapshot(out: Path) -> dict:
+    path = out / "metrics.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BuildError(f"no snapshot at {path}: build one first with `python -m build_data` (or `make data`; "
+                         "`--source sample` works offline, `--as-of YYYY-MM-DD` for a past day)") from None
+    except ValueError as e:
+        raise BuildError(f"{path}: not valid JSON ({e}); rebuild it with `python -m build_data`") from None
+
+
+def cmd_review(args) -> int:
+    from build_data.publish import review
+
+    print(json.dumps(review.issues(review.under_review(_read_snapshot(args.out), args.pages)), indent=1))
+    return 0
+
+
 def cmd_show(args) -> int:
-    universe, facts = config.load_universe(args.config), config.load_facts(args.facts)
-    existing = args.out / "metrics.json"
-    explicit = args.as_of or args.source != "auto" or args.data_dir
-    if existing.exists() and not explicit:
-        snap = json.loads(existing.read_text(encoding="utf-8"))
-    else:
-        snap, _ = build(_options(args), universe, facts, log=lambda _msg: None)
-    entry = snap["metrics"].get(args.key)
-    if entry is None:
-        close = suggest(args.key, snap["metrics"])
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `python -m build_data list` prints every key"
-        raise BuildError(f"unknown metric key {args.key!r}{hint}")
+    snap = _read_snapshot(args.out)
+    key = find_key(args.key, snap["metrics"])
+    entry = snap["metrics"][key]
     if args.json:
-        print(json.dumps({"key": args.key, "data_mode": snap["data_mode"], **entry}, sort_keys=True))
+        print(json.dumps({"key": key, "data_mode": snap["data_mode"], "as_of_snapshot": snap["as_of"], **entry},
+                         sort_keys=True))
     elif entry["value"] is None:
         print(f"— ({entry.get('reason')})")
     else:
@@ -157,24 +227,29 @@ def cmd_list(args) -> int:
         for row in reference_rows():
             print(f"{row['pattern']:<36} {row['unit']:<14} {row['definition']}")
         return 0
-    universe = config.load_universe(args.config)
-    snap, _ = build(Options(source="sample"), universe, config.load_facts(), log=lambda _msg: None)
-    for key, entry in sorted(snap["metrics"].items()):
-        print(f"{key:<40} {entry['unit']:<14} {entry['label']}")
+    from build_data import config
+    from build_data.compute.keys import metric_keys
+
+    for key, (unit, label) in metric_keys(config.load_universe(args.config or config.DEFAULT_UNIVERSE)).items():
+        print(f"{key:<40} {unit:<14} {label}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        close = suggest(argv[0], COMMANDS, n=1)
+        hint = f"did you mean `{close[0]}`?" if close else f"the commands are {', '.join(COMMANDS)}"
+        print(f"error: unknown command {argv[0]!r}; {hint}", file=sys.stderr)
+        return 2
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "build")
     args = parser().parse_args(argv)
     try:
-        return {"build": cmd_build, "show": cmd_show, "list": cmd_list}[args.command](args)
+        return {"build": cmd_build, "show": cmd_show, "list": cmd_list, "review": cmd_review}[args.command](args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

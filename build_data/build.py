@@ -26,9 +26,6 @@ def build(opts: Options, universe: config.Universe, facts: config.Facts, log=std
     snap = snapshot.assemble(universe=universe, facts=facts, gathered=got, metrics=metrics, claims=claims,
                              watchlist=watch, changes=changes, charts=render.chart_entries(chart_list),
                              built_at=opts.now)
-    for key, fact in snap["facts"].items():
-        if fact["expired"]:
-            log(f"  warning: fact {key!r} is {fact['age_days']} days old, past its {fact['max_age_days']}-day limit")
     return snap, chart_list
 
 

@@ -7,14 +7,22 @@ formatting filters, and hands the data-mode banner to the theme (macros/theme/ma
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-from . import formatting
-from .snapshot import PageRef, Snapshot, SnapshotError
+# build_data (the snapshot contract, the review of claims) sits beside macros/ in the project;
+# MkDocs puts only the config's folder on the path, and a fixture site links macros/ alone.
+_PROJECT = str(Path(__file__).resolve().parents[1])
+if _PROJECT not in sys.path:
+    sys.path.append(_PROJECT)
+
+from . import errors, formatting, naked  # noqa: E402
+from .snapshot import MacroError, PageRef, Snapshot, SnapshotError
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
 MACROS = (
     "metric",
+    "holds",
     "key_numbers",
     "asof",
     "data_status",
@@ -74,12 +82,16 @@ def _build_error(message: str) -> Exception:
     return PluginError(message)
 
 
+_loaded: dict[str, Snapshot] = {}
+
+
 def define_env(env):
     """Expose the build snapshot, its macros and formatters to the pages."""
     try:
         snap = Snapshot.load(snapshot_path(env.conf), docs_dir=env.conf["docs_dir"])
     except SnapshotError as e:
         raise _build_error(str(e)) from None
+    _loaded["snapshot"] = snap
     snap.current_page = lambda: page_ref(env)
     macros = {name: getattr(snap, name) for name in MACROS}
     for name, func in macros.items():
@@ -93,6 +105,8 @@ def define_env(env):
     for name, func in FILTERS.items():
         env.filter(func, name)
     env.variables["data_mode"] = snap.data["data_mode"]
+    errors.register(env.conf["docs_dir"])
+    errors.KNOWN_NAMES.update(env.macros, env.filters, env.variables)
     # The theme override reads this, so every page carries the banner without authors writing it.
     env.conf["extra"]["data_banner"] = snap.banner()
     # Zensical runs define_env per page and renders the theme from its first config: hand the
@@ -100,3 +114,44 @@ def define_env(env):
     page = getattr(env, "page", None)
     if isinstance(getattr(page, "meta", None), dict):
         page.meta["data_banner"] = env.conf["extra"]["data_banner"]
+
+
+def on_pre_page_macros(env):
+    """Before a page's macros run: warn about naked numbers in its prose (page, line, macro)."""
+    if "snapshot" not in _loaded:
+        return
+    src = page_ref(env).src
+    try:
+        source = (Path(env.conf["docs_dir"]) / src).read_text(encoding="utf-8")
+    except OSError:
+        source = ""
+    first = errors.front_matter_lines(source, env.markdown) + 1
+    for line, text, macro in naked.naked_numbers(env.markdown, _loaded["snapshot"].data, first):
+        print(f"WARNING -  naked number in {src}, line {line}: {text!r} is a configured or current figure; "
+              f"write {{{{ {macro} }}}} so it follows the data", file=sys.stderr)
+
+
+def on_post_page_macros(env):
+    """After a page's macros ran: a note under each section whose claims no longer hold."""
+    page = getattr(env, "page", None)
+    meta = getattr(page, "meta", None) or {}
+    _dump_rendered(env, page)
+    if "rests_on" not in meta or "snapshot" not in _loaded:
+        return
+    try:
+        env.markdown = _loaded["snapshot"].under_review(env.markdown, meta)
+    except MacroError as e:
+        if env.config.get("on_error_fail", True):
+            raise _build_error(str(e)) from None
+        src = page_ref(env).src
+        env.markdown = errors.error_block(e, env.markdown, src, env.conf["docs_dir"]) + env.markdown
+
+
+def _dump_rendered(env, page) -> None:
+    """For `make bench`: with MACROS_DUMP_DIR set, each page's Markdown after its macros ran, so
+    the same pages can be built without the plugin to measure what the macros cost."""
+    folder = os.environ.get("MACROS_DUMP_DIR")
+    if folder and page is not None:
+        target = Path(folder) / page_ref(env).src
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(env.markdown, encoding="utf-8")

@@ -12,6 +12,7 @@ import datetime as _dt
 import html
 import inspect
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from numbers import Real
@@ -289,9 +290,26 @@ def format_fact_value(value: object, unit: str) -> str:
 # Every fragment is a single line, so a macro can sit inside an admonition or a list item.
 
 
+# MkDocs still runs Markdown over the macros' output, attribute values included: characters
+# that Markdown, attr_list or a table row could read as syntax are written as character
+# references, which browsers show as the character and Markdown leaves alone.
+_MARKDOWN_INERT = {ord(c): f"&#{ord(c)};" for c in "[]()*`\\{}|"}
+# An underscore starts emphasis only at a word edge; inside a word (rut_vs_spx) it is text.
+_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
 def esc(text: object) -> str:
-    """HTML-escape text for element content and double-quoted attributes."""
-    return html.escape(str(text), quote=True)
+    """Plain text for element content or a double-quoted attribute: HTML-escaped, on one line,
+    and inert to Markdown (a link, emphasis or `{: attr }` in the text stays literal text)."""
+    one_line = " ".join(str(text).split("\n")).replace("\r", " ")
+    return _EDGE_UNDERSCORE.sub("&#95;", html.escape(one_line, quote=True).translate(_MARKDOWN_INERT))
+
+
+def md_text(text: object) -> str:
+    """Plain text inside Markdown's own syntax (an image's alt text): Markdown's escapable
+    characters backslash-escaped, on one line."""
+    one_line = " ".join(str(text).split())
+    return re.sub(r"([\\`*_{}\[\]()|])", r"\\\1", one_line)
 
 
 def attrs(**values: object) -> str:

@@ -9,26 +9,20 @@ An unknown key raises an error that names the page, the key and the closest vali
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from build_data.publish.contract import load
+
 from . import formatting as f
 
-SCHEMA = 1
-DATA_MODES = ("live", "cache", "csv", "sample")
-CLAIM_PAGES = ("bull", "bear")
-WATCH_STATUSES = ("clear", "near", "triggered", "unknown")
-# The chart runtime written by build_data's render stage, relative to the snapshot's folder.
-# docs/assets/charts.js loads the same file: keep the two in step.
-VENDOR_BUNDLE = "vendor/vega-bundle.js"
+from build_data.publish.contract import CLAIM_PAGES, VENDOR_BUNDLE, WATCH_STATUSES, ContractError
 
-
-class SnapshotError(RuntimeError):
-    """metrics.json is missing, unreadable, or breaks the snapshot contract."""
+# metrics.json is missing, unreadable, or breaks the snapshot contract.
+SnapshotError = ContractError
 
 
 class MacroError(LookupError):
@@ -53,9 +47,14 @@ def closest(key: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     return difflib.get_close_matches(key, list(candidates), n=n, cutoff=0.0)
 
 
-@dataclass
+# repr=False: mkdocs-macros serializes every macro for its debug log, bound methods included;
+# a dataclass repr would print the whole snapshot on each build.
+@dataclass(repr=False)
 class Snapshot:
     """The snapshot data plus the page currently being rendered (for URLs and errors)."""
+
+    def __repr__(self) -> str:
+        return f"Snapshot({str(self.path)!r})"
 
     data: dict
     path: Path
@@ -66,54 +65,8 @@ class Snapshot:
 
     @classmethod
     def load(cls, path: str | os.PathLike, docs_dir: str | os.PathLike | None = None) -> Snapshot:
-        """Read and check metrics.json. `docs_dir` lets chart URLs be made relative to the site."""
-        path = Path(path)
-        hint = "build it with `python -m build_data` (or `make data`)"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SnapshotError(f"snapshot not found: {path}; {hint}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SnapshotError(f"snapshot {path} is not valid JSON ({e}); {hint}") from None
-        snap = cls(data=data, path=path, docs_dir=Path(docs_dir) if docs_dir else None)
-        snap._check()
-        return snap
-
-    def _check(self) -> None:
-        """Contract checks that make every later lookup safe. Fails closed, naming the field."""
-        d, where = self.data, str(self.path)
-
-        def bad(msg: str) -> SnapshotError:
-            return SnapshotError(f"snapshot {where}: {msg}")
-
-        if not isinstance(d, dict):
-            raise bad("top level must be an object")
-        if d.get("schema") != SCHEMA:
-            raise bad(f"schema is {d.get('schema')!r}, this site reads schema {SCHEMA}")
-        if d.get("data_mode") not in DATA_MODES:
-            raise bad(f"data_mode {d.get('data_mode')!r} is not one of {', '.join(DATA_MODES)}")
-        try:
-            f.fmt_date(d.get("as_of"))
-        except (TypeError, ValueError) as e:
-            raise bad(f"as_of: {e}") from None
-        for section in ("metrics", "claims", "watchlist", "facts", "series_status", "charts"):
-            if not isinstance(d.setdefault(section, {}), dict):
-                raise bad(f"{section} must be an object")
-        for section in ("changes", "sectors", "levels", "targets", "catalog"):
-            if not isinstance(d.setdefault(section, []), list):
-                raise bad(f"{section} must be a list")
-        for key, m in d["metrics"].items():
-            if not isinstance(m, dict) or "value" not in m or "unit" not in m:
-                raise bad(f"metric {key!r} needs a value and a unit")
-            if m["unit"] not in f.UNITS:
-                raise bad(f"metric {key!r} has unknown unit {m['unit']!r}")
-            if m["value"] is None and not (isinstance(m.get("reason"), str) and m["reason"].strip()):
-                raise bad(f"metric {key!r} has no value and no reason")
-        for key, fact in d["facts"].items():
-            if not isinstance(fact, dict) or fact.get("unit") not in f.UNITS:
-                raise bad(f"fact {key!r} needs a known unit")
+        """Read metrics.json through the contract. `docs_dir` lets chart URLs be made relative to the site."""
+        return cls(data=load(path), path=Path(path), docs_dir=Path(docs_dir) if docs_dir else None)
 
     # ------------------------------------------------------------ lookups
 
@@ -160,15 +113,12 @@ class Snapshot:
         )
         return f"<span{f.attrs(class_=cls, data_key=key, data_fmt=fmt, title=title)}>{f.esc(text)}</span>"
 
-    def _value_in_unit_of(self, metric_key: str, value: object, call: str) -> str:
-        """A claim's or watch item's value/threshold, formatted in its metric's unit."""
+    def _value_in_unit_of(self, metric_key: str, value: object, call: str, fmt: str | None = None) -> str:
+        """A claim's or watch item's value/threshold, in its metric's unit and the format build_data chose."""
         metric = self.lookup("metrics", metric_key, call)
         if value is None:
             return f.na_span(metric.get("reason") or "not available in this snapshot")
-        unit = metric["unit"]
-        # A return spread is a difference of fractions: read it in percentage points.
-        fmt = "pp" if metric_key.endswith("_spread") else None
-        return f.esc(self._fmt(call, value, unit, fmt))
+        return f.esc(self._fmt(call, value, metric["unit"], fmt))
 
     def label(self, key: str) -> str:
         """The label of a metric (its key if it has none)."""
@@ -264,16 +214,55 @@ class Snapshot:
         if holds not in self._CLAIM_BADGES:
             raise self.fail(call, f"holds must be true, false or null, got {holds!r}")
         state, badge = self._CLAIM_BADGES[holds]
-        value = self._value_in_unit_of(c["metric"], c.get("value"), call)
+        value = self._value_in_unit_of(c["metric"], c.get("value"), call, c.get("fmt"))
         now = f"now {value}"
         if c.get("threshold") is not None:
-            now += f", threshold {self._value_in_unit_of(c['metric'], c['threshold'], call)}"
+            now += f", threshold {self._value_in_unit_of(c['metric'], c['threshold'], call, c.get('fmt'))}"
         return (
             f'<span class="claim claim--{state}" data-claim="{f.esc(id)}">'
             f'<span class="badge badge--{state}">{badge}</span> '
             f'<span class="claim-text">{f.esc(c.get("text") or c.get("title") or id)}</span> '
             f'<span class="claim-value">({now})</span></span>'
         )
+
+    def holds(self, id: str) -> bool | None:
+        """Whether a claim holds at this build: true, false, or none when it can't be checked.
+        For prose in the author's own words: {% if holds("overbought") %} … {% else %} … {% endif %}."""
+        return self.lookup("claims", id, f"holds({id!r})").get("holds")
+
+    def under_review(self, markdown: str, meta: dict) -> str:
+        """The page with an "under review" note under each section whose claims (front matter
+        `rests_on`) no longer hold. Unknown claims or sections are errors naming the closest."""
+        from build_data.errors import BuildError
+        from build_data.publish.review import rests_on
+
+        try:
+            sections = rests_on(meta, self.page.src, self.data["claims"])
+        except BuildError as e:
+            raise self.fail("rests_on", str(e).split(": ", 1)[-1]) from None
+        lines = markdown.split("\n")
+        titles = {i: re.sub(r"\s*\{[^}]*\}\s*$", "", line.lstrip("#").strip()).rstrip("#").strip()
+                  for i, line in enumerate(lines) if re.match(r"#{1,6}\s", line)}
+        notes = []
+        for section, ids in sections.items():
+            found = [i for i, t in titles.items() if t == section]
+            if not found:
+                near = ", ".join(repr(t) for t in closest(section, set(titles.values())))
+                raise self.fail("rests_on", f"no section titled {section!r} on this page; closest: {near}")
+            failing = [(cid, self.data["claims"][cid]) for cid in ids if self.data["claims"][cid].get("holds") is False]
+            if failing:
+                notes.append((found[0], section, failing))
+        for line, section, failing in sorted(notes, reverse=True):
+            lines[line + 1:line + 1] = ["", self._review_note(section, failing), ""]
+        return "\n".join(lines)
+
+    def _review_note(self, section: str, failing: list[tuple[str, dict]]) -> str:
+        parts = []
+        for cid, c in failing:
+            since = f" since {f.time_tag(c['since'])}" if c.get("since") else ""
+            parts.append(f"<em>{f.esc(c.get('title') or cid)}</em> no longer holds{since}")
+        return (f'<p class="under-review" data-section="{f.esc(section)}" data-claims="{f.esc(" ".join(c for c, _ in failing))}">'
+                f'<strong>Under review:</strong> {"; ".join(parts)}. This section rests on it.</p>')
 
     def claims_tally(self, page: str) -> str:
         """The balance of a page's claims, e.g. "3 of 5 bull-case claims hold; 1 no longer holds;
@@ -282,11 +271,11 @@ class Snapshot:
         if page not in CLAIM_PAGES:
             near = ", ".join(repr(p) for p in closest(str(page), CLAIM_PAGES))
             raise self.fail(call, f"unknown claims page {page!r}; closest: {near}")
-        states = [c.get("holds") for c in self.data["claims"].values() if c.get("page") == page]
-        if not states:
+        counts = self.data["tally"].get(page) or {}
+        held, failed, unknown = (counts.get(k, 0) for k in ("holds", "fails", "unknown"))
+        if not held + failed + unknown:
             raise self.fail(call, f"the snapshot has no claims for page {page!r}")
-        held, failed, unknown = states.count(True), states.count(False), states.count(None)
-        text = f"{held} of {len(states)} {page}-case claims hold"
+        text = f"{held} of {held + failed + unknown} {page}-case claims hold"
         if failed:
             text += f"; {failed} no longer hold{'s' if failed == 1 else ''}"
         if unknown:
@@ -314,8 +303,8 @@ class Snapshot:
                     f'<span class="watch-kind">{f.esc(w.get("kind", ""))}</span> '
                     f'<strong>{f.esc(w.get("title") or id)}</strong>{why}',
                     f'<span class="watch-value" data-watch="{f.esc(id)}">'
-                    f'{self._value_in_unit_of(w["metric"], w.get("value"), call)}</span>',
-                    self._value_in_unit_of(w["metric"], w["threshold"], call)
+                    f'{self._value_in_unit_of(w["metric"], w.get("value"), call, w.get("fmt"))}</span>',
+                    self._value_in_unit_of(w["metric"], w["threshold"], call, w.get("fmt"))
                     if w.get("threshold") is not None
                     else f.EM_DASH,
                     f'<span class="badge badge--{status}">{status}</span>',
@@ -382,9 +371,9 @@ class Snapshot:
         whether the close is above or below (all from the snapshot's levels.* metrics)."""
         call = "levels_table()"
         rows = []
-        for lv in self._listed("levels", call, ("key", "label")):
+        for lv in self._listed("levels", call, ("key", "label", "distance_key", "above_key")):
             key = lv["key"]
-            above = self.lookup("metrics", f"{key}_above", call)
+            above = self.lookup("metrics", lv["above_key"], call)
             if above["value"] is None:
                 where = f.na_span(above["reason"])
             else:
@@ -395,7 +384,7 @@ class Snapshot:
                 [
                     f.esc(lv["label"]),
                     self._metric_html(key, call, "price"),
-                    self._metric_html(f"{key}_distance", call, "signed_pct"),
+                    self._metric_html(lv["distance_key"], call, "signed_pct"),
                     where,
                 ]
             )
@@ -405,7 +394,7 @@ class Snapshot:
         """Analyst targets: the level and the move it implies from the last close, with source."""
         call = "targets_table()"
         rows = []
-        for t in self._listed("targets", call, ("key", "label")):
+        for t in self._listed("targets", call, ("key", "label", "move_key")):
             key = t["key"]
             source = f.esc(t.get("source") or "")
             if t.get("date"):
@@ -414,7 +403,7 @@ class Snapshot:
                 [
                     f.esc(t["label"]),
                     self._metric_html(key, call, "price"),
-                    self._metric_html(f"{key}_move", call, "signed_pct"),
+                    self._metric_html(t["move_key"], call, "signed_pct"),
                     source or f.EM_DASH,
                 ]
             )
@@ -511,8 +500,7 @@ class Snapshot:
         if src in ("", "?") or not src.endswith(".md"):
             return f'<img{f.attrs(src=page_prefix + svg, alt=alt, width=width, height=height, decoding="async")}>'
         source_prefix = "../" * src.count("/") + (base + "/" if base else "")
-        text = alt.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-        return f'![{text}]({source_prefix}{svg}){{ {sizes} decoding="async" }}'.replace("{  ", "{ ")
+        return f'![{f.md_text(alt)}]({source_prefix}{svg}){{ {sizes} decoding="async" }}'.replace("{  ", "{ ")
 
     def _site_dir(self, call: str) -> str:
         """The snapshot folder as a path inside the site ("generated"), for chart URLs."""

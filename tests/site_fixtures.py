@@ -83,7 +83,7 @@ The Russell 2000 is {{ metric("rut.ret_ytd", "signed_pct") }} this year as of {{
 
 {{ claims_tally("bear") }}
 
-{{ claim("rsi_hot") }}
+{{ claim("rsi_hot") }} {% if holds("rsi_hot") %}Momentum is stretched.{% else %}Momentum has cooled.{% endif %}
 
 Clients sold {{ fact("bofa_large_cap_outflow") }} of large caps. Valuation: {{ fact("fwd_pe_sep") }}.
 Barclays: {{ fact("barclays_view") }}. GDPNow: {{ fact("gdpnow_q4") }}.

@@ -49,13 +49,48 @@ def test_show_prints_one_value_and_json(built):
     assert entry["key"] == "rut.ret_ytd" and entry["unit"] == "fraction" and entry["source"] == "sample:^RUT"
 
 
-def test_show_with_as_of_recomputes_without_writing(tmp_path):
-    run = cli("show", "rut.close", "--source", "sample", "--as-of", "2025-12-31", "--out", str(tmp_path))
-    assert run.returncode == 0
-    from build_data.fetch.sources.sample import ANCHOR, PROFILES
-    assert ANCHOR.isoformat() == "2025-12-31"
-    assert float(run.stdout) == pytest.approx(PROFILES["^RUT"][0])  # the sample is anchored there
-    assert not (tmp_path / "metrics.json").exists()
+def test_show_reads_the_snapshot_and_never_builds_one(tmp_path):
+    run = cli("show", "rut.close", "--out", str(tmp_path))
+    assert run.returncode == 1 and run.stdout == ""
+    line = run.stderr.strip()
+    assert "\n" not in line and line.startswith(f"error: no snapshot at {tmp_path / 'metrics.json'}: build one first")
+    assert "--source sample" in line
+    assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "charts").exists()
+
+
+def test_show_matches_keys_in_any_case(built):
+    out, _ = built
+    snap = json.loads((out / "metrics.json").read_text())
+    run = cli("show", "RUT.Rsi_14", "--json", "--out", str(out))
+    assert run.returncode == 0 and json.loads(run.stdout)["key"] == "rut.rsi_14"
+    assert json.loads(run.stdout)["value"] == snap["metrics"]["rut.rsi_14"]["value"]
+
+
+@pytest.mark.parametrize("typo, command", [("shwo", "show"), ("lsit", "list"), ("biuld", "build")])
+def test_a_mistyped_command_gets_did_you_mean(typo, command):
+    run = cli(typo, "rut.close")
+    assert run.returncode == 2 and run.stderr.strip() == f"error: unknown command {typo!r}; did you mean `{command}`?"
+
+
+def test_top_level_help_shows_the_build_options_and_the_commands():
+    out = cli("--help").stdout
+    for flag in ("--source", "--as-of", "--data-dir", "--out", "--cache-dir", "--verbose"):
+        assert flag in out, flag
+    assert "show" in out and "list" in out
+
+
+def test_expired_facts_are_one_summary_line_and_listed_with_verbose(tmp_path):
+    args = ["--source", "sample", "--as-of", "2026-11-20", "--out", str(tmp_path), "--cache-dir", str(tmp_path / "c")]
+    quiet, loud = cli(*args), cli(*args, "-v")
+    assert quiet.returncode == 0 and loud.returncode == 0
+    snap = json.loads((tmp_path / "metrics.json").read_text())
+    expired = [k for k, f in snap["facts"].items() if f["expired"]]
+    assert len(expired) > 1
+    assert f"warning: {len(expired)} facts are past their maximum age (-v lists them)" in quiet.stderr
+    assert "fact '" not in quiet.stderr
+    assert all(f"fact {k!r} is " in loud.stderr for k in expired)
+    # No dependency chatter on a first run.
+    assert "Warning" not in quiet.stderr
 
 
 def test_unknown_key_exits_non_zero_with_suggestions(built):
@@ -65,13 +100,27 @@ def test_unknown_key_exits_non_zero_with_suggestions(built):
     assert run.stderr.strip().splitlines()[-1].startswith("error: unknown metric key 'rut.rsi14'; did you mean rut.rsi_14")
 
 
-def test_list_prints_every_key_with_unit_and_label():
+def test_list_prints_every_key_with_unit_and_label(sample_snapshot):
+    """From the catalog and config alone, the same keys, units and labels a build writes."""
     run = cli("list")
-    lines = run.stdout.splitlines()
-    assert run.returncode == 0 and len(lines) > 500
-    assert any(line.split()[:2] == ["rut.rsi_14", "index"] and "Russell 2000 RSI-14" in line for line in lines)
+    assert run.returncode == 0
+    listed = {line[:40].strip(): (line[41:55].strip(), line[56:]) for line in run.stdout.splitlines()}
+    written = {k: (m["unit"], m["label"]) for k, m in sample_snapshot["metrics"].items()}
+    assert listed == written
+    assert listed["rut.rsi_14"] == ("index", "Russell 2000 RSI-14")
     patterns = cli("list", "--patterns").stdout
     assert "X.rsi_14" in patterns and "A_vs_B.outperf_streak" in patterns
+
+
+def test_show_and_list_import_nothing_of_the_pipeline(built):
+    """What makes them answer at once: no pandas, yfinance or altair import."""
+    out, _ = built
+    probe = ("import sys, runpy; sys.argv = ['build_data', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('build_data', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print(sorted({'pandas', 'yfinance', 'altair', 'numpy'} & set(sys.modules)), file=sys.stderr)")
+    for args in (["show", "rut.close", "--out", str(out)], ["list"], ["list", "--patterns"]):
+        run = subprocess.run([sys.executable, "-c", probe, *args], cwd=REPO, capture_output=True, text=True)
+        assert run.stderr.strip().splitlines()[-1] == "[]", (args, run.stderr)
 
 
 def test_bad_date_and_missing_data_dir_fail_with_one_line():

@@ -1,6 +1,8 @@
 """The live build through yfinance and FRED fakes: live, then the last good cache, then sample."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import yfinance.data
@@ -114,6 +116,9 @@ def test_corrupt_cache_is_reported_not_used(universe, facts, tmp_path, yahoo, fr
     snap = live(universe, facts, tmp_path, yahoo, fred)
     assert snap["series_status"]["xle"]["status"] == "missing"
     assert "corrupt" in snap["series_status"]["xle"]["reason"]
+    # Named relative to the cache folder: the build machine's folders are never published.
+    assert "prices/XLE.csv" in snap["series_status"]["xle"]["reason"]
+    assert str(tmp_path) not in json.dumps(snap)
     assert snap["metrics"]["xle.close"]["value"] is None
 
 

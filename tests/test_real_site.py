@@ -106,11 +106,36 @@ def test_partial_csv_data_still_builds_and_explains_the_gaps(tmp_path, universe)
     assert snap["data_mode"] == "csv"
     bear = pages["bear-case/index.html"]
     assert "Chart unavailable" in bear  # no IWM volume, no macro series
-    assert 'title="no data: no file IWM.csv' in bear
+    assert 'title="no data: no file IWM.csv in the data folder' in bear
     for name, html in pages.items():
         text = visible_text(strip_code(html))
         for pattern, what in BAD:
             assert not pattern.search(text), f"{name}: {what}"
+    assert machine_paths(site.site, tmp_path) == []
+
+
+# A folder of the build machine: the test's temp root, or a typical home/temp/runner prefix.
+MACHINE_FOLDER = re.compile(r"(?<![\w:/.])(?:/(?:tmp|home|Users|root|var|private|runner|opt|work)/|[A-Z]:\\)")
+
+
+def machine_paths(site_dir: Path, tmp_root: Path) -> list[str]:
+    """Where the built site (pages, metrics.json, feeds, search index) names a machine folder."""
+    found = []
+    for path in sorted(site_dir.rglob("*")):
+        if path.suffix not in (".html", ".json", ".xml") or "vendor" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for hit in [str(tmp_root)] if str(tmp_root) in text else []:
+            found.append(f"{path.relative_to(site_dir)}: {hit}")
+        found += [f"{path.relative_to(site_dir)}: {m.group(0)}" for m in MACHINE_FOLDER.finditer(text)]
+    return found
+
+
+def test_no_machine_path_is_published(sample_site, tmp_path):
+    site, _, _ = sample_site
+    assert (site.site / "search" / "search_index.json").is_file()
+    assert (site.site / "generated" / "metrics.json").is_file()
+    assert machine_paths(site.site, site.root) == []
 
 
 def test_unknown_key_in_a_real_page_fails_with_suggestions(tmp_path):

@@ -177,3 +177,37 @@ def test_facts_carry_source_date_and_age(sample_snapshot):
     f = sample_snapshot["facts"]["record_2021"]
     assert f["value"] == 2442.74 and f["date"] == "2021-11-08" and f["source"]
     assert f["age_days"] == (pd.Timestamp("2026-01-16") - pd.Timestamp("2021-11-08")).days
+
+
+@pytest.mark.parametrize("text, published", [
+    ("no file IWC.csv in /tmp/pytest-7/x/clean-csv", "no file IWC.csv in x/clean-csv"),
+    ("/home/runner/work/site/.cache/market-data/prices/IWM.csv: corrupt", "prices/IWM.csv: corrupt"),
+    ("C:\\Users\\me\\data\\IWM.csv: bad date", "data/IWM.csv: bad date"),
+    ("https://fred.stlouisfed.org/graph/fredgraph.csv?id=ICSA", "https://fred.stlouisfed.org/graph/fredgraph.csv?id=ICSA"),
+    ("fed_lo/fed_hi, 1/14, S&P 500 / Nasdaq", "fed_lo/fed_hi, 1/14, S&P 500 / Nasdaq"),
+])
+def test_published_texts_carry_no_machine_paths(text, published):
+    assert snapshot.without_machine_paths(text) == published
+
+
+def test_one_contract_for_both_packages(sample_snapshot):
+    """The units macros can format are the contract's units; a build's output passes the contract."""
+    from build_data.publish import contract
+    from macros import formatting
+
+    assert set(formatting.FORMATS) == contract.UNITS
+    checked = contract.validate(json.loads(snapshot.to_json(sample_snapshot)))
+    assert checked["tally"]["bear"] == {
+        k: sum(1 for c in sample_snapshot["claims"].values() if c["page"] == "bear" and c["holds"] is v)
+        for k, v in (("holds", True), ("fails", False), ("unknown", None))}
+    spread = [c for c in checked["claims"].values() if c["metric"].endswith("_spread")]
+    assert spread and all(c["fmt"] == "pp" for c in spread)
+
+
+def test_the_writer_refuses_a_snapshot_that_breaks_the_contract(sample_snapshot):
+    from build_data.publish import contract
+
+    broken = json.loads(json.dumps(sample_snapshot))
+    broken["metrics"]["rut.close"]["unit"] = "furlongs"
+    with pytest.raises(contract.ContractError, match=r"metrics\.rut\.close\.unit"):
+        snapshot.to_json(broken)

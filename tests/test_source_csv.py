@@ -26,7 +26,7 @@ def test_yahoo_layout_with_placeholder_rows_and_caret_names(tmp_path):
     rut = frames["^RUT"]
     assert rut.index.strftime("%Y-%m-%d").tolist() == ["2026-01-02", "2026-01-06"]  # the null row is no session
     assert rut["close"].tolist() == [2490.5, 2505.25]
-    assert errors == {"IWM": f"no file IWM.csv in {tmp_path}"}
+    assert errors == {"IWM": "no file IWM.csv in the data folder"}
 
 
 def test_adj_close_is_optional(tmp_path):

@@ -387,6 +387,6 @@ def reference_rows() -> list[dict[str, str]]:
                                   ("targets", "targets.NAME{m}", TARGET), ("macro", "SERIES.{m}", MACRO),
                                   ("macro", "SERIES.{m}", list(MACRO_DERIVED.values())),
                                   ("range", "RANGE.{m}", [RANGE])):
-        rows += [{"group": group, "pattern": pattern.format(m=s.name), "unit": s.unit,
+        rows += [{"group": group, "pattern": pattern.format(m=s.name), "unit": s.unit, "label": s.label,
                   "definition": s.definition, "min_sessions": str(s.min_sessions)} for s in specs]
     return rows

@@ -31,6 +31,12 @@ def _path(cache_dir: Path, kind: str, name: str) -> Path:
     return Path(cache_dir) / kind / f"{name}.csv"
 
 
+def _shown(path: Path) -> str:
+    """A cache file as published in reasons: relative to the cache folder ("prices/IWM.csv"),
+    never the machine's absolute path."""
+    return f"cache file {path.parent.name}/{path.name}"
+
+
 def _encode(body: str, source: str, fetched_at: str) -> str:
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     return f"# sha256={digest} source={source} fetched_at={fetched_at}\n{body}"
@@ -40,13 +46,13 @@ def _decode(path: Path) -> tuple[str, dict[str, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise CacheError(f"{path}: corrupt cache file (not UTF-8 text)") from None
+        raise CacheError(f"{_shown(path)}: corrupt (not UTF-8 text)") from None
     header, _, body = text.partition("\n")
     if not header.startswith("# "):
-        raise CacheError(f"{path}: corrupt cache file (no checksum header)")
+        raise CacheError(f"{_shown(path)}: corrupt (no checksum header)")
     meta = dict(part.split("=", 1) for part in header[2:].split() if "=" in part)
     if hashlib.sha256(body.encode("utf-8")).hexdigest() != meta.get("sha256"):
-        raise CacheError(f"{path}: corrupt cache file (checksum mismatch)")
+        raise CacheError(f"{_shown(path)}: corrupt (checksum mismatch)")
     return body, meta
 
 
@@ -58,7 +64,7 @@ def _load(cache_dir: Path, kind: str, name: str, shape) -> Cached | None:
     try:
         data = shape(pd.read_csv(io.StringIO(body), index_col="date", parse_dates=["date"]))
     except (ValueError, KeyError, pd.errors.ParserError) as exc:
-        raise CacheError(f"{path}: corrupt cache file ({exc})") from None
+        raise CacheError(f"{_shown(path)}: corrupt ({exc})") from None
     return Cached(data, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
 
 
@@ -125,4 +131,4 @@ def _refuse_shrink(path: Path, rows: int, load) -> None:
     except CacheError:
         return  # a corrupt file may be replaced by good data
     if old is not None and rows < len(old.data):
-        raise CacheError(f"{path}: refusing to replace {len(old.data)} cached rows with {rows}")
+        raise CacheError(f"{_shown(path)}: refusing to replace {len(old.data)} cached rows with {rows}")

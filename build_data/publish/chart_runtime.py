@@ -12,8 +12,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# The file name docs/assets/charts.js and macros/snapshot.py (VENDOR_BUNDLE) expect.
-BUNDLE_NAME = "vega-bundle.js"
+from build_data.publish.contract import VENDOR_BUNDLE
+
+# The file name docs/assets/charts.js and the pages (through the snapshot contract) expect.
+BUNDLE_NAME = VENDOR_BUNDLE.rsplit("/", 1)[1]
 
 # An ES module: `const {default: vegaEmbed} = await import(".../vega-bundle.js")`.
 # Exports instead of window globals, so nothing leaks into the page's global scope.

@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 
 import pandas as pd
 
 from build_data.compute import catalog
 from build_data.config import Facts, Universe
-
-SCHEMA = 1
+from build_data.publish import contract
+from build_data.publish.contract import SCHEMA
 
 
 def facts_entries(facts: Facts, as_of: dt.date) -> dict:
@@ -39,22 +40,51 @@ def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claim
         "data_mode": gathered.data_mode,
         "mode_note": gathered.mode_note,
         "metrics": {k: v.to_json() for k, v in metrics.items()},
-        "claims": claims,
-        "watchlist": watchlist,
+        "claims": {cid: {**c, "fmt": display_format(c["metric"])} for cid, c in claims.items()},
+        "watchlist": {wid: {**w, "fmt": display_format(w["metric"])} for wid, w in watchlist.items()},
         "changes": changes,
         "facts": facts_entries(facts, as_of),
         "series_status": gathered.status,
         "charts": charts,
         "sectors": [{"alias": a, "name": universe.symbols[a].name, "ticker": universe.symbols[a].ticker}
                     for a in universe.sectors],
-        "levels": [{"key": f"levels.{k}", "label": v.label} for k, v in universe.levels.items.items()],
-        "targets": [{"key": f"targets.{k}", "label": v.label, "source": v.source,
+        # Each level with the keys of its companion metrics, so pages need no key conventions.
+        "levels": [{"key": f"levels.{k}", "label": v.label, "distance_key": f"levels.{k}_distance",
+                    "above_key": f"levels.{k}_above"} for k, v in universe.levels.items.items()],
+        "targets": [{"key": f"targets.{k}", "label": v.label, "source": v.source, "move_key": f"targets.{k}_move",
                      "date": v.date.isoformat() if v.date else None} for k, v in universe.targets.items.items()],
         "catalog": catalog.reference_rows(),
+        "tally": tally(claims),
     }
 
 
+def tally(claims: dict[str, dict]) -> dict[str, dict[str, int]]:
+    """Per claims page, how many claims hold, no longer hold, and can't be checked."""
+    out = {page: {"holds": 0, "fails": 0, "unknown": 0} for page in contract.CLAIM_PAGES}
+    for c in claims.values():
+        out[c["page"]][{True: "holds", False: "fails", None: "unknown"}[c["holds"]]] += 1
+    return out
+
+
+def display_format(metric_key: str) -> str | None:
+    """How a claim's or watch item's value reads: a return spread (a difference of fractions) in
+    percentage points, anything else in its metric's own format."""
+    return "pp" if metric_key.endswith("_spread") else None
+
+
+# An absolute file path (POSIX, home-relative or Windows) that is not part of a URL.
+ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])(?:~|[A-Za-z]:)?[/\\](?:[\w.@+^-]+[/\\])+[\w.@+^-]*")
+
+
+def without_machine_paths(text: str) -> str:
+    """A published text with any absolute path cut to its last two parts ("prices/IWM.csv"):
+    the site never shows the build machine's folders (a CI runner's home, a temp folder)."""
+    return ABSOLUTE_PATH.sub(lambda m: "/".join(re.split(r"[/\\]", m.group(0).rstrip("/\\"))[-2:]), text)
+
+
 def _round(obj):
+    if isinstance(obj, str):
+        return without_machine_paths(obj)
     if isinstance(obj, float):
         if not math.isfinite(obj):
             raise ValueError("non-finite number in the snapshot")  # compute must have turned it into null
@@ -67,4 +97,6 @@ def _round(obj):
 
 
 def to_json(snapshot: dict) -> str:
+    """metrics.json text: rounded, without machine paths, checked against the contract."""
+    contract.validate(_round(snapshot))
     return json.dumps(_round(snapshot), sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"

@@ -3,15 +3,20 @@
 1. wall time of `python -m build_data --source cache` on the default universe (a cache filled
    from the sample generator, so no network is needed);
 2. compute time (every metric, plus the daily histories behind every claim and watch item) for
-   the default universe plus 500, 1,000 and 2,000 synthetic tickers x 10 years of sessions, to
+   the default universe plus 500 and 2,000 synthetic tickers x 10 years of sessions, to
    show how cost grows with the universe;
 3. peak memory of each;
-4. if site/ is built, what each page costs a reader (gzip bytes, see build_data.tools.pageweight).
+4. the site build with macros against a bare Material build of the same pages (each macro
+   replaced by its output), as a ratio: what the macros layer costs every live reload;
+5. if site/ is built, what each page costs a reader (gzip bytes, see build_data.tools.pageweight).
 """
 from __future__ import annotations
 
 import datetime as dt
+import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +33,7 @@ from build_data.build import compute
 from build_data.compute import values
 from build_data.fetch.sources import sample
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the project folder
 YEARS = 10
 
 
@@ -56,6 +61,46 @@ def bench_cli() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"build from cache (default universe, {len(universe.symbols)} symbols + {len(universe.macro)} macro series):"
           f" {wall:.2f} s wall, peak RSS {peak_mb:.0f} MB")
+
+
+def _mkdocs(root: Path, site: Path, env: dict | None = None, config: str = "mkdocs.yml") -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "--site-dir", str(site)], cwd=root,
+                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def bench_site(runs: int = 5) -> None:
+    """Median build time of the real pages with macros, and of the same pages as plain Markdown
+    (the macros' output, captured once) built by Material without the plugin."""
+    import yaml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        shutil.copy2(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+        (root / "macros").symlink_to(ROOT / "macros", target_is_directory=True)
+        shutil.copytree(ROOT / "docs", root / "docs", ignore=shutil.ignore_patterns("generated"))
+        subprocess.run([sys.executable, "-m", "build_data", "--source", "sample", "--out", str(root / "docs" / "generated"),
+                        "--cache-dir", str(root / "cache")], cwd=ROOT, check=True, capture_output=True)
+        dump = root / "rendered"
+        _mkdocs(root, root / "site-warm", {"MACROS_DUMP_DIR": str(dump)})
+        bare = root / "bare"
+        shutil.copytree(root / "docs", bare, ignore=shutil.ignore_patterns("*.md"))
+        for page in dump.rglob("*.md"):
+            source = (root / "docs" / page.relative_to(dump)).read_text(encoding="utf-8")
+            head = source[: source.index("\n---", 4) + 5] if source.startswith("---\n") else ""
+            (bare / page.relative_to(dump)).write_text(head + page.read_text(encoding="utf-8"), encoding="utf-8")
+        conf = yaml.safe_load((ROOT / "mkdocs.yml").read_text().replace("!ENV", ""))
+        conf.update(docs_dir="bare", site_url="http://127.0.0.1:8000/", plugins=["search"])
+        (root / "bare.yml").write_text(yaml.safe_dump(conf))
+        # Interleaved, so a busy machine slows both alike.
+        pairs = [(_mkdocs(root, root / "site-m"), _mkdocs(root, root / "site-b", config="bare.yml"))
+                 for _ in range(runs)]
+        with_macros, without = (statistics.median(p[i] for p in pairs) for i in (0, 1))
+        pages = {p.relative_to(root / "site-m").as_posix() for p in (root / "site-m").rglob("*.html")}
+        assert pages == {p.relative_to(root / "site-b").as_posix() for p in (root / "site-b").rglob("*.html")}
+    print(f"site build, median of {runs}: {with_macros:.2f} s with macros, {without:.2f} s bare Material on the same "
+          f"pages: ratio {with_macros / without:.2f}x (target <= 1.2x)")
 
 
 def synthetic_data(n: int) -> values.Data:
@@ -100,6 +145,7 @@ def bench_compute(n: int) -> tuple[float, float]:
 
 def main() -> None:
     bench_cli()
+    bench_site()
     rows = []
     for n in (500, 2000):
         elapsed, peak = bench_compute(n)

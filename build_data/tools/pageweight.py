@@ -15,7 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-RUNTIME = "generated/vendor/vega-bundle.js"
+from build_data.publish.contract import VENDOR_BUNDLE
+
+RUNTIME = f"generated/{VENDOR_BUNDLE}"
 REFS = re.compile(r'<(?:script[^>]*\ssrc|link[^>]*rel="stylesheet"[^>]*\shref|img[^>]*\ssrc|figure[^>]*\sdata-spec)="([^"]+)"')
 
 

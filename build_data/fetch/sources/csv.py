@@ -75,7 +75,7 @@ def _read_all(folder: Path, names: list[str], read) -> tuple[dict, dict[str, str
     for name in names:
         path = _file_for(Path(folder), name)
         if path is None:
-            errors[name] = f"no file {name}.csv in {folder}"
+            errors[name] = f"no file {name}.csv in the data folder"
             continue
         found[name] = read(path, name)
     return found, errors

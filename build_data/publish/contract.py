@@ -1,0 +1,148 @@
+"""The snapshot contract: the shape of metrics.json, which build_data writes and macros/ reads.
+
+One module for both packages (pydantic, no pandas, so the site build imports it cheaply): the
+schema version, the data modes, the units, the claim pages, the watch statuses and the chart
+runtime's path are written here once. build_data validates what it writes; macros/ loads
+through `load`. Entries allow extra fields, so a new field is not a break.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SCHEMA = 1
+DataMode = Literal["live", "cache", "csv", "sample"]
+DATA_MODES = get_args(DataMode)
+Unit = Literal["fraction", "percent", "percent_range", "price", "index", "count", "ratio", "multiple", "sessions",
+               "usd_bn", "date", "bool", "label", "text"]
+UNITS = frozenset(get_args(Unit))
+ClaimPage = Literal["bull", "bear"]
+CLAIM_PAGES = get_args(ClaimPage)
+WatchStatus = Literal["clear", "near", "triggered", "unknown"]
+WATCH_STATUSES = get_args(WatchStatus)
+# The chart runtime, relative to metrics.json's folder (docs/assets/charts.js loads the same file).
+VENDOR_BUNDLE = "vendor/vega-bundle.js"
+BUILD_HINT = "build it with `python -m build_data` (or `make data`)"
+
+
+class ContractError(ValueError):
+    """metrics.json is missing, unreadable, or breaks the contract; names the file and field."""
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Metric(_Entry):
+    value: Any
+    unit: Unit
+    label: str = ""
+    as_of: str | None = None
+    source: str = ""
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _reason_when_empty(self):
+        if self.value is None and not (self.reason and self.reason.strip()):
+            raise ValueError("a metric with no value needs a reason")
+        return self
+
+
+class Claim(_Entry):
+    page: ClaimPage
+    title: str
+    metric: str
+    holds: bool | None
+    value: Any = None
+    threshold: float | None = None
+    since: str | None = None
+    # How the value and threshold read, in the metric's unit ("pp" for a return spread).
+    fmt: str | None = None
+
+
+class WatchItem(_Entry):
+    kind: Literal["catalyst", "risk"]
+    title: str
+    metric: str
+    status: WatchStatus
+    value: Any = None
+    threshold: float | None = None
+    since: str | None = None
+    fmt: str | None = None
+
+
+class Fact(_Entry):
+    unit: Unit
+    value: Any = None
+    text: str = ""
+    source: str | None = None
+    date: str | None = None
+    expired: bool = False
+
+
+class Chart(_Entry):
+    title: str
+    description: str
+    spec: str | None = None
+    svg: str | None = None
+    reason: str | None = None
+    # The SVG fallback's size, so the page reserves its space before it loads.
+    width: int | None = None
+    height: int | None = None
+
+
+class Snapshot(_Entry):
+    schema_: Literal[1] = Field(alias="schema")
+    as_of: str
+    built_at: str | None = None
+    data_mode: DataMode
+    mode_note: str | None = ""
+    metrics: dict[str, Metric]
+    claims: dict[str, Claim] = {}
+    watchlist: dict[str, WatchItem] = {}
+    facts: dict[str, Fact] = {}
+    series_status: dict[str, dict] = {}
+    charts: dict[str, Chart] = {}
+    changes: list[dict] = []
+    sectors: list[dict] = []
+    levels: list[dict] = []
+    targets: list[dict] = []
+    catalog: list[dict] = []
+    # Per claims page: how many claims hold, no longer hold, or can't be checked.
+    tally: dict[str, dict[str, int]] = {}
+
+    @field_validator("as_of")
+    @classmethod
+    def _iso_day(cls, value: str) -> str:
+        dt.date.fromisoformat(value)  # a ValueError names the field
+        return value
+
+
+def validate(data: Any, where: str = "snapshot") -> dict:
+    """The snapshot as a plain dict with its defaults filled in, or a ContractError naming the field."""
+    try:
+        return Snapshot.model_validate(data).model_dump(by_alias=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ContractError(f"{where}: {field}: {first['msg']}{more}") from None
+
+
+def load(path: str | os.PathLike) -> dict:
+    """Read and validate metrics.json; every error names the file and says how to rebuild it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContractError(f"snapshot not found: {path}; {BUILD_HINT}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ContractError(f"snapshot {path} is not valid JSON ({e}); {BUILD_HINT}") from None
+    return validate(data, f"snapshot {path}")

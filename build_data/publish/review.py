@@ -1,0 +1,79 @@
+"""Prose that rests on claims: a page's front matter names, per section, the claims its argument
+rests on (`rests_on: {"Momentum is stretched": [overbought]}`). When one of them no longer
+holds, the section is under review: the page says so (macros), the build report lists it, and
+`--strict-claims` fails the build. The scheduled workflow opens one issue per such claim, with
+the body rendered here."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from build_data.errors import BuildError
+
+
+@dataclass(frozen=True)
+class Review:
+    page: str          # path under docs/, e.g. "bear-case.md"
+    section: str       # the heading text, as in front matter
+    claim: str         # claim id
+    title: str         # the claim's title
+    since: str | None  # ISO date it stopped holding (None when the snapshot does not know)
+
+
+def front_matter(text: str) -> dict:
+    """A page's YAML front matter, or {} when it has none."""
+    if not text.startswith("---\n"):
+        return {}
+    head, sep, _ = text[4:].partition("\n---")
+    return (yaml.safe_load(head) or {}) if sep else {}
+
+
+def rests_on(meta: dict, where: str, claims: dict) -> dict[str, list[str]]:
+    """The page's `rests_on` map, checked: every claim id exists (else an error with the closest)."""
+    value = meta.get("rests_on") or {}
+    if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+        raise BuildError(f"{where}: rests_on must map a section title to a list of claim ids")
+    for section, ids in value.items():
+        for cid in ids:
+            if cid not in claims:
+                near = ", ".join(difflib.get_close_matches(str(cid), list(claims), n=3, cutoff=0.0))
+                raise BuildError(f"{where}: rests_on {section!r}: unknown claim {cid!r}; closest: {near}")
+    return value
+
+
+def under_review(snap: dict, docs_dir: Path) -> list[Review]:
+    """Every (page, section, claim) whose claim no longer holds in this snapshot."""
+    out = []
+    for path in sorted(Path(docs_dir).rglob("*.md")):
+        page = path.relative_to(docs_dir).as_posix()
+        for section, ids in rests_on(front_matter(path.read_text(encoding="utf-8")), page, snap["claims"]).items():
+            for cid in ids:
+                claim = snap["claims"][cid]
+                if claim.get("holds") is False:
+                    out.append(Review(page, section, cid, claim.get("title") or cid, claim.get("since")))
+    return out
+
+
+def report_lines(reviews: list[Review]) -> list[str]:
+    """For the build log: one line per section under review."""
+    return [f"  under review: {r.page}, section {r.section!r}: {r.claim!r} ({r.title}) no longer holds"
+            f"{' since ' + r.since if r.since else ''}" for r in reviews]
+
+
+def issues(reviews: list[Review]) -> list[dict[str, str]]:
+    """One issue per flipped claim (title, body, label), naming every section that rests on it."""
+    by_claim: dict[str, list[Review]] = {}
+    for r in reviews:
+        by_claim.setdefault(r.claim, []).append(r)
+    out = []
+    for cid, rs in by_claim.items():
+        since = f" since {rs[0].since}" if rs[0].since else ""
+        title = f"{rs[0].title} ({cid}) no longer holds{since}"
+        body = [f"The claim *{rs[0].title}* (`{cid}`) no longer holds{since}. Revisit:", ""]
+        body += [f"- `docs/{r.page}`, section \"{r.section}\"" for r in rs]
+        body += ["", "Opened by the scheduled build; it updates this issue while the claim stays flipped."]
+        out.append({"claim": cid, "title": title, "body": "\n".join(body)})
+    return out

@@ -1,0 +1,67 @@
+"""Naked numbers: a literal number in a page's prose that equals a configured level, target,
+threshold or fact, or a current metric as formatted, goes stale when the data moves. The build
+names the page, the line and the macro that would keep it true."""
+from __future__ import annotations
+
+import re
+
+from . import formatting as f
+
+# A number as prose writes it: 2,500 · 2500 · 71.2 · 7.8% · $45.9bn · 198K · 18.1×
+NUMBER = re.compile(r"(?<![\w.,/#&-])[$]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:%|bn|[KMB]\b|×)?(?![\w.]?\d|-\w)")
+# What is not prose: macro calls and blocks, code, HTML tags and entities, link targets.
+NOT_PROSE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}, \d{4}|\{\{.*?\}\}|\{%.*?%\}|\{##.*?##\}|`[^`]*`|<[^>]*>|&#?\w+;|\]\([^)]*\)|\{[:#.][^}]*\}")
+
+
+def _plain(text: str) -> float | None:
+    try:
+        return float(text.strip("$%×").removesuffix("bn").replace(",", ""))
+    except ValueError:
+        return None
+
+
+def candidates(data: dict) -> tuple[dict[float, str], dict[str, str]]:
+    """({raw value: macro}, {formatted text: macro}) for the numbers prose must not hard-code."""
+    raw, shown = {}, {}
+    levels = {item["key"] for section in ("levels", "targets") for item in data.get(section, [])}
+    for key, m in data["metrics"].items():
+        if m.get("value") is None or isinstance(m["value"], (bool, str, list)):
+            continue
+        call = f'metric("{key}")'
+        if key in levels:
+            raw.setdefault(float(m["value"]), call)
+        try:
+            text = f.format_value(m["value"], m["unit"])
+        except (TypeError, ValueError):
+            continue
+        # Short figures ("12", "3.1") are too common in prose to be read as this metric.
+        if len(text) >= 4 or text.endswith("%"):
+            shown.setdefault(text.replace(f.MINUS, "-"), call)
+    for key, fact in data["facts"].items():
+        if isinstance(fact.get("value"), (int, float)) and not isinstance(fact["value"], bool):
+            raw.setdefault(float(fact["value"]), f'fact("{key}")')
+    for cid, c in data["claims"].items():
+        if isinstance(c.get("threshold"), (int, float)) and c["threshold"] not in (0, 1):
+            raw.setdefault(float(c["threshold"]), f'claim("{cid}") (its threshold comes from universe.yml)')
+    return raw, shown
+
+
+def naked_numbers(markdown: str, data: dict, first_line: int = 1) -> list[tuple[int, str, str]]:
+    """(line, number as written, macro to use) for each naked number in the page's prose."""
+    raw, shown = candidates(data)
+    found, fenced = [], False
+    for n, line in enumerate(markdown.splitlines(), start=first_line):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        if fenced or line.startswith("    "):
+            continue
+        for m in NUMBER.finditer(NOT_PROSE.sub(" ", line)):
+            text = m.group(0)
+            value = _plain(text)
+            # Small whole numbers ("3 cuts", "10 sessions") are ordinary prose, not a stale figure.
+            if value is not None and value == int(value) and abs(value) < 10 and text not in shown:
+                continue
+            macro = shown.get(text) or raw.get(value)
+            if macro:
+                found.append((n, text, macro))
+    return found
