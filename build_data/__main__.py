@@ -19,7 +19,7 @@ from build_data import config
 from build_data.build import build
 from build_data.errors import BuildError
 from build_data.fetch.gather import Options, stderr_log
-from build_data.publish import render, snapshot
+from build_data.publish import output, render, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "generated"
@@ -51,6 +51,8 @@ def _build_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fred-url", help="FRED CSV endpoint (default: FRED's public fredgraph.csv)")
     g.add_argument("--fetch-timeout", type=float, default=90.0, metavar="SECONDS",
                    help="upper bound on the whole live fetch (default: 90)")
+    g.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="how long to wait for another build using the same output or cache folder (default: 600)")
     g.add_argument("--require-all", action="store_true", help="fail if any series has no usable data")
     g.add_argument("--site-url", default=os.environ.get("SITE_URL", "http://127.0.0.1:8000/"),
                    help="the site's public address, for links in the change feeds (default: $SITE_URL)")
@@ -113,15 +115,23 @@ def _previous_snapshot(out: Path) -> dict | None:
         return None
 
 
+def _tidy(args) -> None:
+    """Under the lock: whatever a killed build left behind is ours to clean up."""
+    output.recover(args.out, stderr_log)
+    output.remove_temp_files(args.cache_dir, stderr_log)
+
+
 def cmd_build(args) -> int:
     universe, facts = config.load_universe(args.config), config.load_facts(args.facts)
     t0 = time.perf_counter()
-    previous = _previous_snapshot(args.out)
-    snap, chart_list = build(_options(args), universe, facts)
-    for line in claims_report(snap, previous):
-        stderr_log(line)
-    render.write_all(args.out, snapshot.to_json(snap), chart_list, stderr_log, changes=snap["changes"],
-                     site_url=args.site_url)
+    with output.locked([args.out, args.cache_dir], args.lock_timeout, stderr_log):
+        _tidy(args)
+        previous = _previous_snapshot(args.out)
+        snap, chart_list = build(_options(args), universe, facts)
+        for line in claims_report(snap, previous):
+            stderr_log(line)
+        render.publish(args.out, snapshot.to_json(snap), chart_list, stderr_log, changes=snap["changes"],
+                       site_url=args.site_url)
     nulls = [k for k, v in snap["metrics"].items() if v["value"] is None]
     stderr_log(f"wrote {args.out}/metrics.json: {len(snap['metrics'])} metrics ({len(nulls)} empty, with reasons), "
                f"{len(chart_list)} charts, data mode {snap['data_mode']}, as of {snap['as_of']} "
@@ -136,7 +146,8 @@ def cmd_show(args) -> int:
     if existing.exists() and not explicit:
         snap = json.loads(existing.read_text(encoding="utf-8"))
     else:
-        snap, _ = build(_options(args), universe, facts, log=lambda _msg: None)
+        with output.locked([args.cache_dir], args.lock_timeout, stderr_log):  # a live build writes the cache
+            snap, _ = build(_options(args), universe, facts, log=lambda _msg: None)
     entry = snap["metrics"].get(args.key)
     if entry is None:
         close = suggest(args.key, snap["metrics"])
@@ -173,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         return {"build": cmd_build, "show": cmd_show, "list": cmd_list}[args.command](args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk, a read-only folder: the output folder is left as it was
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
 
 

@@ -10,6 +10,8 @@ from functools import lru_cache
 import exchange_calendars as xc
 import pandas as pd
 
+from build_data.errors import BuildError
+
 # Early enough to cover the Russell 2000's whole published history (it starts in 1987).
 CALENDAR_START = "1985-01-02"
 
@@ -52,3 +54,11 @@ def sessions(start: dt.date, end: dt.date, name: str = "XNYS") -> pd.DatetimeInd
     """Session dates from start to end inclusive, tz-naive."""
     idx = exchange(name).sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))
     return pd.DatetimeIndex(idx).rename("date")
+
+
+def check_in_calendar(day: dt.date, name: str = "XNYS", what: str = "--as-of") -> None:
+    """Raise a one-line BuildError when `day` lies outside the calendar's known sessions."""
+    cal = exchange(name)
+    first, last = cal.first_session.date(), cal.last_session.date()
+    if not first <= day <= last:
+        raise BuildError(f"{what} {day}: outside the {name} exchange calendar ({first} .. {last})")

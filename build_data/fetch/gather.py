@@ -71,6 +71,8 @@ def _published(series: pd.Series, as_of: dt.date, lag_days: int) -> pd.Series:
 
 def gather(opts: Options, universe: Universe, log: Log = stderr_log) -> Gathered:
     """Collect every series for the build, validated, in the requested or best available mode."""
+    if opts.as_of is not None:
+        sessions.check_in_calendar(opts.as_of, universe.calendar)
     if opts.source == "sample":
         return _from_sample(opts, universe, log, note="Built from the deterministic sample generator (--source sample).")
     if opts.source == "csv":
