@@ -23,3 +23,7 @@ class SourceError(BuildError):
 
 class CacheError(BuildError):
     """A cache file is corrupt, or a fetch would replace good cached data with worse."""
+
+
+class Offline(SourceError):
+    """The network is down (a name does not resolve): every live source will fail the same way."""

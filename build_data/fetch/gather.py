@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -15,11 +17,13 @@ import pandas as pd
 from build_data import sessions
 from build_data.fetch import cache, validate
 from build_data.config import Universe
-from build_data.errors import BuildError, CacheError, SourceError, ValidationError
+from build_data.errors import BuildError, CacheError, Offline, SourceError, ValidationError
 from build_data.fetch.sources import csv as csv_source
 from build_data.fetch.sources import sample as sample_source
 
 Log = Callable[[str], None]
+# FRED revises recent observations: each incremental fetch re-reads this much of the cached tail.
+FRED_OVERLAP_DAYS = 400
 
 
 def stderr_log(message: str) -> None:
@@ -224,18 +228,35 @@ def _from_live(opts, universe, log) -> Gathered:
     series_ids = {a: m.series for a, m in universe.macro.items()}
     live_prices: dict[str, pd.DataFrame] = {}
     live_macro: dict[str, pd.Series] = {}
-    offline = "not fetched (--source cache)"
-    live_errors: dict[str, str] = {t: offline for t in tickers.values()}
-    macro_errors: dict[str, str] = {s: offline for s in series_ids.values()}
+    not_fetched = "not fetched (--source cache)"
+    live_errors: dict[str, str] = {t: not_fetched for t in tickers.values()}
+    macro_errors: dict[str, str] = {s: not_fetched for s in series_ids.values()}
     # An --as-of rebuild whose dates the cache already covers needs no price fetch.
     covered = start > end
     if covered:
         log(f"yahoo: the cache already covers {end} for every ticker; not fetching prices")
         live_errors = {t: f"the cache already covers {end}" for t in tickers.values()}
     if opts.source != "cache":
+        # One deadline for the whole live fetch: FRED runs beside Yahoo, and neither may outlast it.
+        deadline = time.monotonic() + opts.fetch_timeout
+        fred_starts = {series_ids[a]: (c.data.index[-1] - pd.Timedelta(days=FRED_OVERLAP_DAYS)).date()
+                       for a, c in cached_macro.items()}
+        gate = _Gate(log)
+        fred_box: dict = {}
+        fred_thread = threading.Thread(
+            target=lambda: fred_box.update(got=_fetch_fred(fred, opts, series_ids, fred_starts, deadline, gate)),
+            name="fred-fetch", daemon=True)
+        fred_thread.start()
+        offline = None
         if not covered:
-            live_prices, live_errors = _fetch_yahoo(yahoo, opts, tickers, start, end, log)
-        live_macro, macro_errors = _fetch_fred(fred, opts, series_ids, log)
+            live_prices, live_errors, offline = _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log)
+        fred_thread.join(max(0.0, deadline - time.monotonic()) + 0.5)
+        gate.close()  # whatever an abandoned request thread still has to say is not printed
+        late = f"no answer within the {opts.fetch_timeout:g}s fetch deadline"
+        live_macro, macro_errors, fred_offline = fred_box.get("got", ({}, {s: late for s in series_ids.values()}, None))
+        offline = offline or fred_offline
+        if offline:
+            log(f"{offline}; using the cache")
 
     prices, macro, status, sources = {}, {}, {}, {}
     fell_back: list[str] = []
@@ -303,23 +324,46 @@ def _from_live(opts, universe, log) -> Gathered:
     return _finish(prices, macro, status, sources, universe, opts, mode, note, expected, log)
 
 
-def _fetch_yahoo(yahoo, opts, tickers, start, end, log):
+class _Gate:
+    """A log that goes quiet once the fetch is over, so threads abandoned at the deadline print nothing."""
+
+    def __init__(self, log: Log):
+        self._log, self._open, self._lock = log, True, threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        with self._lock:
+            if self._open:
+                self._log(message)
+
+    def close(self) -> None:
+        with self._lock:
+            self._open = False
+
+
+def _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log):
+    """(frames by alias, errors by ticker, offline reason or None)."""
     try:
         log(f"yahoo: {len(tickers)} tickers from {start} through {end}")
         frames, errors = yahoo.fetch_prices(list(tickers.values()), start, last_session=end,
-                                            session=opts.yahoo_session, timeout_s=opts.fetch_timeout, log=log)
-        return {a: frames[t] for a, t in tickers.items() if t in frames}, errors
+                                            session=opts.yahoo_session, timeout_s=opts.fetch_timeout,
+                                            deadline=deadline, log=log)
+        return {a: frames[t] for a, t in tickers.items() if t in frames}, errors, None
+    except Offline as exc:
+        return {}, {t: str(exc) for t in tickers.values()}, str(exc)
     except SourceError as exc:
         log(f"  yahoo failed: {exc}")
-        return {}, {t: str(exc) for t in tickers.values()}
+        return {}, {t: str(exc) for t in tickers.values()}, None
 
 
-def _fetch_fred(fred, opts, series_ids, log):
+def _fetch_fred(fred, opts, series_ids, starts, deadline, log):
+    """(series by alias, errors by series id, offline reason or None)."""
     try:
         kwargs = {"base_url": opts.fred_url} if opts.fred_url else {}
-        got, errors = fred.fetch_series(list(series_ids.values()), session=opts.fred_session,
-                                        timeout_s=min(30.0, opts.fetch_timeout), log=log, **kwargs)
-        return {a: got[s] for a, s in series_ids.items() if s in got}, errors
+        got, errors = fred.fetch_series(list(series_ids.values()), starts=starts, session=opts.fred_session,
+                                        deadline=deadline, log=log, **kwargs)
+        return {a: got[s] for a, s in series_ids.items() if s in got}, errors, None
+    except Offline as exc:
+        return {}, {s: str(exc) for s in series_ids.values()}, str(exc)
     except SourceError as exc:
         log(f"  fred failed: {exc}")
-        return {}, {s: str(exc) for s in series_ids.values()}
+        return {}, {s: str(exc) for s in series_ids.values()}, None

@@ -161,6 +161,7 @@ class YahooFake(BaseAdapter):
         self.unexpected: list[str] = []
         self._scripts: dict[str, list[Scripted]] = {}
         self._held: threading.Event | None = None
+        self._offline = False
         self._lock = threading.Lock()
 
     def script(self, symbol: str, status: int, body: str, *, times: int | None = None) -> None:
@@ -170,6 +171,10 @@ class YahooFake(BaseAdapter):
     def hold(self) -> None:
         """Make every request hang until `release()`, like a server that never answers."""
         self._held = threading.Event()
+
+    def go_offline(self) -> None:
+        """Fail every request as requests does when no host name resolves (no network)."""
+        self._offline = True
 
     def release(self) -> None:
         """Let held requests go; they then fail with a connection error."""
@@ -186,6 +191,8 @@ class YahooFake(BaseAdapter):
         params = dict(urllib.parse.parse_qsl(url.query))
         with self._lock:
             self.calls.append((url.hostname, path, params))
+        if self._offline:
+            raise dns_failure(request.url)
         if self._held is not None:
             self._held.wait(timeout=30)
             raise requests.ConnectionError(f"fake Yahoo released a held request: {request.url}")
@@ -253,3 +260,17 @@ def session(fake: YahooFake) -> requests.Session:
     s.mount("https://", fake)
     s.mount("http://", fake)
     return s
+
+
+def dns_failure(url: str) -> requests.ConnectionError:
+    """The exception requests raises when the host does not resolve: a ConnectionError wrapping
+    urllib3's MaxRetryError, whose reason is a NameResolutionError over socket.gaierror."""
+    import socket
+
+    from urllib3.exceptions import MaxRetryError, NameResolutionError
+
+    host = urllib.parse.urlsplit(url).hostname
+    cause = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    reason = NameResolutionError(host, None, cause)
+    reason.__cause__ = cause
+    return requests.ConnectionError(MaxRetryError(None, url, reason=reason))
