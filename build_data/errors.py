@@ -22,7 +22,11 @@ class SourceError(BuildError):
 
 
 class CacheError(BuildError):
-    """A cache file is corrupt, or a fetch would replace good cached data with worse."""
+    """A cache file is corrupt (then `path` names it), or a fetch would replace good cached data with worse."""
+
+    def __init__(self, message: str, path=None):
+        super().__init__(message)
+        self.path = path
 
 
 class Offline(SourceError):

@@ -6,7 +6,9 @@ import pytest
 import yfinance.data
 from werkzeug import Response
 
+from build_data.build import build
 from build_data.fetch import cache
+from build_data.fetch.gather import Options
 from build_data.errors import BuildError
 from build_data.fetch.sources import sample
 from tests.conftest import FIXED_NOW, build_snapshot, day
@@ -125,3 +127,35 @@ def test_as_of_rebuild_inside_the_cache_needs_no_price_fetch(universe, facts, tm
     assert snap["as_of"] == "2025-12-31" and snap["data_mode"] == "cache"
     assert "covers that date" in snap["mode_note"]
     assert snap["metrics"]["rut.close"]["value"] == pytest.approx(market[0]["^RUT"]["close"].loc["2025-12-31"])
+
+
+def test_a_corrupt_cache_is_kept_aside_and_healed_only_by_a_fetch_covering_it(universe, facts, tmp_path, yahoo,
+                                                                               fred):
+    live(universe, facts, tmp_path, yahoo, fred)
+    path = tmp_path / "cache" / "prices" / "XLE.csv"
+    rows = len(cache.load_prices(tmp_path / "cache", "XLE").data)
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01  # one flipped bit in the body
+    path.write_bytes(bytes(damaged))
+    full = yahoo.listings["XLE"]
+    yahoo.listings["XLE"] = Listing(full.bars.iloc[-100:], instrument_type=full.instrument_type)
+
+    lines: list[str] = []
+    yfinance.data.YfData.cache_get.cache_clear()
+    snap, _ = build(Options(cache_dir=tmp_path / "cache", yahoo_session=session(yahoo), fred_url=fred,
+                            fetch_timeout=60, now=FIXED_NOW + pd.Timedelta(minutes=5)), universe, facts,
+                    log=lines.append)
+    aside = list(path.parent.glob("XLE.csv.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == bytes(damaged)  # kept, byte for byte
+    assert not path.exists()  # the short fetch did not replace it
+    status = snap["series_status"]["xle"]
+    assert status["status"] == "missing" and status["reason"].startswith(
+        f"unavailable: cache corrupt (kept as {aside[0].name}; needs a fetch covering ")
+    assert any(f"moved aside to {aside[0].name}" in line for line in lines)
+    assert snap["metrics"]["xle.close"]["value"] is None and snap["metrics"]["xle.records_ytd"]["value"] is None
+
+    yahoo.listings["XLE"] = full  # Yahoo serves the whole history again
+    snap = live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW + pd.Timedelta(minutes=10))
+    assert snap["series_status"]["xle"]["status"] == "ok"
+    assert len(cache.load_prices(tmp_path / "cache", "XLE").data) == rows
+    assert aside[0].exists()  # still kept

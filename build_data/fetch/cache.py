@@ -1,14 +1,19 @@
 """Raw per-series history on disk: append-only, self-checking, written atomically.
 
-Each file is a header line `# sha256=<hex of the body> source=<provider> fetched_at=<ISO time>`
-followed by a CSV body. A file whose body does not match its checksum, or does not parse, is
-reported as corrupt and never used. A new fetch may extend the history or revise recent values
-within a tolerance; it can never shorten it or replace it with nothing.
+Each file is a header line `# sha256=<hex of the body> source=<provider> fetched_at=<ISO time>
+first=<date> last=<date> rows=<n>` followed by a CSV body. A file whose body does not match its
+checksum, or does not parse, is corrupt: it is moved aside (`NAME.csv.corrupt-<time>`, kept, never
+overwritten) and its series stays unavailable until a validated fetch covers at least the dates
+the corrupt file covered. A new fetch may extend the history or revise recent values within a
+tolerance; it can never shorten it or replace it with nothing.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,22 +36,92 @@ def _path(cache_dir: Path, kind: str, name: str) -> Path:
     return Path(cache_dir) / kind / f"{name}.csv"
 
 
-def _encode(body: str, source: str, fetched_at: str) -> str:
+def _encode(body: str, source: str, fetched_at: str, index: pd.Index) -> str:
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    return f"# sha256={digest} source={source} fetched_at={fetched_at}\n{body}"
+    span = f" first={index[0]:%Y-%m-%d} last={index[-1]:%Y-%m-%d} rows={len(index)}" if len(index) else ""
+    return f"# sha256={digest} source={source} fetched_at={fetched_at}{span}\n{body}"
+
+
+_DATE_AT_LINE_START = re.compile(rb"^(\d{4}-\d{2}-\d{2}),", re.M)
+
+
+def quarantine(path: Path, now: dt.datetime) -> Path:
+    """Move a corrupt cache file aside, keeping it, under a name no later write will reuse."""
+    path = Path(path)
+    aside = path.with_name(f"{path.name}.corrupt-{now:%Y%m%dT%H%M%S}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{now:%Y%m%dT%H%M%S}-{n}")
+    os.rename(path, aside)
+    return aside
+
+
+def _span_of(path: Path) -> tuple[dt.date, dt.date] | None:
+    """The dates a (corrupt) cache file covered: from its header, else from the dates still legible."""
+    raw = Path(path).read_bytes()
+    header = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
+    meta = dict(part.split("=", 1) for part in header[2:].split() if "=" in part) if header.startswith("# ") else {}
+    days = []
+    for key in ("first", "last"):
+        try:
+            days.append(dt.date.fromisoformat(meta.get(key, "")))
+        except ValueError:
+            pass
+    for match in _DATE_AT_LINE_START.findall(raw):
+        try:
+            days.append(dt.date.fromisoformat(match.decode()))
+        except ValueError:
+            continue
+    return (min(days), max(days)) if days else None
+
+
+@dataclass
+class Quarantined:
+    """Corrupt files kept beside a series' cache, and the dates a replacement must cover."""
+    paths: list[Path]
+    first: dt.date | None
+    last: dt.date | None
+
+    def covered_by(self, index: pd.Index) -> bool:
+        if self.first is None or not len(index):
+            return bool(len(index))
+        return index[0].date() <= self.first and index[-1].date() >= self.last
+
+    def describe(self) -> str:
+        span = f"{self.first} .. {self.last}" if self.first else "an unknown range"
+        return f"kept as {', '.join(p.name for p in self.paths)}; needs a fetch covering {span}"
+
+
+def quarantined(cache_dir: Path, kind: str, name: str) -> Quarantined | None:
+    """Corrupt files of this series awaiting a covering fetch: only while it has no cache file."""
+    path = _path(cache_dir, kind, name)
+    if path.exists():
+        return None
+    paths = sorted(path.parent.glob(f"{glob_escape(path.name)}.corrupt-*"))
+    if not paths:
+        return None
+    spans = [s for s in (_span_of(p) for p in paths) if s is not None]
+    if not spans:
+        return Quarantined(paths, None, None)
+    return Quarantined(paths, min(a for a, _ in spans), max(b for _, b in spans))
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def _decode(path: Path) -> tuple[str, dict[str, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise CacheError(f"{path}: corrupt cache file (not UTF-8 text)") from None
+        raise CacheError(f"{path}: corrupt cache file (not UTF-8 text)", path=path) from None
     header, _, body = text.partition("\n")
     if not header.startswith("# "):
-        raise CacheError(f"{path}: corrupt cache file (no checksum header)")
+        raise CacheError(f"{path}: corrupt cache file (no checksum header)", path=path)
     meta = dict(part.split("=", 1) for part in header[2:].split() if "=" in part)
     if hashlib.sha256(body.encode("utf-8")).hexdigest() != meta.get("sha256"):
-        raise CacheError(f"{path}: corrupt cache file (checksum mismatch)")
+        raise CacheError(f"{path}: corrupt cache file (checksum mismatch)", path=path)
     return body, meta
 
 
@@ -58,7 +133,7 @@ def _load(cache_dir: Path, kind: str, name: str, shape) -> Cached | None:
     try:
         data = shape(pd.read_csv(io.StringIO(body), index_col="date", parse_dates=["date"]))
     except (ValueError, KeyError, pd.errors.ParserError) as exc:
-        raise CacheError(f"{path}: corrupt cache file ({exc})") from None
+        raise CacheError(f"{path}: corrupt cache file ({exc})", path=path) from None
     return Cached(data, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
 
 
@@ -105,7 +180,7 @@ def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: st
     path = _path(cache_dir, "prices", ticker)
     _refuse_shrink(path, len(frame), lambda: load_prices(cache_dir, ticker))
     body = frame[PRICE_COLUMNS].to_csv(index_label="date", float_format="%.6f", date_format="%Y-%m-%d")
-    atomic.write_text(path, _encode(body, source, fetched_at))
+    atomic.write_text(path, _encode(body, source, fetched_at, frame.index))
     return path
 
 
@@ -113,7 +188,7 @@ def save_macro(cache_dir: Path, series_id: str, series: pd.Series, *, source: st
     path = _path(cache_dir, "macro", series_id)
     _refuse_shrink(path, len(series), lambda: load_macro(cache_dir, series_id))
     body = series.rename("value").to_csv(index_label="date", date_format="%Y-%m-%d")
-    atomic.write_text(path, _encode(body, source, fetched_at))
+    atomic.write_text(path, _encode(body, source, fetched_at, series.index))
     return path
 
 

@@ -188,25 +188,38 @@ def _from_csv(opts, universe, log) -> Gathered:
 
 
 def _load_cached(opts, universe, log) -> tuple[dict, dict, dict]:
-    """Everything usable in the cache; corrupt files are reported and skipped, never used."""
+    """Everything usable in the cache. A corrupt file is moved aside (kept) and reported; its
+    series stays unavailable until a fetch covers what the file covered."""
     problems: dict[str, str] = {}
 
-    def load_all(names: dict[str, str], load) -> dict:
+    def load_all(kind: str, names: dict[str, str], load) -> dict:
         found = {}
         for alias, name in names.items():
             try:
                 hit = load(opts.cache_dir, name)
             except CacheError as exc:
-                problems[alias] = str(exc)
-                log(f"  {exc}")
-                continue
+                aside = cache.quarantine(exc.path, opts.now.to_pydatetime()) if exc.path else None
+                log(f"  {exc}" + (f"; moved aside to {aside.name}" if aside else ""))
+                hit = None
             if hit is not None:
                 found[alias] = hit
+                continue
+            pending = cache.quarantined(opts.cache_dir, kind, name)
+            if pending is not None:
+                problems[alias] = f"unavailable: cache corrupt ({pending.describe()})"
         return found
 
-    prices = load_all({a: s.ticker for a, s in universe.symbols.items()}, cache.load_prices)
-    macro = load_all({a: m.series for a, m in universe.macro.items()}, cache.load_macro)
+    prices = load_all("prices", {a: s.ticker for a, s in universe.symbols.items()}, cache.load_prices)
+    macro = load_all("macro", {a: m.series for a, m in universe.macro.items()}, cache.load_macro)
     return prices, macro, problems
+
+
+def _check_heals(opts, kind: str, name: str, fetched) -> None:
+    """A series whose cache was corrupt takes a fetch only if it covers what the corrupt file did."""
+    pending = cache.quarantined(opts.cache_dir, kind, name)
+    if pending is not None and not pending.covered_by(fetched.index):
+        got = f"{fetched.index[0]:%Y-%m-%d} .. {fetched.index[-1]:%Y-%m-%d}" if len(fetched) else "nothing"
+        raise CacheError(f"unavailable: cache corrupt ({pending.describe()}; the fetch covers {got})")
 
 
 def _from_live(opts, universe, log) -> Gathered:
@@ -266,6 +279,7 @@ def _from_live(opts, universe, log) -> Gathered:
         if alias in live_prices:
             try:
                 new = live_prices[alias].loc[: pd.Timestamp(end)]
+                _check_heals(opts, "prices", ticker, new)
                 merged = cache.merge_prices(ticker, old.data if old else None, new,
                                             tolerance=universe.validation.revision_tolerance)
                 validate.check_prices(f"{alias} ({ticker})", merged, max_move=universe.validation.max_daily_move)
@@ -288,6 +302,7 @@ def _from_live(opts, universe, log) -> Gathered:
         sources[alias] = f"fred:{sid}"
         if alias in live_macro:
             try:
+                _check_heals(opts, "macro", sid, live_macro[alias])
                 merged = cache.merge_macro(sid, old.data if old else None, live_macro[alias])
                 cache.save_macro(opts.cache_dir, sid, merged, source="fred", fetched_at=fetched_at)
                 macro[alias], status[alias] = merged, _status(sid, "fred", merged)
