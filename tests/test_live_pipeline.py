@@ -159,3 +159,48 @@ def test_a_corrupt_cache_is_kept_aside_and_healed_only_by_a_fetch_covering_it(un
     assert snap["series_status"]["xle"]["status"] == "ok"
     assert len(cache.load_prices(tmp_path / "cache", "XLE").data) == rows
     assert aside[0].exists()  # still kept
+
+
+def test_a_split_restates_the_cached_history_and_is_recorded(universe, facts, tmp_path, yahoo, fred, market):
+    day_before = FIXED_NOW - pd.Timedelta(days=1)  # Thursday 2026-01-15, after the close
+    live(universe, facts, tmp_path, yahoo, fred, now=day_before)
+    original = yahoo.listings["IWM"].bars
+    # IWM splits 2-for-1 at the open of 2026-01-16: Yahoo restates every earlier bar.
+    split_day = pd.Timestamp("2026-01-16")
+    restated = original.copy()
+    restated[["open", "high", "low", "close", "adj_close"]] /= 2
+    restated["volume"] *= 2
+    yahoo.listings["IWM"] = Listing(restated, instrument_type="ETF", splits={split_day: (2, 1)})
+
+    snap = live(universe, facts, tmp_path, yahoo, fred)
+    status = snap["series_status"]["iwm"]
+    assert status["status"] == "ok" and status["source"] == "yahoo"
+    assert status["splits"] == [{"date": "2026-01-16", "ratio": 2.0}]
+    assert status["reason"] == "split 2-for-1 on 2026-01-16: cached history restated"
+    cached = cache.load_prices(tmp_path / "cache", "IWM").data
+    assert len(cached) == len(original)
+    assert cached["close"].to_numpy() == pytest.approx(restated["close"].to_numpy(), abs=1e-6)
+    assert cached["volume"].to_numpy() == pytest.approx(restated["volume"].to_numpy())
+    assert snap["metrics"]["iwm.close"]["value"] == pytest.approx(restated["close"].iloc[-1])
+    # Returns are unchanged by a split.
+    expected_ytd = restated["close"].iloc[-1] / restated.loc[:"2025-12-31", "close"].iloc[-1] - 1
+    assert snap["metrics"]["iwm.ret_ytd"]["value"] == pytest.approx(expected_ytd, rel=1e-6)
+
+
+def test_a_restatement_that_is_no_reported_split_is_refused_and_flagged(universe, facts, tmp_path, yahoo, fred):
+    live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW - pd.Timedelta(days=1))
+    original = yahoo.listings["IWM"].bars
+    restated = original.copy()
+    restated[["open", "high", "low", "close", "adj_close"]] /= 2  # as a split would, but none is reported
+    yahoo.listings["IWM"] = Listing(restated, instrument_type="ETF")
+
+    snap = live(universe, facts, tmp_path, yahoo, fred)
+    status = snap["series_status"]["iwm"]
+    assert status["status"] == "ok" and status["source"] == "cache"
+    assert status["reason"].startswith("live data refused: IWM: fetched close on ")
+    assert "revision tolerance" in status["reason"]
+    # Never the restated number: the cached close (or none, the cache being a session behind).
+    shown = snap["metrics"]["iwm.close"]["value"]
+    assert shown is None or shown == pytest.approx(original["close"].loc["2026-01-15"])
+    assert cache.load_prices(tmp_path / "cache", "IWM").data["close"].iloc[-1] == pytest.approx(
+        original["close"].loc["2026-01-15"])

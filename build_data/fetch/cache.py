@@ -165,6 +165,33 @@ def merge_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, tole
     return merged[PRICE_COLUMNS]
 
 
+def split_rescale(old: pd.DataFrame | None, new: pd.DataFrame, splits: dict[pd.Timestamp, float], *,
+                  tolerance: float) -> tuple[pd.DataFrame | None, dict | None]:
+    """The cached history restated for a split the fetch reported, or unchanged.
+
+    Yahoo restates every close before a split by its ratio. When the overlap of cache and fetch
+    differs by exactly that one factor before the split day (within `tolerance`) and not at all
+    from it on, the cached prices before the split are divided by the ratio (volumes multiplied)
+    and the event is returned as {"date", "ratio"}. Anything else is left to `merge_prices`.
+    """
+    if old is None or old.empty or not splits:
+        return old, None
+    overlap = old.index.intersection(new.index)
+    factor = old.loc[overlap, "close"] / new.loc[overlap, "close"]
+    for day, ratio in sorted(splits.items()):
+        before, after = factor[overlap < day], factor[overlap >= day]
+        if before.empty or not ((before / ratio - 1).abs() <= tolerance).all():
+            continue
+        if not ((after - 1).abs() <= tolerance).all():
+            continue
+        scaled = old.copy()
+        earlier = scaled.index < day
+        scaled.loc[earlier, ["open", "high", "low", "close", "adj_close"]] /= ratio
+        scaled.loc[earlier, "volume"] *= ratio
+        return scaled, {"date": day.date().isoformat(), "ratio": ratio}
+    return old, None
+
+
 def merge_macro(name: str, old: pd.Series | None, new: pd.Series) -> pd.Series:
     """Old observations extended and revised by the new fetch (FRED revises data; the fetch
     time is the vintage). Observations the new fetch lacks are kept."""
@@ -200,4 +227,4 @@ def _refuse_shrink(path: Path, rows: int, load) -> None:
     except CacheError:
         return  # a corrupt file may be replaced by good data
     if old is not None and rows < len(old.data):
-        raise CacheError(f"{path}: refusing to replace {len(old.data)} cached rows with {rows}")
+        raise CacheError(f"{path.name}: refusing to replace {len(old.data)} cached rows with {rows}")

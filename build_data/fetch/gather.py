@@ -126,7 +126,8 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, exp
             log(f"  stale {exc}")
             del cut_prices[alias]
             continue
-        status[alias] = _status(universe.symbols[alias].ticker, status[alias]["source"], frame)
+        kept = {k: v for k, v in status[alias].items() if k in ("reason", "splits")}  # notes of a usable series
+        status[alias] = _status(universe.symbols[alias].ticker, status[alias]["source"], frame) | kept
     for alias, series in macro.items():
         cfg = universe.macro[alias]
         series = _published(series, as_of, cfg.release_lag_days)
@@ -240,6 +241,7 @@ def _from_live(opts, universe, log) -> Gathered:
     start = universe.history_start if len(cached_prices) < len(tickers) or not starts else min(starts)
     series_ids = {a: m.series for a, m in universe.macro.items()}
     live_prices: dict[str, pd.DataFrame] = {}
+    live_splits: dict[str, dict] = {}
     live_macro: dict[str, pd.Series] = {}
     not_fetched = "not fetched (--source cache)"
     live_errors: dict[str, str] = {t: not_fetched for t in tickers.values()}
@@ -262,7 +264,8 @@ def _from_live(opts, universe, log) -> Gathered:
         fred_thread.start()
         offline = None
         if not covered:
-            live_prices, live_errors, offline = _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log)
+            live_prices, live_errors, offline = _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log,
+                                                             live_splits)
         fred_thread.join(max(0.0, deadline - time.monotonic()) + 0.5)
         gate.close()  # whatever an abandoned request thread still has to say is not printed
         late = f"no answer within the {opts.fetch_timeout:g}s fetch deadline"
@@ -280,17 +283,28 @@ def _from_live(opts, universe, log) -> Gathered:
             try:
                 new = live_prices[alias].loc[: pd.Timestamp(end)]
                 _check_heals(opts, "prices", ticker, new)
-                merged = cache.merge_prices(ticker, old.data if old else None, new,
-                                            tolerance=universe.validation.revision_tolerance)
+                tolerance = universe.validation.revision_tolerance
+                base, split = cache.split_rescale(old.data if old else None, new, live_splits.get(ticker, {}),
+                                                  tolerance=tolerance)
+                merged = cache.merge_prices(ticker, base, new, tolerance=tolerance)
                 validate.check_prices(f"{alias} ({ticker})", merged, max_move=universe.validation.max_daily_move)
                 cache.save_prices(opts.cache_dir, ticker, merged, source="yahoo", fetched_at=fetched_at)
                 added = len(merged) - (len(old.data) if old else 0)
                 log(f"  {ticker}: {added} new sessions, cached through {merged.index[-1].date()}")
                 prices[alias], status[alias] = merged, _status(ticker, "yahoo", merged)
+                if split:
+                    note = f"split {split['ratio']:g}-for-1 on {split['date']}: cached history restated"
+                    log(f"  {ticker}: {note}")
+                    status[alias] |= {"reason": note, "splits": [split]}
                 continue
             except (CacheError, ValidationError) as exc:
                 live_errors[ticker] = f"fetch refused: {exc}"
                 log(f"  {ticker}: fetch refused, keeping the cache: {exc}")
+                if old is not None:  # flagged on the page: the data shown is the cache's
+                    prices[alias] = old.data
+                    status[alias] = _status(ticker, "cache", old.data, "ok", f"live data refused: {exc}")
+                    fell_back.append(alias)
+                    continue
         reason = live_errors.get(ticker, "not returned by Yahoo")
         if old is not None:
             prices[alias], status[alias] = old.data, _status(ticker, "cache", old.data, "ok", None)
@@ -355,13 +369,13 @@ class _Gate:
             self._open = False
 
 
-def _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log):
-    """(frames by alias, errors by ticker, offline reason or None)."""
+def _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log, splits):
+    """(frames by alias, errors by ticker, offline reason or None); split events go into `splits`."""
     try:
         log(f"yahoo: {len(tickers)} tickers from {start} through {end}")
         frames, errors = yahoo.fetch_prices(list(tickers.values()), start, last_session=end,
                                             session=opts.yahoo_session, timeout_s=opts.fetch_timeout,
-                                            deadline=deadline, log=log)
+                                            deadline=deadline, splits=splits, log=log)
         return {a: frames[t] for a, t in tickers.items() if t in frames}, errors, None
     except Offline as exc:
         return {}, {t: str(exc) for t in tickers.values()}, str(exc)

@@ -49,6 +49,7 @@ class Listing:
     bars: pd.DataFrame
     instrument_type: str = "EQUITY"
     live: dict | None = None
+    splits: dict = dataclasses.field(default_factory=dict)  # session date -> (numerator, denominator)
 
 
 @dataclasses.dataclass
@@ -143,6 +144,14 @@ def chart_json(symbol: str, listing: Listing, params: dict[str, str]) -> dict:
     result: dict = {"meta": meta}
     if stamps:
         result["timestamp"] = stamps
+        events = {}
+        for day, (num, den) in listing.splits.items():
+            at = _epoch(pd.Timestamp(day).date(), datetime.time(9, 30))
+            if stamps[0] <= at <= stamps[-1]:
+                events[str(at)] = {"date": at, "numerator": float(num), "denominator": float(den),
+                                   "splitRatio": f"{num:g}:{den:g}"}
+        if events:  # Yahoo's layout: events.splits keyed by the event's epoch second, as a string
+            result["events"] = {"splits": events}
         result["indicators"] = {"quote": [quote]}
         if adjclose is not None:
             result["indicators"]["adjclose"] = [{"adjclose": adjclose}]

@@ -80,7 +80,7 @@ def _download(tickers: list[str], start: datetime.date, end: datetime.date,
         try:
             probe(session, min(2.0, max(0.1, deadline - time.monotonic())))
             box["data"] = yfinance.download(
-                tickers, start=start, end=end, auto_adjust=False, actions=False,
+                tickers, start=start, end=end, auto_adjust=False, actions=True,
                 multi_level_index=True, group_by="column", threads=True, progress=False,
                 timeout=timeout_s, session=session)
         except Offline as exc:
@@ -108,6 +108,19 @@ def _download(tickers: list[str], start: datetime.date, end: datetime.date,
     return box["data"], failures.reasons
 
 
+def _ticker_splits(data: pd.DataFrame, symbol: str, last_session: datetime.date) -> dict[pd.Timestamp, float]:
+    """Split events Yahoo reported with the bars: session date -> ratio (2.0 for a 2-for-1 split)."""
+    if (data is None or not isinstance(data.columns, pd.MultiIndex)
+            or ("Stock Splits", symbol) not in data.columns):
+        return {}
+    col = data[("Stock Splits", symbol)]
+    col = col[(col > 0) & col.notna()]
+    days = pd.DatetimeIndex(col.index)
+    if days.tz is not None:
+        days = days.tz_localize(None)
+    return {d.normalize(): float(r) for d, r in zip(days, col.to_numpy()) if d.normalize() <= pd.Timestamp(last_session)}
+
+
 def _ticker_frame(data: pd.DataFrame, symbol: str, last_session: datetime.date) -> pd.DataFrame:
     """One symbol's completed sessions, in the common price shape (possibly empty)."""
     if (data is None or not isinstance(data.columns, pd.MultiIndex)
@@ -124,6 +137,7 @@ def _ticker_frame(data: pd.DataFrame, symbol: str, last_session: datetime.date) 
 def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: datetime.date,
                  session: requests.Session | None = None, timeout_s: float = 60.0,
                  max_attempts: int = 3, backoff_s: float = 2.0, deadline: float | None = None,
+                 splits: dict[str, dict[pd.Timestamp, float]] | None = None,
                  log: Callable[[str], None] = _stderr,
                  ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Daily bars from `start` through `last_session` for each ticker, from Yahoo.
@@ -134,7 +148,8 @@ def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: date
     `timeout_s`, or ends by `deadline` (a time.monotonic() value shared with other sources;
     `timeout_s` is then the whole budget it was set from).
     Raises Offline when Yahoo's host does not resolve (found in one quick request), SourceError
-    when nothing at all came back or time ran out.
+    when nothing at all came back or time ran out. Split events reported with the bars are put
+    in `splits` (ticker -> {session date: ratio}) when a dict is given.
     """
     t0 = time.monotonic()
     deadline = t0 + timeout_s if deadline is None else deadline
@@ -151,6 +166,9 @@ def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: date
             df = _ticker_frame(data, ticker.upper(), last_session)
             if not df.empty:
                 frames[ticker] = df
+                events = _ticker_splits(data, ticker.upper(), last_session)
+                if events and splits is not None:
+                    splits[ticker] = events
                 errors.pop(ticker, None)
                 log(f"yahoo: {ticker}: {len(df)} rows {df.index[0]:%Y-%m-%d} .. {df.index[-1]:%Y-%m-%d}")
                 continue
