@@ -3,6 +3,7 @@
     python -m build_data [--source auto|yahoo|csv|sample] [--data-dir DIR] [--as-of YYYY-MM-DD] [--out DIR]
     python -m build_data show KEY [--json] [same options]
     python -m build_data list [--patterns]
+    python -m build_data verdict [--out DIR]
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from build_data.publish import output, render, snapshot
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "generated"
 DEFAULT_CACHE = ROOT / ".cache" / "market-data"
-COMMANDS = ("build", "show", "list")
+COMMANDS = ("build", "show", "list", "verdict")
 
 
 def _date(text: str) -> dt.date:
@@ -73,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="print every metric key with its unit and label")
     lst.add_argument("--patterns", action="store_true", help="print the catalog's key patterns and definitions instead")
     lst.add_argument("--config", type=Path, default=config.DEFAULT_UNIVERSE)
+    v = sub.add_parser("verdict", help="exit 0 if the built snapshot may be deployed, else 1, with the reason")
+    v.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder holding metrics.json")
     return p
 
 
@@ -175,13 +178,26 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_verdict(args) -> int:
+    """The deploy gate: reads the verdict the build wrote (publish: in universe.yml decides it)."""
+    path = args.out / "metrics.json"
+    try:
+        snap = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BuildError(f"{path}: no readable snapshot ({exc.__class__.__name__})") from None
+    if "publishable" not in snap:
+        raise BuildError(f"{path}: the snapshot carries no publish verdict; rebuild it")
+    print(f"{'publishable' if snap['publishable'] else 'not publishable'}: {snap['publishable_reason']}")
+    return 0 if snap["publishable"] is True else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "build")
     args = parser().parse_args(argv)
     try:
-        return {"build": cmd_build, "show": cmd_show, "list": cmd_list}[args.command](args)
+        return {"build": cmd_build, "show": cmd_show, "list": cmd_list, "verdict": cmd_verdict}[args.command](args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

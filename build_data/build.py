@@ -11,7 +11,7 @@ from build_data.compute import charts as charts_mod
 from build_data.compute import signals
 from build_data.compute.values import Inputs, compute_metrics
 from build_data.fetch.gather import Options, gather, stderr_log
-from build_data.publish import render, snapshot
+from build_data.publish import policy, render, snapshot
 
 
 def build(opts: Options, universe: config.Universe, facts: config.Facts, log=stderr_log):
@@ -39,6 +39,10 @@ def build(opts: Options, universe: config.Universe, facts: config.Facts, log=std
     snap = snapshot.assemble(universe=universe, facts=facts, gathered=got, metrics=metrics, claims=claims,
                              watchlist=watch, changes=changes, charts=render.chart_entries(chart_list),
                              built_at=opts.now)
+    latest = sessions.last_completed_session(opts.now, universe.calendar)
+    snap |= policy.verdict(universe=universe, data_mode=got.data_mode, as_of=got.as_of, status=got.status,
+                           latest_session=min(opts.as_of, latest) if opts.as_of else latest)
+    log(f"publishable: {'yes' if snap['publishable'] else 'no'}: {snap['publishable_reason']}")
     for key, fact in snap["facts"].items():
         if fact["expired"]:
             log(f"  warning: fact {key!r} is {fact['age_days']} days old, past its {fact['max_age_days']}-day limit")

@@ -48,6 +48,19 @@ class Validation(_Strict):
     revision_tolerance: float = Field(ge=0, le=0.5)
 
 
+class Publish(_Strict):
+    """What may be published: the fail-closed policy the scheduled deploy obeys."""
+    # The snapshot may trail the last completed session by at most this many sessions.
+    max_stale_sessions: int = Field(ge=0)
+    # No deploy unless each of these has usable data.
+    core: list[str]
+    # cache: a series that fails validation keeps its last good cache, labelled on the page;
+    # block: any such failure blocks the deploy.
+    on_validation_failure: Literal["cache", "block"] = "cache"
+    # Whether the built-in sample may ever be deployed.
+    allow_sample: bool = False
+
+
 class Thresholds(_Strict):
     rsi_overbought: float = Field(gt=0, lt=100)
     rsi_oversold: float = Field(gt=0, lt=100)
@@ -104,6 +117,7 @@ class Universe(_Strict):
     pairs: dict[str, Pair]
     macro: dict[str, MacroSeries]
     validation: Validation
+    publish: Publish
     thresholds: Thresholds
     levels: LevelSet
     targets: LevelSet
@@ -124,7 +138,7 @@ class Universe(_Strict):
     @model_validator(mode="after")
     def _aliases_exist(self):
         known = set(self.symbols)
-        refs = {"sectors": self.sectors, "breadth_basket": self.breadth_basket,
+        refs = {"sectors": self.sectors, "breadth_basket": self.breadth_basket, "publish.core": self.publish.core,
                 "volume_symbols": self.volume_symbols,
                 "levels.symbol": [self.levels.symbol], "targets.symbol": [self.targets.symbol]}
         refs |= {f"pairs.{k}": [p.a, p.b] for k, p in self.pairs.items()}

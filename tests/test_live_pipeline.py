@@ -85,6 +85,13 @@ def test_yahoo_down_falls_back_to_cache_and_says_so(universe, facts, tmp_path, y
     assert "cache" in second["mode_note"] and "2026-01-16" in second["mode_note"]
     assert second["series_status"]["rut"]["source"] == "cache"
     assert second["metrics"]["rut.ret_ytd"] == first["metrics"]["rut.ret_ytd"]
+    assert first["publishable"] is True and first["publishable_reason"] == "live data through 2026-01-16"
+    assert second["publishable"] is True
+    assert second["publishable_reason"] == "cached data through 2026-01-16, labelled as such on the pages"
+    # A week later, Yahoo still down: four sessions behind (Monday is a holiday), over the limit of three.
+    week = live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW + pd.Timedelta(days=7))
+    assert week["publishable"] is False
+    assert week["publishable_reason"] == "the data ends 2026-01-16, 4 sessions before 2026-01-23 (the limit is 3)"
 
 
 def test_bad_live_bar_is_refused_and_the_cache_survives(universe, facts, tmp_path, yahoo, fred):
