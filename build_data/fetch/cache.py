@@ -57,22 +57,24 @@ def quarantine(path: Path, now: dt.datetime) -> Path:
     return aside
 
 
-def _span_of(path: Path) -> tuple[dt.date, dt.date] | None:
-    """The dates a (corrupt) cache file covered: from its header, else from the dates still legible."""
+def legible_dates(path: Path) -> list[dt.date]:
+    """The dates a (corrupt) cache file still shows: its header's first/last, and every row date
+    that can be read."""
     raw = Path(path).read_bytes()
     header = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
     meta = dict(part.split("=", 1) for part in header[2:].split() if "=" in part) if header.startswith("# ") else {}
     days = []
-    for key in ("first", "last"):
+    for text in [meta.get("first", ""), meta.get("last", "")] + [m.decode() for m in _DATE_AT_LINE_START.findall(raw)]:
         try:
-            days.append(dt.date.fromisoformat(meta.get(key, "")))
-        except ValueError:
-            pass
-    for match in _DATE_AT_LINE_START.findall(raw):
-        try:
-            days.append(dt.date.fromisoformat(match.decode()))
+            days.append(dt.date.fromisoformat(text))
         except ValueError:
             continue
+    return days
+
+
+def _span_of(path: Path) -> tuple[dt.date, dt.date] | None:
+    """The dates a (corrupt) cache file covered: from its header, else from the dates still legible."""
+    days = legible_dates(path)
     return (min(days), max(days)) if days else None
 
 

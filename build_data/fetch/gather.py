@@ -215,6 +215,18 @@ def _load_cached(opts, universe, log) -> tuple[dict, dict, dict]:
     return prices, macro, problems
 
 
+def _sessions_only(frame: pd.DataFrame, universe: Universe, ticker: str, log: Log) -> pd.DataFrame:
+    """Drop fetched bars dated off the exchange calendar (a weekend, a holiday) before they can
+    reach the cache: the calendar decides what a session is."""
+    if frame.empty:
+        return frame
+    days = sessions.sessions(frame.index[0].date(), frame.index[-1].date(), universe.calendar)
+    off = frame.index.difference(days)
+    if len(off):
+        log(f"  {ticker}: dropped {len(off)} bar(s) dated off the exchange calendar ({off[0].date()})")
+    return frame.drop(index=off)
+
+
 def _check_heals(opts, kind: str, name: str, fetched) -> None:
     """A series whose cache was corrupt takes a fetch only if it covers what the corrupt file did."""
     pending = cache.quarantined(opts.cache_dir, kind, name)
@@ -281,7 +293,7 @@ def _from_live(opts, universe, log) -> Gathered:
         sources[alias] = f"yahoo:{ticker}"
         if alias in live_prices:
             try:
-                new = live_prices[alias].loc[: pd.Timestamp(end)]
+                new = _sessions_only(live_prices[alias].loc[: pd.Timestamp(end)], universe, ticker, log)
                 _check_heals(opts, "prices", ticker, new)
                 tolerance = universe.validation.revision_tolerance
                 base, split = cache.split_rescale(old.data if old else None, new, live_splits.get(ticker, {}),
