@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help site data serve preview test test-fast bench lock browser clean canary
+.PHONY: help site data serve preview test test-fast faults bench lock browser clean canary
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,12 +44,15 @@ browser: ## Install Debian's chromium for the browser tests (needs root or sudo)
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 	@$(CHROMIUM) --version
 
-test: $(STAMP) browser ## Run every test (unit, adapters, end-to-end build, browser)
+test: $(STAMP) browser faults ## Run every test (unit, adapters, end-to-end build, browser, fault runs)
 	$(PY) -m pytest
 
 TEST_MARKS ?= not browser
 test-fast: $(STAMP) ## Run the tests that need no browser
 	$(PY) -m pytest -m "$(TEST_MARKS)"
+
+faults: $(STAMP) ## 50 seeded scheduled runs under injected faults; checks the invariants after each
+	$(PY) -m tests.faults --runs 50 --seed 7
 
 bench: $(STAMP) ## Print build and compute timings, peak memory, and the macros-vs-bare site build ratio
 	$(PY) -m build_data.tools.bench

@@ -3,6 +3,8 @@
     python -m build_data [--source auto|yahoo|csv|sample] [--data-dir DIR] [--as-of YYYY-MM-DD] [--out DIR]
     python -m build_data show KEY [--json] [--out DIR]
     python -m build_data list [--patterns]
+    python -m build_data review [--out DIR] [--pages DIR]
+    python -m build_data verdict [--out DIR]
 
 `show` and `list` answer at once: they read the written snapshot, or the catalog and config,
 and import nothing of the pipeline (pandas, yfinance, altair load only for a build).
@@ -23,7 +25,7 @@ from build_data.errors import BuildError
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "generated"
 DEFAULT_CACHE = ROOT / ".cache" / "market-data"
-COMMANDS = ("build", "show", "list", "review")
+COMMANDS = ("build", "show", "list", "review", "verdict")
 DEFAULT_PAGES = ROOT / "docs"
 
 
@@ -52,6 +54,8 @@ def _build_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fred-url", help="FRED CSV endpoint (default: FRED's public fredgraph.csv)")
     g.add_argument("--fetch-timeout", type=float, default=90.0, metavar="SECONDS",
                    help="upper bound on the whole live fetch (default: 90)")
+    g.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="how long to wait for another build using the same output or cache folder (default: 600)")
     g.add_argument("--require-all", action="store_true", help="fail if any series has no usable data")
     g.add_argument("--pages", type=Path, default=DEFAULT_PAGES,
                    help="the site's Markdown pages, whose `rests_on` front matter ties sections to claims (default: docs)")
@@ -87,6 +91,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help=f"folder holding the snapshot (default: {DEFAULT_OUT.relative_to(ROOT)})")
     r.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="the site's Markdown pages (default: docs)")
+    v = sub.add_parser("verdict", help="exit 0 if the built snapshot may be deployed, else 1, with the reason")
+    v.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder holding metrics.json")
     return p
 
 
@@ -145,6 +151,15 @@ def expired_facts_report(snap: dict, verbose: bool) -> list[str]:
     return lines
 
 
+def _tidy(args) -> None:
+    """Under the lock: whatever a killed build left behind is ours to clean up."""
+    from build_data.fetch.gather import stderr_log
+    from build_data.publish import output
+
+    output.recover(args.out, stderr_log)
+    output.remove_temp_files(args.cache_dir, stderr_log)
+
+
 def cmd_build(args) -> int:
     import warnings
 
@@ -160,18 +175,21 @@ def cmd_build(args) -> int:
     universe = config.load_universe(args.config or config.DEFAULT_UNIVERSE)
     facts = config.load_facts(args.facts or config.DEFAULT_FACTS)
     t0 = time.perf_counter()
-    previous = _previous_snapshot(args.out)
-    snap, chart_list = build(_options(args), universe, facts)
-    from build_data.publish import review
+    from build_data.publish import output, review
 
-    reviews = review.under_review(snap, args.pages)
-    for line in claims_report(snap, previous) + review.report_lines(reviews) + expired_facts_report(snap, args.verbose):
-        stderr_log(line)
-    if reviews and args.strict_claims:
-        raise BuildError(f"{len(reviews)} page section(s) rest on claims that no longer hold (--strict-claims); "
-                         "nothing written")
-    render.write_all(args.out, snapshot.to_json(snap), chart_list, stderr_log, changes=snap["changes"],
-                     site_url=args.site_url)
+    with output.locked([args.out, args.cache_dir], args.lock_timeout, stderr_log):
+        _tidy(args)
+        previous = _previous_snapshot(args.out)
+        snap, chart_list = build(_options(args), universe, facts)
+        reviews = review.under_review(snap, args.pages)
+        for line in (claims_report(snap, previous) + review.report_lines(reviews)
+                     + expired_facts_report(snap, args.verbose)):
+            stderr_log(line)
+        if reviews and args.strict_claims:
+            raise BuildError(f"{len(reviews)} page section(s) rest on claims that no longer hold (--strict-claims); "
+                             "nothing written")
+        render.publish(args.out, snapshot.to_json(snap), chart_list, stderr_log, changes=snap["changes"],
+                       site_url=args.site_url)
     nulls = [k for k, v in snap["metrics"].items() if v["value"] is None]
     stderr_log(f"wrote {args.out}/metrics.json: {len(snap['metrics'])} metrics ({len(nulls)} empty, with reasons), "
                f"{len(chart_list)} charts, data mode {snap['data_mode']}, as of {snap['as_of']} "
@@ -235,6 +253,19 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_verdict(args) -> int:
+    """The deploy gate: reads the verdict the build wrote (publish: in universe.yml decides it)."""
+    path = args.out / "metrics.json"
+    try:
+        snap = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BuildError(f"{path}: no readable snapshot ({exc.__class__.__name__})") from None
+    if "publishable" not in snap:
+        raise BuildError(f"{path}: the snapshot carries no publish verdict; rebuild it")
+    print(f"{'publishable' if snap['publishable'] else 'not publishable'}: {snap['publishable_reason']}")
+    return 0 if snap["publishable"] is True else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
@@ -246,10 +277,16 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "build")
     args = parser().parse_args(argv)
     try:
-        return {"build": cmd_build, "show": cmd_show, "list": cmd_list, "review": cmd_review}[args.command](args)
+        return {"build": cmd_build, "show": cmd_show, "list": cmd_list, "review": cmd_review,
+                "verdict": cmd_verdict}[args.command](args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a full disk, a read-only folder: the output folder is left as it was
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,7 +10,7 @@ from build_data import config, sessions
 from build_data.compute import charts as charts_mod
 from build_data.compute import signals, values
 from build_data.fetch.gather import Gathered, Options, gather, stderr_log
-from build_data.publish import render, snapshot
+from build_data.publish import policy, render, snapshot
 
 
 def build(opts: Options, universe: config.Universe, facts: config.Facts, log=stderr_log):
@@ -26,6 +26,9 @@ def build(opts: Options, universe: config.Universe, facts: config.Facts, log=std
     snap = snapshot.assemble(universe=universe, facts=facts, gathered=got, metrics=metrics, claims=claims,
                              watchlist=watch, changes=changes, charts=render.chart_entries(chart_list),
                              built_at=opts.now)
+    snap |= policy.verdict(universe=universe, data_mode=got.data_mode, as_of=got.as_of, status=got.status,
+                           latest_session=got.as_of)
+    log(f"publishable: {'yes' if snap['publishable'] else 'no'}: {snap['publishable_reason']}")
     return snap, chart_list
 
 

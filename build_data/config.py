@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from build_data.errors import ConfigError
 
@@ -64,6 +64,19 @@ class Validation(_Strict):
     max_daily_move: float = Field(gt=0, le=1)
     max_stale_sessions: int = Field(ge=0)
     revision_tolerance: float = Field(ge=0, le=0.5)
+
+
+class Publish(_Strict):
+    """What may be published: the fail-closed policy the scheduled deploy obeys."""
+    # The snapshot may trail the last completed session by at most this many sessions.
+    max_stale_sessions: int = Field(ge=0)
+    # No deploy unless each of these has usable data.
+    core: list[str]
+    # cache: a series that fails validation keeps its last good cache, labelled on the page;
+    # block: any such failure blocks the deploy.
+    on_validation_failure: Literal["cache", "block"] = "cache"
+    # Whether the built-in sample may ever be deployed.
+    allow_sample: bool = False
 
 
 class Thresholds(_Strict):
@@ -188,7 +201,7 @@ class WatchItem(_Signal):
 
 
 class Universe(_Strict):
-    calendar: str
+    calendar: str = Field(description="an exchange_calendars name, such as XNYS")
     history_start: dt.date
     symbols: dict[str, Symbol]
     sectors: list[str]
@@ -197,6 +210,7 @@ class Universe(_Strict):
     pairs: dict[str, Pair]
     macro: dict[str, MacroSeries]
     validation: Validation
+    publish: Publish
     thresholds: Thresholds
     levels: LevelSet
     targets: LevelSet
@@ -205,10 +219,21 @@ class Universe(_Strict):
     claims: dict[str, Claim] = {}
     watchlist: dict[str, WatchItem] = {}
 
+    @field_validator("calendar")
+    @classmethod
+    def _known_calendar(cls, name: str) -> str:
+        import exchange_calendars as xc
+
+        if name not in xc.get_calendar_names():
+            close = difflib.get_close_matches(name, xc.get_calendar_names(), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else " (for example XNYS)"
+            raise ValueError(f"unknown exchange calendar {name!r}{hint}")
+        return name
+
     @model_validator(mode="after")
     def _aliases_exist(self):
         known = set(self.symbols)
-        refs = {"sectors": self.sectors, "breadth_basket": self.breadth_basket,
+        refs = {"sectors": self.sectors, "breadth_basket": self.breadth_basket, "publish.core": self.publish.core,
                 "volume_symbols": self.volume_symbols,
                 "levels.symbol": [self.levels.symbol], "targets.symbol": [self.targets.symbol]}
         refs |= {f"pairs.{k}": [p.a, p.b] for k, p in self.pairs.items()}
@@ -251,13 +276,30 @@ class Facts(_Strict):
     facts: dict[str, Fact]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that rejects a key repeated in one mapping (plain YAML lets the last one win,
+    so a second `spx:` entry would silently replace the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[object, int] = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(f"line {line}: duplicate key {key!r} (first defined on line {seen[key]})")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _load_yaml(path: Path) -> object:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
 
 
 def _parse(model: type[BaseModel], path: Path):
@@ -265,10 +307,16 @@ def _parse(model: type[BaseModel], path: Path):
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # A misspelt field also shows up as the real one "missing": name the unknown one first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
         field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            parent = ".".join(str(p) for p in first["loc"][:-1]) or "(top level)"
+            field, message = parent, f"unknown field {first['loc'][-1]!r}"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {field}: {first['msg']}{more}") from None
+        raise ConfigError(f"{path}: {field}: {message}{more}") from None
 
 
 # Units a comparison with a number can apply to ("native" never reaches here: macro series carry their own).

@@ -22,4 +22,12 @@ class SourceError(BuildError):
 
 
 class CacheError(BuildError):
-    """A cache file is corrupt, or a fetch would replace good cached data with worse."""
+    """A cache file is corrupt (then `path` names it), or a fetch would replace good cached data with worse."""
+
+    def __init__(self, message: str, path=None):
+        super().__init__(message)
+        self.path = path
+
+
+class Offline(SourceError):
+    """The network is down (a name does not resolve): every live source will fail the same way."""

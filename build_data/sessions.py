@@ -10,6 +10,8 @@ from functools import lru_cache
 import exchange_calendars as xc
 import pandas as pd
 
+from build_data.errors import BuildError
+
 # Early enough to cover the Russell 2000's whole published history (it starts in 1987).
 CALENDAR_START = "1985-01-02"
 
@@ -59,8 +61,6 @@ def as_of_session(requested: dt.date | None, now: pd.Timestamp, name: str = "XNY
 
     It comes from the calendar, never from the data, so one series' dates cannot move it.
     A date in the future or before the calendar starts is an error."""
-    from build_data.errors import BuildError
-
     latest = last_completed_session(now, name)
     if requested is None:
         return latest
@@ -82,3 +82,11 @@ def non_sessions(index: pd.DatetimeIndex, name: str = "XNYS") -> pd.DatetimeInde
     cal = exchange(name)
     valid = cal.sessions_in_range(max(index.min(), cal.first_session), min(index.max(), cal.last_session))
     return index[~pd.DatetimeIndex(index).isin(pd.DatetimeIndex(valid).tz_localize(None))]
+
+
+def check_in_calendar(day: dt.date, name: str = "XNYS", what: str = "--as-of") -> None:
+    """Raise a one-line BuildError when `day` lies outside the calendar's known sessions."""
+    cal = exchange(name)
+    first, last = cal.first_session.date(), cal.last_session.date()
+    if not first <= day <= last:
+        raise BuildError(f"{what} {day}: outside the {name} exchange calendar ({first} .. {last})")

@@ -170,3 +170,76 @@ def test_build_reports_claims_that_no_longer_hold_and_what_flipped(tmp_path):
         assert f"changed since the last build (2025-06-02): {cid!r}" in second.stderr
     for cid, c in snap_after["claims"].items():
         assert (f"no longer holds: {c['page']}-case {cid!r}" in second.stderr) == (c["holds"] is False)
+
+
+def test_header_only_price_file_is_a_one_line_error(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "^RUT.csv").write_text("Date,Open,High,Low,Close,Adj Close,Volume\n")
+    run = cli("--source", "csv", "--data-dir", str(data), "--out", str(tmp_path / "out"))
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1] == f"error: {data / '^RUT.csv'}: no price rows (only a header)"
+
+
+@pytest.mark.parametrize("as_of", ["1900-01-02", "2199-06-01"])
+def test_as_of_outside_the_exchange_calendar_is_a_one_line_error(tmp_path, as_of):
+    run = cli("--source", "sample", "--as-of", as_of, "--out", str(tmp_path))
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: --as-of {as_of}: outside the XNYS exchange calendar (")
+
+
+def test_unknown_calendar_names_the_field_and_the_nearest_names(tmp_path):
+    bad = tmp_path / "universe.yml"
+    bad.write_text(config.DEFAULT_UNIVERSE.read_text().replace("calendar: XNYS", "calendar: XNYZ"))
+    run = cli("--source", "sample", "--config", str(bad), "--out", str(tmp_path / "o"))
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {bad}: calendar: ") and "unknown exchange calendar 'XNYZ'" in last
+    assert "XNYS" in last
+
+
+def test_duplicate_yaml_keys_are_rejected_naming_the_key_and_both_lines(tmp_path):
+    text = config.DEFAULT_UNIVERSE.read_text()
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("  spx:")) + 1
+    ndx = next(i for i, line in enumerate(lines) if line.startswith("  ndx:"))
+    lines[ndx] = "  spx:"  # a second spx entry (it would silently hold the Nasdaq-100's ticker)
+    bad = tmp_path / "universe.yml"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError) as err:
+        config.load_universe(bad)
+    assert str(err.value) == f"{bad}: line {ndx + 1}: duplicate key 'spx' (first defined on line {first})"
+    facts = tmp_path / "facts.yml"
+    facts.write_text("facts:\n  a: {text: t, source: s, date: 2026-01-01, max_age_days: 9}\n"
+                     "  a: {text: u, source: s, date: 2026-01-01, max_age_days: 9}\n")
+    run = cli("--source", "sample", "--facts", str(facts), "--out", str(tmp_path / "o"))
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1] == f"error: {facts}: line 3: duplicate key 'a' (first defined on line 2)"
+
+
+def test_unknown_field_is_named_as_unknown_not_as_another_missing(tmp_path):
+    raw = yaml.safe_load(config.DEFAULT_UNIVERSE.read_text())
+    raw["symbols"]["rut"]["tickr"] = raw["symbols"]["rut"].pop("ticker")
+    bad = tmp_path / "universe.yml"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as err:
+        config.load_universe(bad)
+    assert str(err.value) == f"{bad}: symbols.rut: unknown field 'tickr' (and 1 more)"
+
+
+def test_full_disk_is_a_one_line_error_and_the_old_output_stays(tmp_path):
+    """RLIMIT_FSIZE in the child makes writes past a few kB fail with EFBIG, as a full disk would."""
+    out = tmp_path / "out"
+    args = ["--source", "sample", "--as-of", "2026-01-16", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
+    assert cli(*args).returncode == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    code = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000)); "
+            "from build_data.__main__ import main; sys.exit(main(sys.argv[1:]))")
+    run = subprocess.run([sys.executable, "-c", code, *args[:3], "2026-01-15", *args[4:]], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("error: ") and "File too large" in run.stderr
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before

@@ -8,7 +8,9 @@ import pytest
 import yfinance.data
 from werkzeug import Response
 
+from build_data.build import build
 from build_data.fetch import cache
+from build_data.fetch.gather import Options
 from build_data.errors import BuildError
 from build_data.fetch.sources import sample
 from tests.conftest import FIXED_NOW, build_snapshot, day
@@ -85,6 +87,13 @@ def test_yahoo_down_falls_back_to_cache_and_says_so(universe, facts, tmp_path, y
     assert "cache" in second["mode_note"] and "2026-01-16" in second["mode_note"]
     assert second["series_status"]["rut"]["source"] == "cache"
     assert second["metrics"]["rut.ret_ytd"] == first["metrics"]["rut.ret_ytd"]
+    assert first["publishable"] is True and first["publishable_reason"] == "live data through 2026-01-16"
+    assert second["publishable"] is True
+    assert second["publishable_reason"] == "cached data through 2026-01-16, labelled as such on the pages"
+    # A week later, Yahoo still down: four sessions behind (Monday is a holiday), over the limit of three.
+    week = live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW + pd.Timedelta(days=7))
+    assert week["publishable"] is False
+    assert week["publishable_reason"] == "the data ends 2026-01-16, 4 sessions before 2026-01-23 (the limit is 3)"
 
 
 def test_bad_live_bar_is_refused_and_the_cache_survives(universe, facts, tmp_path, yahoo, fred):
@@ -130,3 +139,80 @@ def test_as_of_rebuild_inside_the_cache_needs_no_price_fetch(universe, facts, tm
     assert snap["as_of"] == "2025-12-31" and snap["data_mode"] == "cache"
     assert "covers that date" in snap["mode_note"]
     assert snap["metrics"]["rut.close"]["value"] == pytest.approx(market[0]["^RUT"]["close"].loc["2025-12-31"])
+
+
+def test_a_corrupt_cache_is_kept_aside_and_healed_only_by_a_fetch_covering_it(universe, facts, tmp_path, yahoo,
+                                                                               fred):
+    live(universe, facts, tmp_path, yahoo, fred)
+    path = tmp_path / "cache" / "prices" / "XLE.csv"
+    rows = len(cache.load_prices(tmp_path / "cache", "XLE").data)
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01  # one flipped bit in the body
+    path.write_bytes(bytes(damaged))
+    full = yahoo.listings["XLE"]
+    yahoo.listings["XLE"] = Listing(full.bars.iloc[-100:], instrument_type=full.instrument_type)
+
+    lines: list[str] = []
+    yfinance.data.YfData.cache_get.cache_clear()
+    snap, _ = build(Options(cache_dir=tmp_path / "cache", yahoo_session=session(yahoo), fred_url=fred,
+                            fetch_timeout=60, now=FIXED_NOW + pd.Timedelta(minutes=5)), universe, facts,
+                    log=lines.append)
+    aside = list(path.parent.glob("XLE.csv.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == bytes(damaged)  # kept, byte for byte
+    assert not path.exists()  # the short fetch did not replace it
+    status = snap["series_status"]["xle"]
+    assert status["status"] == "missing" and status["reason"].startswith(
+        f"unavailable: cache corrupt (kept as {aside[0].name}; needs a fetch covering ")
+    assert any(f"moved aside to {aside[0].name}" in line for line in lines)
+    assert snap["metrics"]["xle.close"]["value"] is None and snap["metrics"]["xle.records_ytd"]["value"] is None
+
+    yahoo.listings["XLE"] = full  # Yahoo serves the whole history again
+    snap = live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW + pd.Timedelta(minutes=10))
+    assert snap["series_status"]["xle"]["status"] == "ok"
+    assert len(cache.load_prices(tmp_path / "cache", "XLE").data) == rows
+    assert aside[0].exists()  # still kept
+
+
+def test_a_split_restates_the_cached_history_and_is_recorded(universe, facts, tmp_path, yahoo, fred, market):
+    day_before = FIXED_NOW - pd.Timedelta(days=1)  # Thursday 2026-01-15, after the close
+    live(universe, facts, tmp_path, yahoo, fred, now=day_before)
+    original = yahoo.listings["IWM"].bars
+    # IWM splits 2-for-1 at the open of 2026-01-16: Yahoo restates every earlier bar.
+    split_day = pd.Timestamp("2026-01-16")
+    restated = original.copy()
+    restated[["open", "high", "low", "close", "adj_close"]] /= 2
+    restated["volume"] *= 2
+    yahoo.listings["IWM"] = Listing(restated, instrument_type="ETF", splits={split_day: (2, 1)})
+
+    snap = live(universe, facts, tmp_path, yahoo, fred)
+    status = snap["series_status"]["iwm"]
+    assert status["status"] == "ok" and status["source"] == "yahoo"
+    assert status["splits"] == [{"date": "2026-01-16", "ratio": 2.0}]
+    assert status["reason"] == "split 2-for-1 on 2026-01-16: cached history restated"
+    cached = cache.load_prices(tmp_path / "cache", "IWM").data
+    assert len(cached) == len(original)
+    assert cached["close"].to_numpy() == pytest.approx(restated["close"].to_numpy(), abs=1e-6)
+    assert cached["volume"].to_numpy() == pytest.approx(restated["volume"].to_numpy())
+    assert snap["metrics"]["iwm.close"]["value"] == pytest.approx(restated["close"].iloc[-1])
+    # Returns are unchanged by a split.
+    expected_ytd = restated["close"].iloc[-1] / restated.loc[:"2025-12-31", "close"].iloc[-1] - 1
+    assert snap["metrics"]["iwm.ret_ytd"]["value"] == pytest.approx(expected_ytd, rel=1e-6)
+
+
+def test_a_restatement_that_is_no_reported_split_is_refused_and_flagged(universe, facts, tmp_path, yahoo, fred):
+    live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW - pd.Timedelta(days=1))
+    original = yahoo.listings["IWM"].bars
+    restated = original.copy()
+    restated[["open", "high", "low", "close", "adj_close"]] /= 2  # as a split would, but none is reported
+    yahoo.listings["IWM"] = Listing(restated, instrument_type="ETF")
+
+    snap = live(universe, facts, tmp_path, yahoo, fred)
+    status = snap["series_status"]["iwm"]
+    assert status["status"] == "ok" and status["source"] == "cache"
+    assert status["reason"].startswith("live data refused: IWM: fetched close on ")
+    assert "revision tolerance" in status["reason"]
+    # Never the restated number: the cached close (or none, the cache being a session behind).
+    shown = snap["metrics"]["iwm.close"]["value"]
+    assert shown is None or shown == pytest.approx(original["close"].loc["2026-01-15"])
+    assert cache.load_prices(tmp_path / "cache", "IWM").data["close"].iloc[-1] == pytest.approx(
+        original["close"].loc["2026-01-15"])

@@ -95,7 +95,7 @@ def test_as_of_on_a_holiday_uses_the_previous_session(universe, facts):
 
 @pytest.mark.parametrize("as_of, message", [
     ("2026-01-17", "--as-of 2026-01-17 is in the future (the last completed session is 2026-01-16)"),
-    ("1970-01-02", "--as-of 1970-01-02 is before the exchange calendar starts"),
+    ("1970-01-02", "--as-of 1970-01-02: outside the XNYS exchange calendar"),
 ])
 def test_an_as_of_outside_the_calendar_is_a_one_line_error(universe, facts, as_of, message):
     with pytest.raises(BuildError, match=re.escape(message)):

@@ -51,6 +51,7 @@ def test_older_fred_header_is_accepted(tmp_path):
     ("^RUT.csv", "Date,Close\nnot-a-date,1\n", "unparseable date 'not-a-date'"),
     ("^RUT.csv", "Date,Close\n2026-01-02,abc\n", "non-numeric price"),
     ("^RUT.csv", "", "not a readable CSV file"),
+    ("^RUT.csv", "Date,Open,High,Low,Close,Adj Close,Volume\n", "no price rows (only a header)"),
     ("DGS10.csv", "observation_date,DGS2\n2026-01-02,4\n", "expected FRED's layout observation_date,DGS10"),
 ])
 def test_bad_files_name_the_file_and_the_problem(tmp_path, name, text, message):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -15,11 +17,13 @@ import pandas as pd
 from build_data import sessions
 from build_data.fetch import cache, validate
 from build_data.config import Universe
-from build_data.errors import BuildError, CacheError, SourceError, ValidationError
+from build_data.errors import BuildError, CacheError, Offline, SourceError, ValidationError
 from build_data.fetch.sources import csv as csv_source
 from build_data.fetch.sources import sample as sample_source
 
 Log = Callable[[str], None]
+# FRED revises recent observations: each incremental fetch re-reads this much of the cached tail.
+FRED_OVERLAP_DAYS = 400
 
 
 def stderr_log(message: str) -> None:
@@ -71,6 +75,8 @@ def _published(series: pd.Series, as_of: dt.date, lag_days: int) -> pd.Series:
 
 def gather(opts: Options, universe: Universe, log: Log = stderr_log) -> Gathered:
     """Collect every series for the build, validated, in the requested or best available mode."""
+    if opts.as_of is not None:
+        sessions.check_in_calendar(opts.as_of, universe.calendar)
     if opts.source == "sample":
         return _from_sample(opts, universe, log, note="Built from the deterministic sample generator (--source sample).")
     if opts.source == "csv":
@@ -130,7 +136,8 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
             shown = ", ".join(gaps[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
             notes.setdefault(alias, []).append(f"{len(gaps)} session{'s' if len(gaps) > 1 else ''} missing: {shown}")
         cut_prices[alias] = frame
-        status[alias] = _status(ticker, status[alias]["source"], frame)
+        kept = {k: v for k, v in status[alias].items() if k in ("reason", "splits")}  # notes of a usable series
+        status[alias] = _status(ticker, status[alias]["source"], frame) | kept
     for alias, series in macro.items():
         cfg = universe.macro[alias]
         series = _published(series, as_of, cfg.release_lag_days)
@@ -198,25 +205,38 @@ def _from_csv(opts, universe, log) -> Gathered:
 
 
 def _load_cached(opts, universe, log) -> tuple[dict, dict, dict]:
-    """Everything usable in the cache; corrupt files are reported and skipped, never used."""
+    """Everything usable in the cache. A corrupt file is moved aside (kept) and reported; its
+    series stays unavailable until a fetch covers what the file covered."""
     problems: dict[str, str] = {}
 
-    def load_all(names: dict[str, str], load) -> dict:
+    def load_all(kind: str, names: dict[str, str], load) -> dict:
         found = {}
         for alias, name in names.items():
             try:
                 hit = load(opts.cache_dir, name)
             except CacheError as exc:
-                problems[alias] = str(exc)
-                log(f"  {exc}")
-                continue
+                aside = cache.quarantine(exc.path, opts.now.to_pydatetime()) if exc.path else None
+                log(f"  {exc}" + (f"; moved aside to {aside.name}" if aside else ""))
+                hit = None
             if hit is not None:
                 found[alias] = hit
+                continue
+            pending = cache.quarantined(opts.cache_dir, kind, name)
+            if pending is not None:
+                problems[alias] = f"unavailable: cache corrupt ({pending.describe()})"
         return found
 
-    prices = load_all({a: s.ticker for a, s in universe.symbols.items()}, cache.load_prices)
-    macro = load_all({a: m.series for a, m in universe.macro.items()}, cache.load_macro)
+    prices = load_all("prices", {a: s.ticker for a, s in universe.symbols.items()}, cache.load_prices)
+    macro = load_all("macro", {a: m.series for a, m in universe.macro.items()}, cache.load_macro)
     return prices, macro, problems
+
+
+def _check_heals(opts, kind: str, name: str, fetched) -> None:
+    """A series whose cache was corrupt takes a fetch only if it covers what the corrupt file did."""
+    pending = cache.quarantined(opts.cache_dir, kind, name)
+    if pending is not None and not pending.covered_by(fetched.index):
+        got = f"{fetched.index[0]:%Y-%m-%d} .. {fetched.index[-1]:%Y-%m-%d}" if len(fetched) else "nothing"
+        raise CacheError(f"unavailable: cache corrupt ({pending.describe()}; the fetch covers {got})")
 
 
 def _from_live(opts, universe, log) -> Gathered:
@@ -239,19 +259,38 @@ def _from_live(opts, universe, log) -> Gathered:
     start = universe.history_start if len(cached_prices) < len(tickers) or not starts else min(starts)
     series_ids = {a: m.series for a, m in universe.macro.items()}
     live_prices: dict[str, pd.DataFrame] = {}
+    live_splits: dict[str, dict] = {}
     live_macro: dict[str, pd.Series] = {}
-    offline = "not fetched (--source cache)"
-    live_errors: dict[str, str] = {t: offline for t in tickers.values()}
-    macro_errors: dict[str, str] = {s: offline for s in series_ids.values()}
+    not_fetched = "not fetched (--source cache)"
+    live_errors: dict[str, str] = {t: not_fetched for t in tickers.values()}
+    macro_errors: dict[str, str] = {s: not_fetched for s in series_ids.values()}
     # An --as-of rebuild whose dates the cache already covers needs no price fetch.
     covered = start > end
     if covered:
         log(f"yahoo: the cache already covers {end} for every ticker; not fetching prices")
         live_errors = {t: f"the cache already covers {end}" for t in tickers.values()}
     if opts.source != "cache":
+        # One deadline for the whole live fetch: FRED runs beside Yahoo, and neither may outlast it.
+        deadline = time.monotonic() + opts.fetch_timeout
+        fred_starts = {series_ids[a]: (c.data.index[-1] - pd.Timedelta(days=FRED_OVERLAP_DAYS)).date()
+                       for a, c in cached_macro.items()}
+        gate = _Gate(log)
+        fred_box: dict = {}
+        fred_thread = threading.Thread(
+            target=lambda: fred_box.update(got=_fetch_fred(fred, opts, series_ids, fred_starts, deadline, gate)),
+            name="fred-fetch", daemon=True)
+        fred_thread.start()
+        offline = None
         if not covered:
-            live_prices, live_errors = _fetch_yahoo(yahoo, opts, tickers, start, end, log)
-        live_macro, macro_errors = _fetch_fred(fred, opts, series_ids, log)
+            live_prices, live_errors, offline = _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log,
+                                                             live_splits)
+        fred_thread.join(max(0.0, deadline - time.monotonic()) + 0.5)
+        gate.close()  # whatever an abandoned request thread still has to say is not printed
+        late = f"no answer within the {opts.fetch_timeout:g}s fetch deadline"
+        live_macro, macro_errors, fred_offline = fred_box.get("got", ({}, {s: late for s in series_ids.values()}, None))
+        offline = offline or fred_offline
+        if offline:
+            log(f"{offline}; using the cache")
 
     prices, macro, status, sources = {}, {}, {}, {}
     notes: dict[str, list[str]] = {}
@@ -264,17 +303,28 @@ def _from_live(opts, universe, log) -> Gathered:
         if alias in live_prices:
             try:
                 new = _drop_non_sessions(alias, live_prices[alias].loc[: pd.Timestamp(end)], universe, notes)
-                merged = cache.merge_prices(ticker, old_data, new,
-                                            tolerance=universe.validation.revision_tolerance)
+                _check_heals(opts, "prices", ticker, new)
+                tolerance = universe.validation.revision_tolerance
+                base, split = cache.split_rescale(old_data, new, live_splits.get(ticker, {}), tolerance=tolerance)
+                merged = cache.merge_prices(ticker, base, new, tolerance=tolerance)
                 validate.check_prices(f"{alias} ({ticker})", merged, max_move=universe.validation.max_daily_move)
                 cache.save_prices(opts.cache_dir, ticker, merged, source="yahoo", fetched_at=fetched_at)
                 added = len(merged) - (len(old_data) if old else 0)
                 log(f"  {ticker}: {added} new sessions, cached through {merged.index[-1].date()}")
                 prices[alias], status[alias] = merged, _status(ticker, "yahoo", merged)
+                if split:
+                    note = f"split {split['ratio']:g}-for-1 on {split['date']}: cached history restated"
+                    log(f"  {ticker}: {note}")
+                    status[alias] |= {"reason": note, "splits": [split]}
                 continue
             except (CacheError, ValidationError) as exc:
                 live_errors[ticker] = f"fetch refused: {exc}"
                 log(f"  {ticker}: fetch refused, keeping the cache: {exc}")
+                if old is not None:  # flagged on the page: the data shown is the cache's
+                    prices[alias] = old_data
+                    status[alias] = _status(ticker, "cache", old_data, "ok", f"live data refused: {exc}")
+                    fell_back.append(alias)
+                    continue
         reason = live_errors.get(ticker, "not returned by Yahoo")
         if old is not None:
             prices[alias], status[alias] = old_data, _status(ticker, "cache", old_data, "ok", None)
@@ -286,6 +336,7 @@ def _from_live(opts, universe, log) -> Gathered:
         sources[alias] = f"fred:{sid}"
         if alias in live_macro:
             try:
+                _check_heals(opts, "macro", sid, live_macro[alias])
                 merged = cache.merge_macro(sid, old.data if old else None, live_macro[alias])
                 cache.save_macro(opts.cache_dir, sid, merged, source="fred", fetched_at=fetched_at)
                 macro[alias], status[alias] = merged, _status(sid, "fred", merged)
@@ -321,23 +372,46 @@ def _from_live(opts, universe, log) -> Gathered:
     return _finish(prices, macro, status, sources, universe, opts, mode, note, end, log, notes)
 
 
-def _fetch_yahoo(yahoo, opts, tickers, start, end, log):
+class _Gate:
+    """A log that goes quiet once the fetch is over, so threads abandoned at the deadline print nothing."""
+
+    def __init__(self, log: Log):
+        self._log, self._open, self._lock = log, True, threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        with self._lock:
+            if self._open:
+                self._log(message)
+
+    def close(self) -> None:
+        with self._lock:
+            self._open = False
+
+
+def _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log, splits):
+    """(frames by alias, errors by ticker, offline reason or None); split events go into `splits`."""
     try:
         log(f"yahoo: {len(tickers)} tickers from {start} through {end}")
         frames, errors = yahoo.fetch_prices(list(tickers.values()), start, last_session=end,
-                                            session=opts.yahoo_session, timeout_s=opts.fetch_timeout, log=log)
-        return {a: frames[t] for a, t in tickers.items() if t in frames}, errors
+                                            session=opts.yahoo_session, timeout_s=opts.fetch_timeout,
+                                            deadline=deadline, splits=splits, log=log)
+        return {a: frames[t] for a, t in tickers.items() if t in frames}, errors, None
+    except Offline as exc:
+        return {}, {t: str(exc) for t in tickers.values()}, str(exc)
     except SourceError as exc:
         log(f"  yahoo failed: {exc}")
-        return {}, {t: str(exc) for t in tickers.values()}
+        return {}, {t: str(exc) for t in tickers.values()}, None
 
 
-def _fetch_fred(fred, opts, series_ids, log):
+def _fetch_fred(fred, opts, series_ids, starts, deadline, log):
+    """(series by alias, errors by series id, offline reason or None)."""
     try:
         kwargs = {"base_url": opts.fred_url} if opts.fred_url else {}
-        got, errors = fred.fetch_series(list(series_ids.values()), session=opts.fred_session,
-                                        timeout_s=min(30.0, opts.fetch_timeout), log=log, **kwargs)
-        return {a: got[s] for a, s in series_ids.items() if s in got}, errors
+        got, errors = fred.fetch_series(list(series_ids.values()), starts=starts, session=opts.fred_session,
+                                        deadline=deadline, log=log, **kwargs)
+        return {a: got[s] for a, s in series_ids.items() if s in got}, errors, None
+    except Offline as exc:
+        return {}, {s: str(exc) for s in series_ids.values()}, str(exc)
     except SourceError as exc:
         log(f"  fred failed: {exc}")
-        return {}, {s: str(exc) for s in series_ids.values()}
+        return {}, {s: str(exc) for s in series_ids.values()}, None

@@ -1,7 +1,7 @@
 """The only writer of build output: metrics.json, chart specs, SVG fallbacks, chart runtime.
 
-Every file is written atomically; files left over from earlier builds are removed last, so a
-failed build never leaves the folder half old and half new.
+`publish` renders one build into a staging folder and swaps it in for the output folder in one
+step, so the output is always one build's, whole. Every file is written atomically too.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import vl_convert
 
 from build_data import atomic
-from build_data.publish import feeds
+from build_data.publish import feeds, output
 from build_data.compute.charts import CHART_IDS, WIDTH_FALLBACK, Chart
 
 # Rendered once more as a PNG: link previews (Open Graph cards) do not show SVG.
@@ -96,3 +96,11 @@ def write_all(out_dir: Path, snapshot_json: str, charts: list[Chart], log, *, ve
             if old.is_file() and old.resolve() not in keep:
                 old.unlink()
     return written
+
+
+def publish(out_dir: Path, snapshot_json: str, charts: list[Chart], log, **kwargs) -> list[Path]:
+    """Render everything into a fresh staging folder, then swap it in for `out_dir` in one step:
+    a kill, a full disk or an error leaves the previous output whole."""
+    with output.staged(Path(out_dir)) as stage:
+        written = write_all(stage, snapshot_json, charts, log, **kwargs)
+    return [Path(out_dir) / p.relative_to(stage) for p in written]

@@ -49,6 +49,7 @@ class Listing:
     bars: pd.DataFrame
     instrument_type: str = "EQUITY"
     live: dict | None = None
+    splits: dict = dataclasses.field(default_factory=dict)  # session date -> (numerator, denominator)
 
 
 @dataclasses.dataclass
@@ -143,6 +144,14 @@ def chart_json(symbol: str, listing: Listing, params: dict[str, str]) -> dict:
     result: dict = {"meta": meta}
     if stamps:
         result["timestamp"] = stamps
+        events = {}
+        for day, (num, den) in listing.splits.items():
+            at = _epoch(pd.Timestamp(day).date(), datetime.time(9, 30))
+            if stamps[0] <= at <= stamps[-1]:
+                events[str(at)] = {"date": at, "numerator": float(num), "denominator": float(den),
+                                   "splitRatio": f"{num:g}:{den:g}"}
+        if events:  # Yahoo's layout: events.splits keyed by the event's epoch second, as a string
+            result["events"] = {"splits": events}
         result["indicators"] = {"quote": [quote]}
         if adjclose is not None:
             result["indicators"]["adjclose"] = [{"adjclose": adjclose}]
@@ -161,6 +170,7 @@ class YahooFake(BaseAdapter):
         self.unexpected: list[str] = []
         self._scripts: dict[str, list[Scripted]] = {}
         self._held: threading.Event | None = None
+        self._offline = False
         self._lock = threading.Lock()
 
     def script(self, symbol: str, status: int, body: str, *, times: int | None = None) -> None:
@@ -170,6 +180,10 @@ class YahooFake(BaseAdapter):
     def hold(self) -> None:
         """Make every request hang until `release()`, like a server that never answers."""
         self._held = threading.Event()
+
+    def go_offline(self) -> None:
+        """Fail every request as requests does when no host name resolves (no network)."""
+        self._offline = True
 
     def release(self) -> None:
         """Let held requests go; they then fail with a connection error."""
@@ -186,6 +200,8 @@ class YahooFake(BaseAdapter):
         params = dict(urllib.parse.parse_qsl(url.query))
         with self._lock:
             self.calls.append((url.hostname, path, params))
+        if self._offline:
+            raise dns_failure(request.url)
         if self._held is not None:
             self._held.wait(timeout=30)
             raise requests.ConnectionError(f"fake Yahoo released a held request: {request.url}")
@@ -253,3 +269,17 @@ def session(fake: YahooFake) -> requests.Session:
     s.mount("https://", fake)
     s.mount("http://", fake)
     return s
+
+
+def dns_failure(url: str) -> requests.ConnectionError:
+    """The exception requests raises when the host does not resolve: a ConnectionError wrapping
+    urllib3's MaxRetryError, whose reason is a NameResolutionError over socket.gaierror."""
+    import socket
+
+    from urllib3.exceptions import MaxRetryError, NameResolutionError
+
+    host = urllib.parse.urlsplit(url).hostname
+    cause = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    reason = NameResolutionError(host, None, cause)
+    reason.__cause__ = cause
+    return requests.ConnectionError(MaxRetryError(None, url, reason=reason))

@@ -30,3 +30,32 @@ def macro_series(s: pd.Series, series_id: str) -> pd.Series:
     out = pd.to_numeric(s, errors="coerce").astype("float64").dropna()
     out.index = pd.DatetimeIndex(out.index).normalize().rename("date")
     return out.sort_index().rename(series_id)
+
+
+_DNS_MESSAGES = ("Name or service not known", "Temporary failure in name resolution",
+                 "nodename nor servname", "No address associated with hostname", "getaddrinfo failed")
+
+
+def is_dns_failure(exc: BaseException) -> bool:
+    """Whether a request failed because a host name did not resolve (the machine is offline).
+
+    requests wraps urllib3's NameResolutionError (itself wrapping socket.gaierror) a few levels
+    deep, so walk the causes and the wrapped `reason`s.
+    """
+    import socket
+
+    from urllib3.exceptions import NameResolutionError
+
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        err = todo.pop()
+        if not isinstance(err, BaseException) or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, (socket.gaierror, NameResolutionError)):
+            return True
+        if any(m in str(err) for m in _DNS_MESSAGES):
+            return True
+        todo += [err.__cause__, err.__context__, getattr(err, "reason", None), *err.args]
+    return False

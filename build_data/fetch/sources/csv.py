@@ -45,7 +45,10 @@ def read_price_file(path: Path) -> pd.DataFrame:
     except (TypeError, ValueError) as exc:
         raise SourceError(f"{path}: non-numeric price or volume ({exc})") from None
     # Yahoo exports placeholder rows with every field null; they are not sessions.
-    return frame.dropna(how="all")
+    frame = frame.dropna(how="all")
+    if frame.empty:
+        raise SourceError(f"{path}: no price rows (only a header)")
+    return frame
 
 
 def read_macro_file(path: Path, series_id: str) -> pd.Series:

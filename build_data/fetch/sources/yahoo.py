@@ -8,6 +8,7 @@ import re
 import sys
 import threading
 import time
+import urllib.parse
 from typing import Callable
 
 import multitasking
@@ -15,8 +16,8 @@ import pandas as pd
 import requests
 import yfinance
 
-from build_data.errors import SourceError
-from build_data.fetch.sources import price_frame
+from build_data.errors import Offline, SourceError
+from build_data.fetch.sources import is_dns_failure, price_frame
 
 _COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close",
             "Adj Close": "adj_close", "Volume": "volume"}
@@ -26,8 +27,28 @@ _FAILURE_LINE = re.compile(r"\s*(\[[^\]\n]*\]): (.+)")
 _URL_TAIL = re.compile(r""" for url: [^\s'"]+""")  # URLs carry the crumb: keep them out of reports
 
 
+PROBE_URL = "https://fc.yahoo.com"  # Yahoo's cookie endpoint, the first host yfinance calls
+
+# yfinance logs its failures; with no handler Python prints them to stderr, even from worker
+# threads abandoned after the deadline. Ours are collected by _FailureLog and reported in one line.
+_YF_LOGGER = logging.getLogger("yfinance")
+_YF_LOGGER.addHandler(logging.NullHandler())
+_YF_LOGGER.propagate = False
+
+
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def probe(session: requests.Session | None, timeout_s: float = 2.0) -> None:
+    """Raise Offline when Yahoo's host name does not resolve; any other outcome is left to the
+    real fetch. Offline, yfinance would report every ticker as "possibly delisted"."""
+    http = session or requests.Session()
+    try:
+        http.get(PROBE_URL, timeout=(timeout_s, timeout_s), allow_redirects=False)
+    except requests.RequestException as exc:
+        if is_dns_failure(exc):
+            raise Offline(f"offline: cannot resolve {urllib.parse.urlsplit(PROBE_URL).hostname}") from None
 
 
 class _FailureLog(logging.Handler):
@@ -57,10 +78,13 @@ def _download(tickers: list[str], start: datetime.date, end: datetime.date,
 
     def run() -> None:
         try:
+            probe(session, min(2.0, max(0.1, deadline - time.monotonic())))
             box["data"] = yfinance.download(
-                tickers, start=start, end=end, auto_adjust=False, actions=False,
+                tickers, start=start, end=end, auto_adjust=False, actions=True,
                 multi_level_index=True, group_by="column", threads=True, progress=False,
                 timeout=timeout_s, session=session)
+        except Offline as exc:
+            box["offline"] = exc
         except Exception as exc:  # reported to the caller as a SourceError
             box["error"] = exc
 
@@ -77,9 +101,24 @@ def _download(tickers: list[str], start: datetime.date, end: datetime.date,
         logger.removeHandler(failures)
     if thread.is_alive():
         raise SourceError(f"yahoo: no answer within {timeout_s:g}s")
+    if "offline" in box:
+        raise box["offline"]
     if "error" in box:
         raise SourceError(f"yahoo: download failed: {type(box['error']).__name__}: {box['error']}")
     return box["data"], failures.reasons
+
+
+def _ticker_splits(data: pd.DataFrame, symbol: str, last_session: datetime.date) -> dict[pd.Timestamp, float]:
+    """Split events Yahoo reported with the bars: session date -> ratio (2.0 for a 2-for-1 split)."""
+    if (data is None or not isinstance(data.columns, pd.MultiIndex)
+            or ("Stock Splits", symbol) not in data.columns):
+        return {}
+    col = data[("Stock Splits", symbol)]
+    col = col[(col > 0) & col.notna()]
+    days = pd.DatetimeIndex(col.index)
+    if days.tz is not None:
+        days = days.tz_localize(None)
+    return {d.normalize(): float(r) for d, r in zip(days, col.to_numpy()) if d.normalize() <= pd.Timestamp(last_session)}
 
 
 def _ticker_frame(data: pd.DataFrame, symbol: str, last_session: datetime.date) -> pd.DataFrame:
@@ -97,7 +136,8 @@ def _ticker_frame(data: pd.DataFrame, symbol: str, last_session: datetime.date) 
 
 def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: datetime.date,
                  session: requests.Session | None = None, timeout_s: float = 60.0,
-                 max_attempts: int = 3, backoff_s: float = 2.0,
+                 max_attempts: int = 3, backoff_s: float = 2.0, deadline: float | None = None,
+                 splits: dict[str, dict[pd.Timestamp, float]] | None = None,
                  log: Callable[[str], None] = _stderr,
                  ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Daily bars from `start` through `last_session` for each ticker, from Yahoo.
@@ -105,10 +145,14 @@ def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: date
     Returns (frames, errors): frames in the common price shape for tickers that delivered rows,
     a one-line reason for each ticker that did not. Tickers failing on rate limits are retried
     with exponential backoff (up to `max_attempts` batches); the whole fetch is bounded by
-    `timeout_s`. Raises SourceError when nothing at all came back or time ran out.
+    `timeout_s`, or ends by `deadline` (a time.monotonic() value shared with other sources;
+    `timeout_s` is then the whole budget it was set from).
+    Raises Offline when Yahoo's host does not resolve (found in one quick request), SourceError
+    when nothing at all came back or time ran out. Split events reported with the bars are put
+    in `splits` (ticker -> {session date: ratio}) when a dict is given.
     """
     t0 = time.monotonic()
-    deadline = t0 + timeout_s
+    deadline = t0 + timeout_s if deadline is None else deadline
     end = last_session + datetime.timedelta(days=1)  # yfinance's end is exclusive
     pending = list(dict.fromkeys(tickers))
     frames: dict[str, pd.DataFrame] = {}
@@ -122,6 +166,9 @@ def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: date
             df = _ticker_frame(data, ticker.upper(), last_session)
             if not df.empty:
                 frames[ticker] = df
+                events = _ticker_splits(data, ticker.upper(), last_session)
+                if events and splits is not None:
+                    splits[ticker] = events
                 errors.pop(ticker, None)
                 log(f"yahoo: {ticker}: {len(df)} rows {df.index[0]:%Y-%m-%d} .. {df.index[-1]:%Y-%m-%d}")
                 continue

@@ -1,0 +1,117 @@
+"""One deadline for the whole live fetch; offline recognised at once; FRED retried and incremental."""
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+
+import pandas as pd
+import pytest
+import yfinance.data
+
+from build_data.fetch import cache
+from build_data.fetch.sources.fred import fetch_series
+from tests.conftest import FIXED_NOW
+from tests.fakes.yahoo import session
+from tests.test_live_pipeline import fred, live, market, yahoo  # noqa: F401  (fixtures)
+from tests.test_source_yahoo import cold_yfinance  # noqa: F401  (autouse fixture: fresh yfinance state)
+
+MACRO = ("claims", "fed_lo", "fed_hi", "cpi", "gdpnow", "us10y", "hy_spread")
+
+
+@pytest.fixture
+def silent_server():
+    """A FRED that accepts connections and never answers."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}/fredgraph.csv"
+    srv.close()
+
+
+def build_snapshot_logged(universe, facts, log, **options):
+    from build_data.build import build
+    from build_data.fetch.gather import Options
+
+    options.setdefault("now", FIXED_NOW)
+    return build(Options(**options), universe, facts, log=log)
+
+
+def test_a_fred_that_never_answers_ends_at_the_one_deadline(universe, facts, tmp_path, yahoo, silent_server):
+    lines: list[str] = []
+    t0 = time.monotonic()
+    snap, _ = build_snapshot_logged(universe, facts, lines.append, source="auto", cache_dir=tmp_path / "cache",
+                                    yahoo_session=session(yahoo), fred_url=silent_server, fetch_timeout=15)
+    print(f"build with a silent FRED and --fetch-timeout 15: {time.monotonic() - t0:.1f}s")
+    status = snap["series_status"]
+    assert all(status[a]["status"] == "ok" for a in ("rut", "spx", "iwm"))  # Yahoo made it in time
+    for alias in MACRO:
+        assert status[alias]["status"] == "missing"
+        assert "Read timed out" in status[alias]["reason"] or "fetch deadline" in status[alias]["reason"]
+    # The seven series were asked for at once, not one after the other.
+    assert any(line.startswith("fred: 0/7 series in ") for line in lines)
+
+
+def test_offline_is_recognised_on_the_first_failure_and_reported_once(universe, facts, tmp_path, yahoo, fred,
+                                                                      monkeypatch):
+    live(universe, facts, tmp_path, yahoo, fred)  # a good cache first
+    calls_before = yahoo.chart_calls("^RUT")
+    yahoo.go_offline()
+    real = socket.getaddrinfo
+
+    def no_dns(host, *args, **kwargs):  # the machine's resolver, with no network
+        if host not in ("127.0.0.1", "localhost"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    lines: list[str] = []
+    snap, _ = build_snapshot_logged(universe, facts, lines.append, source="auto", cache_dir=tmp_path / "cache",
+                                    yahoo_session=session(yahoo), fred_url="https://fred.stlouisfed.org/graph/fredgraph.csv",
+                                    fetch_timeout=60, now=FIXED_NOW + pd.Timedelta(minutes=5))
+    offline = [line for line in lines if "offline" in line]
+    assert offline == ["offline: cannot resolve fc.yahoo.com; using the cache"]
+    assert not any("possibly delisted" in line or "Traceback" in line for line in lines)
+    assert yahoo.chart_calls("^RUT") == calls_before  # offline: no chart request was even tried
+    assert snap["data_mode"] == "cache"
+    assert all(s["status"] == "ok" and s["source"] == "cache" for s in snap["series_status"].values())
+
+
+def test_nothing_is_printed_by_abandoned_threads_after_the_fetch(universe, facts, tmp_path, yahoo, fred, capfd):
+    yahoo.hold()
+    lines: list[str] = []
+    build_snapshot_logged(universe, facts, lines.append, source="auto", cache_dir=tmp_path / "cache",
+                          yahoo_session=session(yahoo), fred_url=fred, fetch_timeout=1)
+    assert any("yahoo failed: yahoo: no answer within 1s" in line for line in lines), lines
+    capfd.readouterr()
+    yahoo.release()  # the abandoned download now fails inside yfinance, which logs about it
+    for thread in threading.enumerate():
+        if thread.name == "yahoo-download":
+            thread.join(timeout=30)
+    time.sleep(0.5)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_fred_retries_a_429_storm_with_backoff(httpserver):
+    body = "observation_date,DGS10\n2026-01-14,4.18\n2026-01-15,4.15\n"
+    for _ in range(2):
+        httpserver.expect_ordered_request("/fredgraph.csv").respond_with_data("slow down", status=429)
+    httpserver.expect_ordered_request("/fredgraph.csv").respond_with_data(body, content_type="text/csv")
+    series, errors = fetch_series(["DGS10"], base_url=httpserver.url_for("/fredgraph.csv"), timeout_s=20,
+                                  log=lambda _line: None)
+    assert errors == {} and series["DGS10"].tolist() == [4.18, 4.15]
+    assert len(httpserver.log) == 3
+
+
+def test_fred_fetches_are_incremental_after_the_first(universe, facts, tmp_path, yahoo, fred, httpserver):
+    live(universe, facts, tmp_path, yahoo, fred)
+    first = [request.args.to_dict() for request, _ in httpserver.log]
+    assert all("cosd" not in args for args in first)  # no cache yet: the full history
+    httpserver.clear_log()
+    snap = live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW + pd.Timedelta(minutes=5))
+    second = {request.args["id"]: request.args.get("cosd") for request, _ in httpserver.log}
+    assert len(second) == 7 and all(second.values())
+    last = cache.load_macro(tmp_path / "cache", "DGS10").data.index[-1].date()
+    assert second["DGS10"] == (last - dt.timedelta(days=400)).isoformat()
+    assert snap["data_mode"] == "live"

@@ -1,0 +1,122 @@
+"""One build, one output: kills, concurrent builds and leftovers never leave a mixed folder."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def start(out: Path, cache: Path, as_of: str, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "build_data", "--source", "sample", "--as-of", as_of,
+                             "--out", str(out), "--cache-dir", str(cache), *extra],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run(out: Path, cache: Path, as_of: str, *extra: str) -> subprocess.CompletedProcess:
+    proc = start(out, cache, as_of, *extra)
+    stdout, stderr = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def charts(tree: dict[str, bytes]) -> dict[str, bytes]:
+    return {k: v for k, v in tree.items() if k.startswith("charts/") and k.endswith(".vl.json")}
+
+
+def whole(tree: dict[str, bytes], reference: dict[str, bytes]) -> bool:
+    """`tree` is one complete build equal to `reference` (built_at and feed times aside)."""
+    if set(tree) != set(reference) or charts(tree) != charts(reference):
+        return False
+    snap, ref = json.loads(tree["metrics.json"]), json.loads(reference["metrics.json"])
+    return snap["as_of"] == ref["as_of"] and snap["metrics"] == ref["metrics"]
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory):
+    """Two complete outputs (as of two different sessions) to compare every state against."""
+    root = tmp_path_factory.mktemp("refs")
+    refs = {}
+    for as_of in ("2026-01-15", "2026-01-16"):
+        done = run(root / as_of, root / "cache", as_of)
+        assert done.returncode == 0, done.stderr
+        refs[as_of] = files(root / as_of)
+    assert json.loads(refs["2026-01-15"]["metrics.json"])["as_of"] == "2026-01-15"
+    return refs
+
+
+def test_a_build_killed_at_random_points_leaves_the_old_output_or_the_new_one(tmp_path, references):
+    out, cache = tmp_path / "generated", tmp_path / "cache"
+    assert run(out, cache, "2026-01-15").returncode == 0
+    rng = random.Random(7)
+    outcomes = []
+    for _ in range(4):
+        proc = start(out, cache, "2026-01-16")
+        time.sleep(rng.uniform(1.0, 8.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+        tree = files(out)
+        old, new = whole(tree, references["2026-01-15"]), whole(tree, references["2026-01-16"])
+        assert old or new, f"mixed output after a kill: {sorted(tree)[:5]}"
+        outcomes.append("new" if new else "old")
+        if new:  # start the next round from the old output again
+            assert run(out, cache, "2026-01-15").returncode == 0
+    # The next build cleans up after the killed ones and succeeds.
+    done = run(out, cache, "2026-01-16")
+    assert done.returncode == 0, done.stderr
+    assert whole(files(out), references["2026-01-16"])
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".generated.") and p.is_dir()] == []
+    print("kill outcomes:", outcomes)
+
+
+def test_concurrent_builds_take_turns_and_leave_one_whole_output(tmp_path, references):
+    out, cache = tmp_path / "generated", tmp_path / "cache"
+    procs = [start(out, cache, as_of) for as_of in ("2026-01-15", "2026-01-16", "2026-01-15")]
+    results = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
+    assert [r[2] for r in results] == [0, 0, 0], [r[1][-300:] for r in results]
+    tree = files(out)
+    assert whole(tree, references["2026-01-15"]) or whole(tree, references["2026-01-16"])
+
+
+def test_a_second_build_gives_up_after_its_wait_naming_the_first_builds_pid(tmp_path):
+    out, cache = tmp_path / "generated", tmp_path / "cache"
+    first = start(out, cache, "2026-01-16")
+    pid_file = tmp_path / ".generated.lock.pid"
+    for _ in range(600):
+        if pid_file.exists() or first.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert pid_file.exists(), "the first build never took the lock"
+    second = run(out, cache, "2026-01-16", "--lock-timeout", "0.2")
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+    assert second.returncode == 1
+    tail = f": another build (pid {first.pid}) is using this folder; gave up after waiting 0.2s"
+    assert second.stderr.strip().splitlines()[-1] in (f"error: {cache}{tail}", f"error: {out}{tail}")
+
+
+def test_leftovers_of_killed_builds_are_removed_and_an_interrupted_swap_is_undone(tmp_path, references):
+    out, cache = tmp_path / "generated", tmp_path / "cache"
+    assert run(out, cache, "2026-01-15").returncode == 0
+    # What a build killed between its two renames, mid-render and mid-write would leave behind.
+    os.rename(out, tmp_path / ".generated.old-99999")
+    (tmp_path / ".generated.staging-99998" / "charts").mkdir(parents=True)
+    (cache / "prices").mkdir(parents=True, exist_ok=True)
+    (cache / "prices" / ".^RUT.csv.abc123.tmp").write_text("half a file")
+    done = run(out, cache, "2026-01-15")
+    assert "restored" in done.stderr and "removed .generated.staging-99998" in done.stderr
+    assert "removed 1 temporary file(s)" in done.stderr
+    assert whole(files(out), references["2026-01-15"])
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".generated.")) == [".generated.lock"]
+    assert not list(cache.rglob("*.tmp"))
