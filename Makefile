@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+# Material's end-of-life banner on every mkdocs run: nothing an author can act on here.
+export NO_MKDOCS_2_WARNING := 1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help

@@ -46,9 +46,16 @@ def candidates(data: dict) -> tuple[dict[float, str], dict[str, str]]:
     return raw, shown
 
 
+_CANDIDATES: dict[int, tuple] = {}
+
+
 def naked_numbers(markdown: str, data: dict, first_line: int = 1) -> list[tuple[int, str, str]]:
     """(line, number as written, macro to use) for each naked number in the page's prose."""
-    raw, shown = candidates(data)
+    # Once per snapshot, not per page: formatting every metric is most of the check's cost.
+    if id(data) not in _CANDIDATES:
+        _CANDIDATES.clear()
+        _CANDIDATES[id(data)] = (data, candidates(data))
+    raw, shown = _CANDIDATES[id(data)][1]
     found, fenced = [], False
     for n, line in enumerate(markdown.splitlines(), start=first_line):
         if line.lstrip().startswith(("```", "~~~")):
