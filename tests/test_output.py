@@ -120,3 +120,20 @@ def test_leftovers_of_killed_builds_are_removed_and_an_interrupted_swap_is_undon
     assert whole(files(out), references["2026-01-15"])
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".generated.")) == [".generated.lock"]
     assert not list(cache.rglob("*.tmp"))
+
+
+def test_the_real_site_builds_strictly_right_after_a_killed_data_build(tmp_path):
+    from tests.test_real_site import real_site
+
+    site, run, _ = real_site(tmp_path / "s", ["--source", "sample", "--as-of", "2026-01-15"])
+    assert run.returncode == 0, run.stdout + run.stderr
+    docs = tmp_path / "s" / "docs"
+    proc = start(docs / "generated", tmp_path / "s" / "cache", "2026-01-16")
+    time.sleep(random.Random(3).uniform(2.0, 6.0))
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    # Whatever the kill left beside the output (a staging folder, the lock file) is hidden from MkDocs.
+    run = site.build()
+    assert run.returncode == 0, run.stdout + run.stderr
+    snap = json.loads((docs / "generated" / "metrics.json").read_text())
+    assert snap["as_of"] in ("2026-01-15", "2026-01-16")
