@@ -4,6 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+# npm packages pinned in package.json + package-lock.json: vega (the chart runtime the site
+# serves) and axe-core (the accessibility test).
+NODE   := node_modules/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help site data serve test test-fast bench lock browser clean canary
@@ -16,7 +19,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $(STAMP)
 
-data: $(STAMP) ## Build the snapshot and charts into docs/generated/ (live, else cache, else sample)
+$(NODE): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE)
+
+data: $(STAMP) $(NODE) ## Build the snapshot and charts into docs/generated/ (live, else cache, else sample)
 	$(PY) -m build_data
 
 site: data ## Create the venv, build the data, then the site into site/
@@ -31,14 +41,14 @@ browser: ## Install Debian's chromium for the browser tests (needs root or sudo)
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 	@$(CHROMIUM) --version
 
-test: $(STAMP) browser ## Run every test (unit, adapters, end-to-end build, browser)
+test: $(STAMP) $(NODE) browser ## Run every test (unit, adapters, end-to-end build, browser)
 	$(PY) -m pytest
 
 TEST_MARKS ?= not browser
-test-fast: $(STAMP) ## Run the tests that need no browser
+test-fast: $(STAMP) $(NODE) ## Run the tests that need no browser
 	$(PY) -m pytest -m "$(TEST_MARKS)"
 
-bench: $(STAMP) ## Print build and compute timings and peak memory
+bench: $(STAMP) $(NODE) ## Print build and compute timings and peak memory
 	$(PY) -m build_data.tools.bench
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
@@ -52,5 +62,5 @@ lock: ## Re-resolve requirements.lock from pyproject.toml
 clean: ## Remove the built site and generated data (keeps the cache)
 	rm -rf site docs/generated
 
-canary: $(STAMP) ## Build the site with Zensical too (Material's successor) and check the pages
+canary: $(STAMP) $(NODE) ## Build the site with Zensical too (Material's successor) and check the pages
 	bash .ci/zensical-canary

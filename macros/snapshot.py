@@ -497,7 +497,7 @@ class Snapshot:
         img = self._fallback_image(base, c["svg"], c["description"], size, prefix)
         return (
             f'<figure{f.attrs(class_="chart", id="chart-" + id, data_chart=id, data_spec=prefix + c["spec"])} markdown="span">'
-            f"{img}<figcaption>{f.esc(c['title'])}</figcaption></figure>"
+            f"{img}<figcaption>{f.esc(c['title'])}{_csv_link(c, prefix)}</figcaption></figure>"
         )
 
     def _fallback_image(self, base: str, svg: str, alt: str, size: tuple, page_prefix: str) -> str:
@@ -534,3 +534,11 @@ def _svg_size(path: Path) -> tuple[str | None, str | None]:
     if not (w and h):
         return None, None
     return str(round(float(w.group(1)))), str(round(float(h.group(1))))
+
+
+def _csv_link(chart: dict, prefix: str) -> str:
+    """The "data (CSV)" link under a chart: exactly the rows it shows (render writes the file)."""
+    if not isinstance(chart.get("csv"), str):
+        return ""
+    label = f"data (CSV): {chart['title']}"
+    return f' <a{f.attrs(class_="chart-data", href=prefix + chart["csv"], download="", aria_label=label)}>data (CSV)</a>'

@@ -189,11 +189,14 @@ def test_chart_urls_are_relative_to_the_page(tmp_path, page, prefix, source_pref
     s = snapshot_at(tmp_path, page=page)
     html = s.chart("rsi")
     # The spec URL is read by charts.js against the page URL.
-    assert f'data-spec="{prefix}generated/charts/rsi.vl.json"' in html
+    assert f'data-spec="{prefix}generated/charts/rsi.vg.json"' in html  # Vega, compiled at build time
     # The fallback image is Markdown relative to the source file; the site builder rewrites it
     # for the page (the built-site tests check the result).
     assert f"]({source_prefix}generated/charts/rsi.svg)" in html
-    assert "![Bar chart of the RSI-14" in html and "<figcaption>Russell 2000 RSI-14</figcaption>" in html
+    assert "![Bar chart of the RSI-14" in html and "<figcaption>Russell 2000 RSI-14 <a" in html
+    # The data the chart shows, as CSV, linked under it (relative to the page, like the spec).
+    assert (f'<a class="chart-data" href="{prefix}generated/charts/rsi.csv" download=""'
+            ' aria-label="data (CSV): Russell 2000 RSI-14">data (CSV)</a></figcaption>') in html
     assert '{ width="770" height="232" decoding="async" }' in html  # read from the SVG: no layout shift
 
 

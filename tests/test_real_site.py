@@ -81,7 +81,8 @@ def test_sample_banner_and_charts_on_the_real_pages(sample_site):
     for name in ("index.html", "bull-case/index.html", "bear-case/index.html", "watchlist/index.html"):
         assert "SAMPLE DATA" in pages[name] and 'class="chart"' in pages[name]
     for chart_id in snap["charts"]:
-        assert (site.site / "generated" / "charts" / f"{chart_id}.vl.json").is_file()
+        for suffix in (".vl.json", ".vg.json", ".svg", ".csv"):
+            assert (site.site / "generated" / "charts" / f"{chart_id}{suffix}").is_file()
     assert "methodology" in pages["methodology/index.html"].lower()
     assert "<code>rut.ret_ytd</code>" in pages["methodology/index.html"]  # the generated metric table
 
@@ -163,5 +164,10 @@ def test_real_chart_specs_meet_the_chart_contract(sample_site):
 
     site, snap, _ = sample_site
     for cid, chart in snap["charts"].items():
-        spec = json.loads((site.site / "generated" / chart["spec"]).read_text())
+        spec = json.loads((site.site / "generated" / chart["source"]).read_text())
         assert spec_problems(spec) == [], cid
+        # What the page draws: Vega compiled from that source, at the fallback's fixed width, with
+        # no background of its own (the palette's comes in at draw time).
+        vega = json.loads((site.site / "generated" / chart["spec"]).read_text())
+        assert vega["$schema"].startswith("https://vega.github.io/schema/vega/v6"), cid
+        assert "background" not in vega and "containerSize" not in json.dumps(vega), cid
