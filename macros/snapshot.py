@@ -25,6 +25,8 @@ WATCH_STATUSES = ("clear", "near", "triggered", "unknown")
 # The chart runtime written by build_data's render stage, relative to the snapshot's folder.
 # docs/assets/charts.js loads the same file: keep the two in step.
 VENDOR_BUNDLE = "vendor/vega-bundle.js"
+# Where a number's provenance row is: metrics_table() on the methodology page, row id ROW_ID + key.
+METHODOLOGY_PAGE, ROW_ID = "methodology/", "metric-"
 
 
 class SnapshotError(RuntimeError):
@@ -140,7 +142,7 @@ class Snapshot:
         except (TypeError, ValueError) as e:
             raise self.fail(call, str(e)) from None
 
-    def _metric_html(self, key: str, call: str, fmt: str | None = None, *, cls: str = "metric") -> str:
+    def _metric_html(self, key: str, call: str, fmt: str | None = None, *, cls: str = "metric", link: bool = True) -> str:
         m = self.lookup("metrics", key, call)
         if fmt is not None and fmt not in f.FORMAT_NAMES:
             near = ", ".join(repr(k) for k in closest(str(fmt), f.FORMAT_NAMES))
@@ -158,7 +160,11 @@ class Snapshot:
                 ],
             )
         )
-        return f"<span{f.attrs(class_=cls, data_key=key, data_fmt=fmt, title=title)}>{f.esc(text)}</span>"
+        # Provenance for keyboards and screen readers too: the number links to its row (label,
+        # as-of date, source) in the methodology page's table of every number.
+        href = f"{self.page.root}{METHODOLOGY_PAGE}#{ROW_ID}{key}" if link else None
+        tag = "a" if link else "span"
+        return f"<{tag}{f.attrs(class_=cls, data_key=key, data_fmt=fmt, title=title, href=href)}>{f.esc(text)}</{tag}>"
 
     def _value_in_unit_of(self, metric_key: str, value: object, call: str) -> str:
         """A claim's or watch item's value/threshold, formatted in its metric's unit."""
@@ -453,9 +459,9 @@ class Snapshot:
             m = self.data["metrics"][k]
             rows.append(
                 [
-                    f"<code>{f.esc(k)}</code>",
+                    f'<code id="{ROW_ID}{f.esc(k)}">{f.esc(k)}</code>',
                     f.esc(m.get("label", "")),
-                    self._metric_html(k, "metrics_table()"),
+                    self._metric_html(k, "metrics_table()", link=False),
                     f.esc(m["unit"]),
                     f.time_tag(m["as_of"]) if m.get("as_of") else f.EM_DASH,
                     f.esc(m.get("source", "")),

@@ -235,7 +235,7 @@ def make_site(
 
 
 class Spans(HTMLParser):
-    """Collects the elements carrying data-key (spans), data-fact or data-watch, with their text."""
+    """Collects the elements carrying data-key (spans and links), data-fact or data-watch, with their text."""
 
     VOID = {"br", "img", "input", "meta", "link", "hr", "source", "wbr"}
 
@@ -248,7 +248,7 @@ class Spans(HTMLParser):
         if tag in self.VOID:
             return
         a = dict(attrs)
-        tagged = (tag == "span" and "data-key" in a) or "data-fact" in a or "data-watch" in a
+        tagged = (tag in ("span", "a") and "data-key" in a) or "data-fact" in a or "data-watch" in a
         entry = {"tag": tag, "attrs": a, "text": ""} if tagged else None
         if entry:
             self.found.append(entry)

@@ -166,10 +166,15 @@ def test_chart_needs_its_files_and_the_runtime(tmp_path):
 
 
 def test_metric_span_carries_key_label_date_and_source(snap):
+    # A link to the number's row in the methodology table: provenance by keyboard, not hover alone.
     assert snap.metric("rut.ret_ytd") == (
-        '<span class="metric" data-key="rut.ret_ytd" '
-        'title="Russell 2000 YTD return, as of Jan 15, 2026, yahoo:^RUT">7.8%</span>'
+        '<a class="metric" data-key="rut.ret_ytd" '
+        'title="Russell 2000 YTD return, as of Jan 15, 2026, yahoo:^RUT" '
+        'href="../methodology/#metric-rut.ret_ytd">7.8%</a>'
     )
+    table = snap.metrics_table("rut.ret_ytd")
+    assert '<code id="metric-rut.ret_ytd">rut.ret_ytd</code>' in table  # the row it links to
+    assert '<span class="metric" data-key="rut.ret_ytd"' in table  # which does not link to itself
     assert 'data-fmt="signed_pct"' in snap.metric("rut.ret_ytd", "signed_pct")
     assert ">+7.8%<" in snap.metric("rut.ret_ytd", "signed_pct")
 
