@@ -55,11 +55,14 @@ def _static(spec: dict) -> dict:
 
 
 def chart_rows(spec: dict) -> tuple[list[str], list[dict]]:
-    """The rows a chart shows: every inline dataset of the spec, in order, as (columns, rows).
+    """The rows a chart shows: every inline dataset of the spec, as (columns, rows).
 
     Layers with their own data (a reference line, a panel of a concatenation) add their rows;
     columns are the union, in order of first appearance, blank where a row has no such field."""
-    datasets = list((spec.get("datasets") or {}).values())
+    # The largest dataset (the chart's series) first, then reference layers; stable whatever the
+    # order of the spec's keys.
+    named = sorted((spec.get("datasets") or {}).items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    datasets = [values for _, values in named]
     stack = [spec]
     while stack:  # inline `data.values` anywhere in the spec (Altair normally uses `datasets`)
         node = stack.pop()
