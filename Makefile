@@ -48,8 +48,14 @@ TEST_MARKS ?= not browser
 test-fast: $(STAMP) $(NODE) ## Run the tests that need no browser
 	$(PY) -m pytest -m "$(TEST_MARKS)"
 
-bench: $(STAMP) $(NODE) ## Print build and compute timings and peak memory
+LIGHTHOUSE := build_data/tools/lighthouse/node_modules/.installed
+$(LIGHTHOUSE): build_data/tools/lighthouse/package.json build_data/tools/lighthouse/package-lock.json
+	cd build_data/tools/lighthouse && npm ci --no-audit --no-fund --loglevel=error
+	touch $(LIGHTHOUSE)
+
+bench: $(STAMP) $(NODE) $(LIGHTHOUSE) browser ## Print timings, page weight and Lighthouse scores per page (figures, not pass/fail)
 	$(PY) -m build_data.tools.bench
+	$(PY) -m build_data.tools.lighthouse
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

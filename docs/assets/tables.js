@@ -7,6 +7,7 @@
  *    disabled: without JavaScript the full table is there, compact, one line per number), and
  *    sits in a box of its own height, so the page is not a 500-row scroll. A link to a row
  *    (#metric-KEY, from any number on the site) shows that row, clearing the filter if needed.
+ * 3. Material's search overlay (role="dialog") gets an accessible name.
  *
  * Runs on every page of Material's instant navigation (document$).
  */
@@ -46,9 +47,14 @@
     const count = bar.querySelector(".table-filter__count");
     if (!wrap || !wrap.classList.contains(bar.dataset.filter) || !input || !input.disabled) return;
     const rows = [...wrap.querySelectorAll("tbody tr")];
-    const texts = rows.map((r) => r.textContent.toLowerCase());
+    let texts = null; // read on first use: nothing heavy while the page loads
     const apply = () => {
       const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      if (!words.length && !texts) {
+        count.textContent = `${rows.length} numbers`;
+        return;
+      }
+      texts ??= rows.map((r) => r.textContent.toLowerCase());
       let shown = 0;
       rows.forEach((row, i) => {
         const hit = words.every((w) => texts[i].includes(w));
@@ -75,7 +81,14 @@
     revealCurrent();
   };
 
+  // Material's search overlay is a dialog without a name: give it one.
+  const nameSearch = () => {
+    const dialog = document.querySelector('.md-search[role="dialog"]:not([aria-label])');
+    dialog?.setAttribute("aria-label", "Search");
+  };
+
   const enhance = () => {
+    nameSearch();
     labelRegions();
     revealCurrent = null;
     document.querySelectorAll(".table-filter[data-filter]").forEach(addFilter);
