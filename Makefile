@@ -9,7 +9,7 @@ CHROMIUM ?= /usr/bin/chromium
 NODE   := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help site data serve test test-fast bench lock browser clean canary
+.PHONY: help site data serve test test-fast bench lock browser clean canary archive
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,8 +29,19 @@ $(NODE): package.json package-lock.json
 data: $(STAMP) $(NODE) ## Build the snapshot and charts into docs/generated/ (live, else cache, else sample)
 	$(PY) -m build_data
 
+# Built aside, then swapped in; archived weeks (site/archive/, `make archive`) are carried over,
+# never rebuilt.
 site: data ## Create the venv, build the data, then the site into site/
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	rm -rf .site-next
+	$(VENV)/bin/mkdocs build --strict --site-dir .site-next
+	@if [ -d site/archive ]; then mv site/archive .site-next/archive; fi
+	rm -rf site && mv .site-next site
+
+ARCHIVE_FROM ?= 2026-01-01
+ARCHIVE_TO   ?= $(shell date -u +%F)
+ARCHIVE_ARGS ?=
+archive: $(STAMP) $(NODE) ## Build each past week's site into site/archive/DATE/ (ARCHIVE_FROM, ARCHIVE_TO, ARCHIVE_ARGS)
+	$(PY) -m build_data archive --from $(ARCHIVE_FROM) --to $(ARCHIVE_TO) --every week $(ARCHIVE_ARGS)
 
 serve: data ## Live preview at http://127.0.0.1:8000 (rebuilds pages on save)
 	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
@@ -66,7 +77,7 @@ lock: ## Re-resolve requirements.lock from pyproject.toml
 	rm -rf .venv-lock
 
 clean: ## Remove the built site and generated data (keeps the cache)
-	rm -rf site docs/generated
+	rm -rf site .site-next docs/generated
 
 canary: $(STAMP) $(NODE) ## Build the site with Zensical too (Material's successor) and check the pages
 	bash .ci/zensical-canary

@@ -3,6 +3,7 @@
     python -m build_data [--source auto|yahoo|csv|sample] [--data-dir DIR] [--as-of YYYY-MM-DD] [--out DIR]
     python -m build_data show KEY [--json] [same options]
     python -m build_data list [--patterns]
+    python -m build_data archive --from DATE --to DATE --every week [same options]
 """
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ from build_data import config
 from build_data.build import build
 from build_data.errors import BuildError
 from build_data.fetch.gather import Options, stderr_log
-from build_data.publish import render, snapshot
+from build_data.publish import archive, render, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "generated"
 DEFAULT_CACHE = ROOT / ".cache" / "market-data"
-COMMANDS = ("build", "show", "list")
+COMMANDS = ("build", "show", "list", "archive")
 
 
 def _date(text: str) -> dt.date:
@@ -71,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="print every metric key with its unit and label")
     lst.add_argument("--patterns", action="store_true", help="print the catalog's key patterns and definitions instead")
     lst.add_argument("--config", type=Path, default=config.DEFAULT_UNIVERSE)
+    archive.add_parser(sub, _build_options)  # build_data/publish/archive.py
     return p
 
 
@@ -170,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "build")
     args = parser().parse_args(argv)
     try:
-        return {"build": cmd_build, "show": cmd_show, "list": cmd_list}[args.command](args)
+        return {"build": cmd_build, "show": cmd_show, "list": cmd_list, "archive": archive.run}[args.command](args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

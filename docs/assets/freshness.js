@@ -14,11 +14,11 @@
   const check = () => {
     const banner = document.querySelector(".data-banner[data-as-of]");
     const note = banner && banner.querySelector(".data-banner__stale");
-    if (!note || !note.hidden) return;
+    if (!note || !note.hidden || !banner.dataset.staleAfter) return; // archived weeks: no warning
     const asOf = Date.parse(banner.dataset.asOf + "T00:00:00Z");
     if (Number.isNaN(asOf)) return;
     const days = Math.floor((Date.now() - asOf) / 86400000);
-    if (days <= Number(banner.dataset.staleAfter || 5)) return;
+    if (days <= Number(banner.dataset.staleAfter)) return;
     note.textContent = ` These numbers are ${days} days old: the scheduled rebuild may have stopped.`;
     note.hidden = false;
   };
