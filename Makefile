@@ -9,7 +9,12 @@ export NO_MKDOCS_2_WARNING := 1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help site data serve preview test test-fast faults bench lock browser clean canary
+
+# npm packages pinned in package.json + package-lock.json: vega (the chart runtime the site
+# serves) and axe-core (the accessibility test).
+NODE   := node_modules/.installed
+
+.PHONY: help site data serve preview test test-fast faults bench lock browser clean canary archive
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,17 +24,35 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $(STAMP)
 
-data: $(STAMP) ## Build the snapshot and charts into docs/generated/ (live, else cache, else sample)
+$(NODE): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE)
+
+data: $(STAMP) $(NODE) ## Build the snapshot and charts into docs/generated/ (live, else cache, else sample)
 	$(PY) -m build_data
 
+# Built aside, then swapped in; archived weeks (site/archive/, `make archive`) are carried over,
+# never rebuilt.
 site: data ## Create the venv, build the data, then the site into site/
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	rm -rf .site-next
+	$(VENV)/bin/mkdocs build --strict --site-dir .site-next
+	@if [ -d site/archive ]; then mv site/archive .site-next/archive; fi
+	rm -rf site && mv .site-next site
+
+ARCHIVE_FROM ?= 2026-01-01
+ARCHIVE_TO   ?= $(shell date -u +%F)
+ARCHIVE_ARGS ?=
+archive: $(STAMP) $(NODE) ## Build each past week's site into site/archive/DATE/ (ARCHIVE_FROM, ARCHIVE_TO, ARCHIVE_ARGS)
+	$(PY) -m build_data archive --from $(ARCHIVE_FROM) --to $(ARCHIVE_TO) --every week $(ARCHIVE_ARGS)
 
 SNAPSHOT := docs/generated/metrics.json
 CACHE    := .cache/market-data
 # Starts at once: the last snapshot, else the cache, else the sample; never waits on the network
 # (`make data` refreshes). A macro error shows in the page and the terminal; the server keeps running.
-serve: $(STAMP) ## Live preview at http://127.0.0.1:8000 (rebuilds pages on save; errors show in the page)
+serve: $(STAMP) $(NODE) ## Live preview at http://127.0.0.1:8000 (rebuilds pages on save; errors show in the page)
 	@if [ -f $(SNAPSHOT) ]; then echo "preview: the last snapshot, $(SNAPSHOT) (make data refreshes it)"; \
 	elif [ -d $(CACHE)/prices ]; then $(PY) -m build_data --source cache; \
 	else $(PY) -m build_data --source sample; fi
@@ -46,18 +69,24 @@ browser: ## Install Debian's chromium for the browser tests (needs root or sudo)
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 	@$(CHROMIUM) --version
 
-test: $(STAMP) browser faults ## Run every test (unit, adapters, end-to-end build, browser, fault runs)
+test: $(STAMP) $(NODE) browser faults ## Run every test (unit, adapters, end-to-end build, browser, fault runs)
 	$(PY) -m pytest
 
 TEST_MARKS ?= not browser
-test-fast: $(STAMP) ## Run the tests that need no browser
+test-fast: $(STAMP) $(NODE) ## Run the tests that need no browser
 	$(PY) -m pytest -m "$(TEST_MARKS)"
 
-faults: $(STAMP) ## 50 seeded scheduled runs under injected faults; checks the invariants after each
+faults: $(STAMP) $(NODE) ## 50 seeded scheduled runs under injected faults; checks the invariants after each
 	$(PY) -m tests.faults --runs 50 --seed 7
 
-bench: $(STAMP) ## Print build and compute timings, peak memory, and the macros-vs-bare site build ratio
+LIGHTHOUSE := build_data/tools/lighthouse/node_modules/.installed
+$(LIGHTHOUSE): build_data/tools/lighthouse/package.json build_data/tools/lighthouse/package-lock.json
+	cd build_data/tools/lighthouse && npm ci --no-audit --no-fund --loglevel=error
+	touch $(LIGHTHOUSE)
+
+bench: $(STAMP) $(NODE) $(LIGHTHOUSE) browser ## Print build, compute and site-build timings, page weight and Lighthouse scores (figures, not pass/fail)
 	$(PY) -m build_data.tools.bench
+	$(PY) -m build_data.tools.lighthouse
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
@@ -68,7 +97,7 @@ lock: ## Re-resolve requirements.lock from pyproject.toml
 	rm -rf .venv-lock
 
 clean: ## Remove the built site and generated data (keeps the cache)
-	rm -rf site docs/generated
+	rm -rf site .site-next docs/generated
 
-canary: $(STAMP) ## Build the site with Zensical too (Material's successor) and check the pages
+canary: $(STAMP) $(NODE) ## Build the site with Zensical too (Material's successor) and check the pages
 	bash .ci/zensical-canary

@@ -3,6 +3,7 @@
     python -m build_data [--source auto|yahoo|csv|sample] [--data-dir DIR] [--as-of YYYY-MM-DD] [--out DIR]
     python -m build_data show KEY [--json] [--out DIR]
     python -m build_data list [--patterns]
+    python -m build_data archive --from DATE --to DATE --every week [same options]
     python -m build_data review [--out DIR] [--pages DIR]
     python -m build_data verdict [--out DIR]
 
@@ -25,7 +26,7 @@ from build_data.errors import BuildError
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "generated"
 DEFAULT_CACHE = ROOT / ".cache" / "market-data"
-COMMANDS = ("build", "show", "list", "review", "verdict")
+COMMANDS = ("build", "show", "list", "review", "verdict", "archive")
 DEFAULT_PAGES = ROOT / "docs"
 
 
@@ -93,6 +94,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="the site's Markdown pages (default: docs)")
     v = sub.add_parser("verdict", help="exit 0 if the built snapshot may be deployed, else 1, with the reason")
     v.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder holding metrics.json")
+    from build_data.publish import archive
+
+    archive.add_parser(sub, _build_options)  # build_data/publish/archive.py
     return p
 
 
@@ -277,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "build")
     args = parser().parse_args(argv)
     try:
+        if args.command == "archive":
+            from build_data.publish import archive
+
+            return archive.run(args)
         return {"build": cmd_build, "show": cmd_show, "list": cmd_list, "review": cmd_review,
                 "verdict": cmd_verdict}[args.command](args)
     except BuildError as exc:

@@ -20,6 +20,8 @@ from build_data.publish.contract import load
 from . import formatting as f
 
 from build_data.publish.contract import CLAIM_PAGES, VENDOR_BUNDLE, WATCH_STATUSES, ContractError
+# Where a number's provenance row is: metrics_table() on the methodology page, row id ROW_ID + key.
+METHODOLOGY_PAGE, ROW_ID = "methodology/", "metric-"
 
 # metrics.json is missing, unreadable, or breaks the snapshot contract.
 SnapshotError = ContractError
@@ -93,7 +95,7 @@ class Snapshot:
         except (TypeError, ValueError) as e:
             raise self.fail(call, str(e)) from None
 
-    def _metric_html(self, key: str, call: str, fmt: str | None = None, *, cls: str = "metric") -> str:
+    def _metric_html(self, key: str, call: str, fmt: str | None = None, *, cls: str = "metric", link: bool = True) -> str:
         m = self.lookup("metrics", key, call)
         if fmt is not None and fmt not in f.FORMAT_NAMES:
             near = ", ".join(repr(k) for k in closest(str(fmt), f.FORMAT_NAMES))
@@ -111,7 +113,11 @@ class Snapshot:
                 ],
             )
         )
-        return f"<span{f.attrs(class_=cls, data_key=key, data_fmt=fmt, title=title)}>{f.esc(text)}</span>"
+        # Provenance for keyboards and screen readers too: the number links to its row (label,
+        # as-of date, source) in the methodology page's table of every number.
+        href = f"{self.page.root}{METHODOLOGY_PAGE}#{ROW_ID}{key}" if link else None
+        tag = "a" if link else "span"
+        return f"<{tag}{f.attrs(class_=cls, data_key=key, data_fmt=fmt, title=title, href=href)}>{f.esc(text)}</{tag}>"
 
     def _value_in_unit_of(self, metric_key: str, value: object, call: str, fmt: str | None = None) -> str:
         """A claim's or watch item's value/threshold, in its metric's unit and the format build_data chose."""
@@ -443,9 +449,9 @@ class Snapshot:
             m = self.data["metrics"][k]
             rows.append(
                 [
-                    f"<code>{f.esc(k)}</code>",
+                    f'<code id="{ROW_ID}{f.esc(k)}">{f.esc(k)}</code>',
                     f.esc(m.get("label", "")),
-                    self._metric_html(k, "metrics_table()"),
+                    self._metric_html(k, "metrics_table()", link=False),
                     f.esc(m["unit"]),
                     f.time_tag(m["as_of"]) if m.get("as_of") else f.EM_DASH,
                     f.esc(m.get("source", "")),
@@ -487,7 +493,7 @@ class Snapshot:
         img = self._fallback_image(base, c["svg"], c["description"], size, prefix)
         return (
             f'<figure{f.attrs(class_="chart", id="chart-" + id, data_chart=id, data_spec=prefix + c["spec"])} markdown="span">'
-            f"{img}<figcaption>{f.esc(c['title'])}</figcaption></figure>"
+            f"{img}<figcaption>{f.esc(c['title'])}{_csv_link(c, prefix)}</figcaption></figure>"
         )
 
     def _fallback_image(self, base: str, svg: str, alt: str, size: tuple, page_prefix: str) -> str:
@@ -523,3 +529,11 @@ def _svg_size(path: Path) -> tuple[str | None, str | None]:
     if not (w and h):
         return None, None
     return str(round(float(w.group(1)))), str(round(float(h.group(1))))
+
+
+def _csv_link(chart: dict, prefix: str) -> str:
+    """The "data (CSV)" link under a chart: exactly the rows it shows (render writes the file)."""
+    if not isinstance(chart.get("csv"), str):
+        return ""
+    label = f"data (CSV): {chart['title']}"
+    return f' <a{f.attrs(class_="chart-data", href=prefix + chart["csv"], download="", aria_label=label)}>data (CSV)</a>'

@@ -235,7 +235,7 @@ def make_site(
 
 
 class Spans(HTMLParser):
-    """Collects the elements carrying data-key (spans), data-fact or data-watch, with their text."""
+    """Collects the elements carrying data-key (spans and links), data-fact or data-watch, with their text."""
 
     VOID = {"br", "img", "input", "meta", "link", "hr", "source", "wbr"}
 
@@ -248,7 +248,7 @@ class Spans(HTMLParser):
         if tag in self.VOID:
             return
         a = dict(attrs)
-        tagged = (tag == "span" and "data-key" in a) or "data-fact" in a or "data-watch" in a
+        tagged = (tag in ("span", "a") and "data-key" in a) or "data-fact" in a or "data-watch" in a
         entry = {"tag": tag, "attrs": a, "text": ""} if tagged else None
         if entry:
             self.found.append(entry)
@@ -412,17 +412,22 @@ def chart_fixture_dir() -> Path:
 
 
 def write_chart_fixtures(directory: Path) -> None:
-    """Write <id>.vl.json and the static <id>.svg (fixed 720 px width) for each fixture chart."""
+    """Write, for each fixture chart, what render writes: the Vega-Lite source <id>.vl.json, the
+    Vega spec compiled at the fallback's fixed 720 px width <id>.vg.json, the static <id>.svg and
+    the data <id>.csv."""
     import vl_convert
 
-    from build_data.publish.chart_runtime import vegalite_version
+    from build_data.publish.chart_runtime import compile_to_vega, vegalite_version
+    from build_data.publish.render import chart_rows, to_csv
 
     directory.mkdir(parents=True, exist_ok=True)
     for cid, spec in fixture_chart_specs().items():
         (directory / f"{cid}.vl.json").write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         static = {**spec, "width": 720}  # "container" has no meaning outside a page
+        (directory / f"{cid}.vg.json").write_text(json.dumps(compile_to_vega(static), sort_keys=True), encoding="utf-8")
         svg = vl_convert.vegalite_to_svg(static, vl_version=vegalite_version())
         (directory / f"{cid}.svg").write_text(svg, encoding="utf-8")
+        (directory / f"{cid}.csv").write_text(to_csv(*chart_rows(spec)), encoding="utf-8")
 
 
 if __name__ == "__main__":

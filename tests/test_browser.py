@@ -91,15 +91,24 @@ class Session:
     def goto(self, path: str):
         self.page.goto(self.origin + path, wait_until="load")
 
-    def wait_for_charts(self, count: int):
-        """Every chart on the page has drawn an svg/canvas and hidden its fallback image."""
+    def wait_for_charts(self, count: int, *, scroll: bool = True):
+        """Every chart on the page has drawn an svg over its fallback image, which keeps its place
+        (hidden). Charts hydrate only near the viewport, so each is scrolled to first, as a reader would."""
+        if scroll:
+            self.page.evaluate("""async () => {
+                for (const f of document.querySelectorAll('figure.chart')) {
+                    f.scrollIntoView({block: 'center'});
+                    await new Promise(r => setTimeout(r, 50));
+                }
+                window.scrollTo(0, 0);
+            }""")
         self.page.wait_for_function(
             """n => {
                 const figs = [...document.querySelectorAll('figure.chart')];
                 return figs.length === n && figs.every(f => f.classList.contains('chart--live')
                     && f.querySelectorAll('.chart-view').length === 1
-                    && f.querySelector('.chart-view:not(.chart-view--pending) svg, .chart-view canvas')
-                    && !f.querySelector('img').checkVisibility());
+                    && f.querySelector('.chart-view:not(.chart-view--pending) svg')
+                    && getComputedStyle(f.querySelector('img')).visibility === 'hidden');
             }""",
             arg=count,
             timeout=15_000,
@@ -140,6 +149,49 @@ def test_every_chart_renders(session, path, count):
         assert not fig.query_selector("img").is_visible()  # the fallback gave way
         box = view.bounding_box()
         assert box["width"] > 300 and box["height"] > 100, box  # width "container" filled the column
+    session.check_clean()
+
+
+LAYOUT_SHIFT = """() => new Promise(done => {
+    let total = 0;
+    new PerformanceObserver(list => { for (const e of list.getEntries()) total += e.value; })
+        .observe({type: "layout-shift", buffered: true});
+    setTimeout(() => done(total), 300);
+})"""
+
+
+def test_charts_hydrate_only_near_the_viewport_or_on_focus(browser, server):
+    """Static first: a chart out of view stays the SVG and the runtime is not even fetched; the
+    first keyboard focus inside the figure makes it interactive, drawn exactly over the image."""
+    s = Session(browser, server)
+    try:
+        s.page.set_viewport_size({"width": 390, "height": 300})
+        s.goto("bull-case/")
+        s.page.wait_for_timeout(1500)  # idle, but the chart is far below the fold
+        assert s.runtime_loads() == 0
+        assert s.page.query_selector_all("figure.chart--live, figure.chart .chart-view") == []
+        img = s.page.query_selector("figure.chart img")
+        before = img.evaluate("i => { const r = i.getBoundingClientRect(); return [r.width, r.height, r.top + scrollY]; }")
+        s.page.focus("figure.chart a.chart-data")  # a keyboard user tabs into the figure
+        s.wait_for_charts(1, scroll=False)
+        assert s.runtime_loads() == 1
+        after = img.evaluate("i => { const r = i.getBoundingClientRect(); return [r.width, r.height, r.top + scrollY]; }")
+        assert after == before  # the image keeps its place: nothing below it moves
+        view = s.page.query_selector("figure.chart .chart-view").bounding_box()
+        box = img.bounding_box()
+        assert abs(view["width"] - box["width"]) <= 1 and abs(view["height"] - box["height"]) <= 0.03 * box["height"]
+        assert s.page.evaluate(LAYOUT_SHIFT) == 0
+        s.check_clean()
+    finally:
+        s.close()
+
+
+def test_a_chart_in_view_hydrates_when_the_page_is_idle(session):
+    session.goto("deep/nested/charts/")
+    session.page.wait_for_selector("figure.chart.chart--live")  # no scroll, no pointer, no focus
+    session.wait_for_charts(2)
+    assert session.runtime_loads() == 1
+    assert session.page.evaluate(LAYOUT_SHIFT) == 0
     session.check_clean()
 
 
@@ -249,20 +301,28 @@ def test_dates_are_the_same_day_in_every_time_zone(browser, server, timezone):
         s.close()
 
 
-RSI_LABELS = """async ([dates, runtime]) => {
-    const { default: vegaEmbed } = await import(runtime);
+RSI_LABELS = """async ([spec, runtime]) => {
+    const { vega } = await import(runtime);
     const el = document.createElement("div");
     document.body.append(el);
-    await vegaEmbed(el, {
-        data: { values: dates.map((date, i) => ({ date, v: i })) },
-        mark: "bar",
-        encoding: { x: { field: "date", type: "ordinal", timeUnit: "utcyearmonthdate", axis: { format: "%b %d" } },
-                    y: { field: "v", type: "quantitative" } },
-    }, { actions: false, renderer: "svg" });
+    const view = new vega.View(vega.parse(spec), { renderer: "svg", container: el });
+    await view.runAsync();
     const labels = [...el.querySelectorAll("g.role-axis-label text")].map(t => t.textContent);
+    view.finalize();
     el.remove();
     return labels.filter(t => t.startsWith("Jan"));
 }"""
+
+
+def rsi_bars(dates: list[str]) -> dict:
+    """A bar per day, compiled to Vega at build time as the site's charts are."""
+    from build_data.publish.chart_runtime import compile_to_vega
+
+    return compile_to_vega({
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json", "width": 300, "height": 100,
+        "data": {"values": [{"date": d, "v": i} for i, d in enumerate(dates)]}, "mark": "bar",
+        "encoding": {"x": {"field": "date", "type": "ordinal", "timeUnit": "utcyearmonthdate", "axis": {"format": "%b %d"}},
+                     "y": {"field": "v", "type": "quantitative"}}})
 
 
 def test_why_specs_need_date_only_strings(browser, server):
@@ -272,8 +332,8 @@ def test_why_specs_need_date_only_strings(browser, server):
     try:
         s.goto("bear-case/")
         runtime = s.origin + "generated/vendor/vega-bundle.js"
-        good = s.page.evaluate(RSI_LABELS, [["2026-01-14", "2026-01-15"], runtime])
-        naive = s.page.evaluate(RSI_LABELS, [["2026-01-14T00:00:00", "2026-01-15T00:00:00"], runtime])
+        good = s.page.evaluate(RSI_LABELS, [rsi_bars(["2026-01-14", "2026-01-15"]), runtime])
+        naive = s.page.evaluate(RSI_LABELS, [rsi_bars(["2026-01-14T00:00:00", "2026-01-15T00:00:00"]), runtime])
         assert good == ["Jan 14", "Jan 15"]
         assert naive == ["Jan 13", "Jan 14"]
     finally:
@@ -344,14 +404,13 @@ def test_stale_snapshot_gets_a_warning_in_the_banner(browser, server):
             now = datetime.datetime.fromisoformat(as_of).replace(tzinfo=datetime.timezone.utc) + datetime.timedelta(days=days_later, hours=12)
             s.page.clock.install(time=now)
             s.goto("")
-            s.page.wait_for_selector(".data-banner")
             note = s.page.locator(".data-banner__stale")
+            assert note.count() == 1  # in the server's HTML, filled in (or not) while parsing
             if stale:
-                note.wait_for()
-                assert f"{days_later} days old" in note.text_content()
+                assert note.is_visible() and f"{days_later} days old" in note.text_content()
             else:
                 s.page.wait_for_timeout(300)
-                assert note.count() == 0
+                assert note.is_hidden() and note.text_content() == ""
             s.check_clean()
         finally:
             s.close()

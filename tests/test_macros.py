@@ -169,10 +169,15 @@ def test_chart_needs_its_files_and_the_runtime(tmp_path):
 
 
 def test_metric_span_carries_key_label_date_and_source(snap):
+    # A link to the number's row in the methodology table: provenance by keyboard, not hover alone.
     assert snap.metric("rut.ret_ytd") == (
-        '<span class="metric" data-key="rut.ret_ytd" '
-        'title="Russell 2000 YTD return, as of Jan 15, 2026, yahoo:^RUT">7.8%</span>'
+        '<a class="metric" data-key="rut.ret_ytd" '
+        'title="Russell 2000 YTD return, as of Jan 15, 2026, yahoo:^RUT" '
+        'href="../methodology/#metric-rut.ret_ytd">7.8%</a>'
     )
+    table = snap.metrics_table("rut.ret_ytd")
+    assert '<code id="metric-rut.ret_ytd">rut.ret_ytd</code>' in table  # the row it links to
+    assert '<span class="metric" data-key="rut.ret_ytd"' in table  # which does not link to itself
     assert 'data-fmt="signed_pct"' in snap.metric("rut.ret_ytd", "signed_pct")
     assert ">+7.8%<" in snap.metric("rut.ret_ytd", "signed_pct")
 
@@ -192,11 +197,14 @@ def test_chart_urls_are_relative_to_the_page(tmp_path, page, prefix, source_pref
     s = snapshot_at(tmp_path, page=page)
     html = s.chart("rsi")
     # The spec URL is read by charts.js against the page URL.
-    assert f'data-spec="{prefix}generated/charts/rsi.vl.json"' in html
+    assert f'data-spec="{prefix}generated/charts/rsi.vg.json"' in html  # Vega, compiled at build time
     # The fallback image is Markdown relative to the source file; the site builder rewrites it
     # for the page (the built-site tests check the result).
     assert f"]({source_prefix}generated/charts/rsi.svg)" in html
-    assert "![Bar chart of the RSI-14" in html and "<figcaption>Russell 2000 RSI-14</figcaption>" in html
+    assert "![Bar chart of the RSI-14" in html and "<figcaption>Russell 2000 RSI-14 <a" in html
+    # The data the chart shows, as CSV, linked under it (relative to the page, like the spec).
+    assert (f'<a class="chart-data" href="{prefix}generated/charts/rsi.csv" download=""'
+            ' aria-label="data (CSV): Russell 2000 RSI-14">data (CSV)</a></figcaption>') in html
     assert '{ width="770" height="232" decoding="async" }' in html  # read from the SVG: no layout shift
 
 

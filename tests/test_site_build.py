@@ -181,8 +181,12 @@ def test_chart_runtime_is_not_on_pages_without_charts(built):
 @pytest.mark.parametrize("page", PAGES)
 def test_banner_on_every_page(built, page):
     html = built[2][page]
-    assert '<p class="data-banner data-banner--live" data-mode="live" data-as-of="2026-01-15">' in html
+    assert ('<p class="data-banner data-banner--live" data-mode="live" data-as-of="2026-01-15" '
+            'data-stale-after="5">') in html
     assert "Data as of Jan 15, 2026 (close)." in html
+    # The staleness warning has its place in the server's HTML (filled in while parsing, so
+    # nothing is inserted above the content after load).
+    assert '<span class="data-banner__stale" role="status" hidden></span>' in html
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,10 @@
-"""The only writer of build output: metrics.json, chart specs, SVG fallbacks, chart runtime.
+"""The only writer of build output: metrics.json (and metrics.csv), chart specs, SVG fallbacks,
+chart data as CSV, the chart runtime.
+
+Each chart is written four ways: the Vega-Lite source (`<id>.vl.json`), the Vega spec compiled
+from it at the fallback's fixed width (`<id>.vg.json`, what the browser draws, so the page needs
+no Vega-Lite compiler), the static SVG shown first (`<id>.svg`), and the data it shows
+(`<id>.csv`). The compiled view and the SVG have the same size, so hydrating a chart moves nothing.
 
 `publish` renders one build into a staging folder and swaps it in for the output folder in one
 step, so the output is always one build's, whole. Every file is written atomically too.
@@ -6,6 +12,8 @@ step, so the output is always one build's, whole. Every file is written atomical
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
 import time
 from pathlib import Path
@@ -27,8 +35,10 @@ def chart_entries(charts: list[Chart], missing_reason: str = "no data for this c
     for cid in CHART_IDS + [c for c in built if c not in CHART_IDS]:
         c = built.get(cid)
         if c is not None and c.spec is not None:
+            # `spec` is what the page draws (Vega); `source` the Vega-Lite it was compiled from.
             out[cid] = {"title": c.title, "description": c.description,
-                        "spec": f"charts/{cid}.vl.json", "svg": f"charts/{cid}.svg"}
+                        "spec": f"charts/{cid}.vg.json", "source": f"charts/{cid}.vl.json",
+                        "svg": f"charts/{cid}.svg", "csv": f"charts/{cid}.csv"}
         else:
             reason = c.reason if c is not None and c.reason else missing_reason
             out[cid] = {"title": cid, "description": reason, "spec": None, "svg": None, "reason": reason}
@@ -43,20 +53,68 @@ def _static(spec: dict) -> dict:
     return fixed
 
 
+def chart_rows(spec: dict) -> tuple[list[str], list[dict]]:
+    """The rows a chart shows: every inline dataset of the spec, as (columns, rows).
+
+    Layers with their own data (a reference line, a panel of a concatenation) add their rows;
+    columns are the union, in order of first appearance, blank where a row has no such field."""
+    # The largest dataset (the chart's series) first, then reference layers; stable whatever the
+    # order of the spec's keys.
+    named = sorted((spec.get("datasets") or {}).items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    datasets = [values for _, values in named]
+    stack = [spec]
+    while stack:  # inline `data.values` anywhere in the spec (Altair normally uses `datasets`)
+        node = stack.pop()
+        if isinstance(node, dict):
+            values = (node.get("data") or {}).get("values") if isinstance(node.get("data"), dict) else None
+            if isinstance(values, list):
+                datasets.append(values)
+            stack.extend(v for k, v in node.items() if k not in ("datasets", "data"))
+        elif isinstance(node, list):
+            stack.extend(node)
+    columns: list[str] = []
+    rows = [row for data in datasets for row in data if isinstance(row, dict)]
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    return columns, rows
+
+
+def to_csv(columns: list[str], rows: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    w.writerows({k: ("" if row.get(k) is None else row.get(k)) for k in columns} for row in rows)
+    return buf.getvalue()
+
+
+def metrics_csv(snapshot: dict) -> str:
+    """Every number in the snapshot, one row per metric key (empty value with the reason)."""
+    columns = ["key", "value", "unit", "as_of", "label", "source", "reason"]
+    rows = [{"key": k, **{c: m.get(c) for c in columns[1:]}} for k, m in sorted(snapshot.get("metrics", {}).items())]
+    return to_csv(columns, rows)
+
+
 def write_charts(out_dir: Path, charts: list[Chart], log) -> list[Path]:
+    from build_data.publish.chart_runtime import compile_to_vega, vegalite_version
+
     written = []
     for c in (c for c in charts if c.spec is not None):
-        spec_path = out_dir / "charts" / f"{c.id}.vl.json"
+        charts_dir = out_dir / "charts"
+        spec_path = charts_dir / f"{c.id}.vl.json"
         atomic.write_text(spec_path, json.dumps(c.spec, sort_keys=True, separators=(",", ":")))
         t0 = time.perf_counter()
-        svg = vl_convert.vegalite_to_svg(_static(c.spec))
-        atomic.write_text(out_dir / "charts" / f"{c.id}.svg", svg)
-        written += [spec_path, out_dir / "charts" / f"{c.id}.svg"]
+        static = _static(c.spec)
+        atomic.write_text(charts_dir / f"{c.id}.vg.json",
+                          json.dumps(compile_to_vega(static), sort_keys=True, separators=(",", ":")))
+        svg = vl_convert.vegalite_to_svg(static, vl_version=vegalite_version())
+        atomic.write_text(charts_dir / f"{c.id}.svg", svg)
+        atomic.write_text(charts_dir / f"{c.id}.csv", to_csv(*chart_rows(c.spec)))
+        written += [spec_path, charts_dir / f"{c.id}.vg.json", charts_dir / f"{c.id}.svg", charts_dir / f"{c.id}.csv"]
         if c.id == SOCIAL_CARD:
             png = out_dir / "charts" / f"{c.id}.png"
             atomic.write_bytes(png, vl_convert.vegalite_to_png(_static(c.spec), scale=1.5))
             written.append(png)
-        log(f"  chart {c.id}: spec + SVG ({time.perf_counter() - t0:.2f}s)")
+        log(f"  chart {c.id}: spec, Vega, SVG and CSV ({time.perf_counter() - t0:.2f}s)")
     return written
 
 
@@ -87,6 +145,8 @@ def write_all(out_dir: Path, snapshot_json: str, charts: list[Chart], log, *, ve
     written += write_feeds(out_dir, changes or [], site_url)
     if vendor:
         written += write_vendor(out_dir)
+    atomic.write_text(out_dir / "metrics.csv", metrics_csv(json.loads(snapshot_json)))
+    written.append(out_dir / "metrics.csv")
     metrics_path = out_dir / "metrics.json"
     atomic.write_text(metrics_path, snapshot_json)
     written.append(metrics_path)

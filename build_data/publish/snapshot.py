@@ -24,9 +24,11 @@ def facts_entries(facts: Facts, as_of: dt.date) -> dict:
         age = (as_of - f.date).days
         # A text fact (a quote, a stance) is its own value.
         value = f.text if f.unit == "text" and f.value is None else f.value
+        # Rebuilt as of a day before the fact was published (an archived week): it shows with its
+        # date and no age, rather than a negative one.
         out[key] = {"text": f.text, "value": value, "unit": f.unit, "source": f.source,
-                    "date": f.date.isoformat(), "age_days": age, "max_age_days": f.max_age_days,
-                    "expired": age > f.max_age_days, "url": f.url}
+                    "date": f.date.isoformat(), "age_days": age if age >= 0 else None,
+                    "max_age_days": f.max_age_days, "expired": age > f.max_age_days, "url": f.url}
     return out
 
 

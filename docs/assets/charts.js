@@ -1,22 +1,25 @@
-/* Interactive charts.
+/* Interactive charts, static first.
  *
- * Each chart is a <figure class="chart" data-spec="…/x.vl.json"> holding a static SVG <img>
- * (written by the `chart()` macro). This script upgrades it to a Vega view, and leaves the
- * image in place whenever anything fails. The Vega runtime is served by the site itself
- * (generated/vendor/, written by build_data) and imported only on pages that have charts.
+ * Each chart is a <figure class="chart" data-spec="…/x.vg.json"> holding a static SVG <img> with
+ * its width and height set (written by the `chart()` macro): that image is what the page shows
+ * first, and it keeps its place in the layout for good. A chart becomes interactive (a Vega view
+ * drawn over the image, the same size, so nothing moves) only when it nears the viewport and the
+ * browser is idle, or at once on the first pointer or keyboard focus inside the figure. Anything
+ * that fails leaves the image in place.
  *
- * Material's instant navigation runs this file once, so work is hooked on `document$`,
- * which emits for every page; views of the previous page are finalized first.
+ * The spec is Vega, compiled from Vega-Lite at build time (build_data/publish/chart_runtime.py),
+ * so the runtime is Vega alone: served by the site itself (generated/vendor/), imported at most
+ * once per visit, and never on a page whose charts are not looked at.
  *
- * What a spec (build_data/charts.py, Altair) must contain for this to hold:
- * - Vega-Lite v6 as the pinned Altair writes it; data inline (Altair's `datasets`), < 5,000 rows.
- * - `width: "container"` and a fixed numeric `height`; the static SVG is rendered from the same
- *   spec with a numeric width (e.g. 720) instead.
- * - Dates as "YYYY-MM-DD" strings (never "2026-01-15T00:00:00", which browsers read as local
- *   midnight), and `timeUnit: "utcyearmonthdate"` on every temporal channel, tooltips and text
- *   included, so every time zone shows the same day.
- * - No colours, fonts or background in the spec's `config` (a spec's config wins over the
- *   palette this file passes in); a top-level `description` is welcome.
+ * Material's instant navigation runs this file once, so work is hooked on `document$`, which
+ * emits for every page; views of the previous page are finalized first.
+ *
+ * What a spec must contain for this to hold (build_data/compute/charts.py, Altair):
+ * - data inline, < 5,000 rows; a fixed width for the compiled view (the fallback's 720 px);
+ * - dates as "YYYY-MM-DD" strings and utc time units or scales, so every time zone shows the
+ *   same day;
+ * - no colours, fonts or background in its config (a spec's config wins over the palette
+ *   this file passes in); a top-level `description` is welcome.
  */
 (() => {
   "use strict";
@@ -25,14 +28,18 @@
   // This file is served from <site root>/assets/charts.js.
   const here = document.currentScript ? document.currentScript.src : location.href;
   const RUNTIME_URL = new URL("../generated/vendor/vega-bundle.js", here).href;
+  const NEAR = "200px 0px"; // "nears the viewport": within 200 px of it
 
-  let runtime = null; // Promise of the runtime module, created on first need
+  let runtime = null; // Promise of the Vega namespace, created on first need
   const specs = new Map(); // spec URL -> Promise of the parsed spec
   const shown = new Map(); // figure -> {view, result}: the view each figure displays now
+  const started = new Set(); // figures of this page whose hydration has begun
+  let observer = null; // the current page's IntersectionObserver
   let epoch = 0; // bumps on every page change or re-render; stale async work is dropped
+  let pageNo = 0; // bumps on every page change only
 
   const loadRuntime = () => {
-    runtime ??= import(RUNTIME_URL).catch((err) => {
+    runtime ??= import(RUNTIME_URL).then((m) => m.vega).catch((err) => {
       runtime = null; // let a later page retry
       throw err;
     });
@@ -56,29 +63,71 @@
   const isDark = () => document.body.getAttribute("data-md-color-scheme") === "slate";
 
   // Colours come from Material's CSS variables, so charts follow the palette in both schemes.
-  // Specs must not set these themselves: a spec's own config wins over this one.
+  // Vega config (the spec is compiled already): axes, legends, titles and the named styles
+  // Vega-Lite's output refers to.
   const themeConfig = () => {
     const css = getComputedStyle(document.body);
     const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
     const fg = v("--md-default-fg-color", isDark() ? "#e2e4e9" : "#1f1f1f");
-    const muted = v("--md-default-fg-color--light", fg);
+    const muted = v("--sc-muted", v("--md-default-fg-color--light", fg));
     const faint = v("--md-default-fg-color--lightest", muted);
     const font = v("--md-text-font-family", "").replace(/^"|"$/g, "") || "system-ui, sans-serif";
-    const guide = {
-      labelColor: muted, titleColor: fg, domainColor: faint, tickColor: faint, gridColor: faint,
-      labelFont: font, titleFont: font,
-    };
     return {
-      background: null, // transparent: the page colour shows through
-      font,
-      axis: guide,
+      background: "transparent", // the page colour shows through
+      axis: { labelColor: muted, titleColor: fg, domainColor: faint, tickColor: faint, gridColor: faint,
+              labelFont: font, titleFont: font },
       legend: { labelColor: muted, titleColor: fg, labelFont: font, titleFont: font },
       title: { color: fg, subtitleColor: muted, font, subtitleFont: font },
-      header: { labelColor: fg, titleColor: fg },
-      view: { stroke: null },
-      text: { color: fg },
+      text: { fill: fg, font },
+      style: {
+        "guide-label": { fill: muted, font },
+        "guide-title": { fill: fg, font },
+        "group-title": { fill: fg, font },
+        "group-subtitle": { fill: muted, font },
+        cell: { stroke: null },
+      },
     };
   };
+
+  // A small tooltip (vega-embed's is not in the runtime): the values Vega formatted, as text.
+  let tip = null;
+  const tooltip = (_handler, event, _item, value) => {
+    if (!tip) {
+      tip = document.createElement("div");
+      tip.id = "vg-tooltip-element";
+      tip.className = "vg-tooltip";
+      tip.setAttribute("role", "tooltip");
+      document.body.append(tip);
+    }
+    if (value == null || value === "") {
+      tip.classList.remove("visible");
+      return;
+    }
+    tip.replaceChildren();
+    if (typeof value === "object") {
+      const table = document.createElement("table");
+      for (const [k, val] of Object.entries(value)) {
+        const row = table.insertRow();
+        const key = row.insertCell();
+        key.className = "key";
+        key.textContent = k;
+        row.insertCell().textContent = String(val);
+      }
+      tip.append(table);
+    } else {
+      tip.textContent = String(value);
+    }
+    tip.classList.add("visible");
+    const { innerWidth: w, innerHeight: h } = window;
+    const box = tip.getBoundingClientRect();
+    let x = event.clientX + 12;
+    let y = event.clientY + 12;
+    if (x + box.width > w - 4) x = Math.max(4, event.clientX - box.width - 12);
+    if (y + box.height > h - 4) y = Math.max(4, event.clientY - box.height - 12);
+    tip.style.left = `${x}px`;
+    tip.style.top = `${y}px`;
+  };
+  const hideTip = () => tip?.classList.remove("visible");
 
   const dispose = (entry) => {
     try {
@@ -87,10 +136,11 @@
       console.warn("chart: finalize failed", err);
     }
     entry.view.remove();
+    hideTip();
   };
 
-  // Draw one figure. The new view is laid out hidden on top of the figure and replaces the
-  // image (or the previous view) only once it has drawn, so nothing flickers.
+  // Draw one figure. The new view is laid out hidden over the figure's image and replaces the
+  // image (or the previous view) only once it has drawn, so nothing flickers or moves.
   const render = async (figure, token) => {
     const img = figure.querySelector("img");
     const label = (img && img.getAttribute("alt")) || figure.querySelector("figcaption")?.textContent || "Chart";
@@ -105,18 +155,19 @@
     const entry = { view, result: null };
     try {
       const specUrl = new URL(figure.dataset.spec, location.href).href;
-      const [{ default: vegaEmbed }, spec] = await Promise.all([loadRuntime(), loadSpec(specUrl)]);
+      const [vega, spec] = await Promise.all([loadRuntime(), loadSpec(specUrl)]);
       if (token === epoch) {
-        const dark = isDark();
-        entry.result = await vegaEmbed(target, structuredClone(spec), {
-          actions: false,
+        const copy = structuredClone(spec);
+        delete copy.background; // the config's transparent background applies
+        entry.result = new vega.View(vega.parse(copy, themeConfig()), {
           renderer: "svg",
-          theme: dark ? "dark" : undefined,
-          config: themeConfig(),
-          tooltip: { theme: dark ? "dark" : "light" },
+          container: target,
+          hover: true,
           // Data URLs inside a spec resolve against the spec file, not the page.
-          loader: { baseURL: new URL(".", specUrl).href },
+          loader: vega.loader({ baseURL: new URL(".", specUrl).href }),
         });
+        entry.result.tooltip(tooltip);
+        await entry.result.runAsync();
       }
       if (token !== epoch) {
         dispose(entry); // the page or the palette changed meanwhile
@@ -126,7 +177,6 @@
       if (previous) dispose(previous);
       shown.set(figure, entry);
       view.classList.remove("chart-view--pending");
-      if (img) img.hidden = true;
       figure.classList.add("chart--live");
     } catch (err) {
       // Keep what is shown (the static SVG, or the view drawn before): never a blank chart.
@@ -135,19 +185,58 @@
     }
   };
 
-  // A new page (instant navigation swaps the content): drop every old view, draw the new ones.
-  const renderPage = () => {
-    const token = ++epoch;
-    shown.forEach(dispose);
-    shown.clear();
-    // No charts, no runtime download.
-    document.querySelectorAll(SELECTOR).forEach((figure) => render(figure, token));
+  const idle = window.requestIdleCallback
+    ? (fn) => window.requestIdleCallback(fn, { timeout: 3000 })
+    : (fn) => window.setTimeout(fn, 200);
+
+  // Hydrate a figure once per page: `now` skips the wait for an idle moment.
+  const hydrate = (figure, now = false) => {
+    if (started.has(figure)) return;
+    started.add(figure);
+    observer?.unobserve(figure);
+    if (now) render(figure, epoch);
+    else {
+      const page = pageNo;
+      idle(() => page === pageNo && render(figure, epoch));
+    }
   };
 
-  // Same page, new palette: redraw in place; each old view stays until its successor is drawn.
+  const onTouch = (event) => {
+    const figure = event.target.closest?.(SELECTOR);
+    if (figure) hydrate(figure, true);
+  };
+  // Capturing listeners on the document survive instant navigation's content swaps.
+  for (const type of ["pointerover", "focusin", "touchstart"]) {
+    document.addEventListener(type, onTouch, { capture: true, passive: true });
+  }
+
+  // A new page (instant navigation swaps the content): drop every old view, watch the new figures.
+  const renderPage = () => {
+    ++epoch;
+    ++pageNo;
+    shown.forEach(dispose);
+    shown.clear();
+    started.clear();
+    observer?.disconnect();
+    observer = null;
+    const figures = document.querySelectorAll(SELECTOR);
+    if (!figures.length) return; // no charts, no runtime download
+    if (!("IntersectionObserver" in window)) {
+      figures.forEach((f) => hydrate(f));
+      return;
+    }
+    observer = new IntersectionObserver(
+      (entries) => entries.forEach((e) => e.isIntersecting && hydrate(e.target)),
+      { rootMargin: NEAR },
+    );
+    figures.forEach((f) => observer.observe(f));
+  };
+
+  // Same page, new palette: redraw the charts already hydrated (or hydrating) in place; each
+  // old view stays until its successor is drawn. Static images are left as they are.
   const rerender = () => {
     const token = ++epoch;
-    document.querySelectorAll(SELECTOR).forEach((figure) => render(figure, token));
+    started.forEach((figure) => render(figure, token));
   };
 
   // Re-render with the other palette when the reader flips light/dark. Material also sets the
@@ -157,7 +246,7 @@
     const now = document.body.getAttribute("data-md-color-scheme");
     if (now === scheme) return;
     scheme = now;
-    if (document.querySelector(SELECTOR)) rerender();
+    if (started.size) rerender();
   }).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
 
   if (window.document$ && typeof window.document$.subscribe === "function") {

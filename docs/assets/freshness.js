@@ -2,25 +2,25 @@
  *
  * The site is rebuilt by a scheduled workflow. If that schedule stops (GitHub disables
  * scheduled workflows after 60 days without repository activity, or every run fails closed),
- * the pages stay up with old numbers. The banner carries the snapshot's as-of date; when it is
- * more than STALE_AFTER_DAYS calendar days old, this adds a plain warning to it.
+ * the pages stay up with old numbers. The banner carries the snapshot's as-of date and an empty,
+ * hidden warning (macros/theme/main.html); when the date is more than `data-stale-after`
+ * calendar days old (5: a long weekend plus a holiday is 4 days without a session), the warning
+ * is filled in. A small inline script in the banner does this while the page is parsed, so
+ * nothing moves after load; this file does it again after instant navigation.
  */
 (() => {
   "use strict";
-  const STALE_AFTER_DAYS = 5; // a long weekend plus a holiday is 4 days without a session
 
   const check = () => {
     const banner = document.querySelector(".data-banner[data-as-of]");
-    if (!banner || banner.querySelector(".data-banner__stale")) return;
+    const note = banner && banner.querySelector(".data-banner__stale");
+    if (!note || !note.hidden || !banner.dataset.staleAfter) return; // archived weeks: no warning
     const asOf = Date.parse(banner.dataset.asOf + "T00:00:00Z");
     if (Number.isNaN(asOf)) return;
     const days = Math.floor((Date.now() - asOf) / 86400000);
-    if (days <= STALE_AFTER_DAYS) return;
-    const note = document.createElement("span");
-    note.className = "data-banner__stale";
-    note.setAttribute("role", "status");
+    if (days <= Number(banner.dataset.staleAfter)) return;
     note.textContent = ` These numbers are ${days} days old: the scheduled rebuild may have stopped.`;
-    banner.append(note);
+    note.hidden = false;
   };
 
   if (typeof document$ !== "undefined") document$.subscribe(check);

