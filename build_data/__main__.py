@@ -252,7 +252,7 @@ def cmd_list(args) -> int:
     from build_data import config
     from build_data.compute.keys import metric_keys
 
-    for key, (unit, label) in metric_keys(config.load_universe(args.config or config.DEFAULT_UNIVERSE)).items():
+    for key, (unit, label) in metric_keys(config.load_universe(args.config or config.DEFAULT_UNIVERSE, keys_only=True)).items():
         print(f"{key:<40} {unit:<14} {label}")
     return 0
 

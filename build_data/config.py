@@ -221,7 +221,9 @@ class Universe(_Strict):
 
     @field_validator("calendar")
     @classmethod
-    def _known_calendar(cls, name: str) -> str:
+    def _known_calendar(cls, name: str, info) -> str:
+        if (info.context or {}).get("keys_only"):
+            return name  # `list` reads keys and labels only: no calendar (and no pandas) to load
         import exchange_calendars as xc
 
         if name not in xc.get_calendar_names():
@@ -302,10 +304,10 @@ def _load_yaml(path: Path) -> object:
         raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
 
 
-def _parse(model: type[BaseModel], path: Path):
+def _parse(model: type[BaseModel], path: Path, context: dict | None = None):
     raw = _load_yaml(path)
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, context=context)
     except ValidationError as exc:
         # A misspelt field also shows up as the real one "missing": name the unknown one first.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
@@ -353,8 +355,10 @@ def check_signals(universe: Universe, path: Path | str = DEFAULT_UNIVERSE) -> No
                     raise ConfigError(f"{path}: {where}: {problem}")
 
 
-def load_universe(path: Path = DEFAULT_UNIVERSE) -> Universe:
-    universe = _parse(Universe, Path(path))
+def load_universe(path: Path = DEFAULT_UNIVERSE, *, keys_only: bool = False) -> Universe:
+    """The editorial config, validated. `keys_only` skips the exchange-calendar check, for
+    commands that only list keys (and must not wait for pandas to load)."""
+    universe = _parse(Universe, Path(path), {"keys_only": keys_only})
     check_signals(universe, path)
     return universe
 

@@ -90,10 +90,18 @@ def test_yahoo_down_falls_back_to_cache_and_says_so(universe, facts, tmp_path, y
     assert first["publishable"] is True and first["publishable_reason"] == "live data through 2026-01-16"
     assert second["publishable"] is True
     assert second["publishable_reason"] == "cached data through 2026-01-16, labelled as such on the pages"
-    # A week later, Yahoo still down: four sessions behind (Monday is a holiday), over the limit of three.
+    # The next session, Yahoo still down: the snapshot is as of Tuesday (Monday is a holiday), and
+    # each cached number is shown as of its own last close, dated, not emptied.
+    day = live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW + pd.Timedelta(days=4))
+    assert day["as_of"] == "2026-01-20" and day["publishable"] is True
+    for key in ("rut.close", "rut.rsi_14", "rut_vs_spx.outperf_streak", "levels.breakout_distance"):
+        assert day["metrics"][key]["value"] == first["metrics"][key]["value"], key
+        assert day["metrics"][key]["as_of"] == "2026-01-16", key
+    # A week later, Yahoo still down: four sessions behind, over the limit of three.
     week = live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW + pd.Timedelta(days=7))
     assert week["publishable"] is False
-    assert week["publishable_reason"] == "the data ends 2026-01-16, 4 sessions before 2026-01-23 (the limit is 3)"
+    assert week["publishable_reason"].startswith("core series rut has no usable data")
+    assert "last session 2026-01-16 is 4 sessions before 2026-01-23 (allowed: 3)" in week["publishable_reason"]
 
 
 def test_bad_live_bar_is_refused_and_the_cache_survives(universe, facts, tmp_path, yahoo, fred):
@@ -126,7 +134,8 @@ def test_corrupt_cache_is_reported_not_used(universe, facts, tmp_path, yahoo, fr
     assert snap["series_status"]["xle"]["status"] == "missing"
     assert "corrupt" in snap["series_status"]["xle"]["reason"]
     # Named relative to the cache folder: the build machine's folders are never published.
-    assert "prices/XLE.csv" in snap["series_status"]["xle"]["reason"]
+    reason = snap["series_status"]["xle"]["reason"]
+    assert "XLE.csv.corrupt-" in reason and str(tmp_path) not in reason
     assert str(tmp_path) not in json.dumps(snap)
     assert snap["metrics"]["xle.close"]["value"] is None
 

@@ -16,10 +16,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
-import numpy as np
-import pandas as pd
+import importlib
 
-from build_data.compute import metrics as m
+
+class _OnFirstUse:
+    """A module imported the first time one of its names is used: the catalog's keys, units and
+    labels (`build_data list`, config checks) are read without loading pandas."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+def _call(name: str):
+    """`metrics.<name>`, looked up when called."""
+    return lambda *args, **kwargs: getattr(m, name)(*args, **kwargs)
+
+
+np, pd, m = _OnFirstUse("numpy"), _OnFirstUse("pandas"), _OnFirstUse("build_data.compute.metrics")
 
 SLOPE_SESSIONS = 20
 # Wilder's average forgets its seed at (13/14)^n: after 600 sessions the seed's weight is about
@@ -77,7 +93,7 @@ SYMBOL = [
     Spec("close", "price", "{name} close", "Last completed session's closing price.", 1,
          frame=lambda c: c, last=lambda c: c.iloc[-1], window=1),
     Spec("ret_1d", "fraction", "{name} 1-day return", "Close over the previous session's close, minus one.", 2,
-         frame=m.to_returns, last=lambda c: c.iloc[-1] / c.iloc[-2] - 1 if len(c) > 1 else c.iloc[-1] * np.nan,
+         frame=_call("to_returns"), last=lambda c: c.iloc[-1] / c.iloc[-2] - 1 if len(c) > 1 else c.iloc[-1] * np.nan,
          window=2),
     Spec("ret_1m", "fraction", "{name} 1-month return",
          "Close over the close of the last session on or before the same date one calendar month earlier, minus one.",
@@ -92,7 +108,7 @@ SYMBOL = [
     Spec("rsi_14", "index", "{name} RSI-14",
          "Wilder's 14-session relative strength index: gains and losses smoothed by an EMA with alpha 1/14, "
          "seeded by the simple mean of the first 14 changes.", 15,
-         frame=m.to_rsi, last=lambda c: m.calc_rsi(c.iloc[-RSI_TAIL:]), window=15),
+         frame=_call("to_rsi"), last=lambda c: m.calc_rsi(c.iloc[-RSI_TAIL:]), window=15),
     Spec("sma_50", "price", "{name} 50-day average", "Simple mean of the last 50 closes.", 50,
          frame=lambda c: m.to_sma(c, 50), last=lambda c: m.calc_sma(c, 50), window=50),
     Spec("sma_200", "price", "{name} 200-day average", "Simple mean of the last 200 closes.", 200,
@@ -110,29 +126,29 @@ SYMBOL = [
     Spec("record_close", "price", "{name} record close", "Highest close in the available history.", 1,
          frame=lambda c: c.cummax().ffill(), last=lambda c: c.max()),
     Spec("record_date", "date", "{name} record close date", "Session of the record close (the first, on ties).", 1,
-         frame=m.to_record_date, last=lambda c: c.idxmax()),
+         frame=_call("to_record_date"), last=lambda c: c.idxmax()),
     Spec("pct_from_record", "fraction", "{name} distance from record close", "Close over the record close, minus one.", 1,
-         frame=m.to_drawdown, last=m.calc_drawdown),
+         frame=_call("to_drawdown"), last=_call("calc_drawdown")),
     Spec("sessions_since_record", "sessions", "{name} sessions since record close",
          "Exchange sessions after the record close, counted on the exchange calendar (0 on a record day).", 1,
-         frame=m.to_sessions_since_record, last=lambda c: (len(c) - 1) - c.index.get_indexer(c.idxmax())),
+         frame=_call("to_sessions_since_record"), last=lambda c: (len(c) - 1) - c.index.get_indexer(c.idxmax())),
     Spec("records_ytd", "sessions", "{name} record closes this year",
          "Sessions this year whose close beat every earlier close.", 2,
-         frame=m.to_records_ytd,
+         frame=_call("to_records_ytd"),
          last=lambda c: m.calc_records_since(c, pd.Timestamp(year=c.index[-1].year, month=1, day=1))),
     Spec("high_52w", "price", "{name} 52-week closing high", "Highest close in the 52 weeks to the as-of date.", 2,
-         frame=m.to_range_high, last=lambda c: m.calc_range(c, c.index[-1])[0], window="365D"),
+         frame=_call("to_range_high"), last=lambda c: m.calc_range(c, c.index[-1])[0], window="365D"),
     Spec("low_52w", "price", "{name} 52-week closing low", "Lowest close in the 52 weeks to the as-of date.", 2,
-         frame=m.to_range_low, last=lambda c: m.calc_range(c, c.index[-1])[1], window="365D"),
+         frame=_call("to_range_low"), last=lambda c: m.calc_range(c, c.index[-1])[1], window="365D"),
     Spec("pct_from_high_52w", "fraction", "{name} distance from 52-week high",
          "Close over the 52-week closing high, minus one.", 2,
          frame=lambda c: c / m.to_range_high(c) - 1, last=lambda c: c.iloc[-1] / m.calc_range(c, c.index[-1])[0] - 1,
          window="365D"),
     Spec("drawdown", "fraction", "{name} drawdown", "Close over the running peak close, minus one (0 at a record).", 1,
-         frame=m.to_drawdown, last=m.calc_drawdown),
+         frame=_call("to_drawdown"), last=_call("calc_drawdown")),
     Spec("vol_20d", "fraction", "{name} 20-day volatility",
          "Sample standard deviation of the last 20 daily log returns, times the square root of 252.", 21,
-         frame=m.to_volatility, last=m.calc_volatility, window=21),
+         frame=_call("to_volatility"), last=_call("calc_volatility"), window=21),
 ]
 
 # Volume-based, for the symbols listed in config `volume_symbols` (IWM by default: index volume is meaningless).
@@ -191,7 +207,7 @@ PAIR = [
          "Consecutive sessions, ending at the as-of date, in which A's daily return beat B's.", 2,
          series=_on_streak(lambda s: s)),
     Spec("longest_outperf_streak", "sessions", "{name}: longest outperformance streak",
-         "Longest such run in the history both series share.", 2, series=_on_streak(m.to_longest_streak)),
+         "Longest such run in the history both series share.", 2, series=_on_streak(_call("to_longest_streak"))),
     Spec("longest_outperf_streak_date", "date", "{name}: end of the longest streak",
          "Last session of the longest run (the latest, on ties).", 2,
          series=_on_streak(lambda s: m.to_longest_streak_date(s.dropna()))),

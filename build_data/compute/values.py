@@ -205,17 +205,40 @@ def _last(series: pd.Series, as_of: pd.Timestamp):
     return series.loc[as_of]
 
 
+def _last_dates(prices: pd.DataFrame) -> dict[str, pd.Timestamp]:
+    """Each column's last session with a value."""
+    mask = prices.notna().to_numpy()
+    pos = len(prices) - 1 - np.argmax(mask[::-1], axis=0)
+    return {c: prices.index[i] for c, i, has in zip(prices.columns, pos, mask.any(axis=0)) if has}
+
+
+def _per_last_date(prices: pd.DataFrame, last: dict[str, pd.Timestamp], fn) -> dict:
+    """`fn(frame cut at d, d)` for each group of columns whose last close is d, merged: a series
+    that trails the as-of (within the staleness limit) is computed as of its own last close."""
+    merged: dict = {}
+    for d, cols in _groups(prices, last).items():
+        for k, v in fn(prices.loc[:d, cols], d).items():
+            merged.setdefault(k, {}).update(v)
+    return merged
+
+
 def compute_metrics(data: Data) -> dict[str, Metric]:
-    """Every catalog key for the universe, as of the last session of `data`."""
+    """Every catalog key for the universe, as of the last session of `data` (a series whose last
+    close is older, within the staleness limit, as of that close: each metric carries its date)."""
     out = Assembler()
-    universe, as_of, day = data.universe, data.as_of, _iso(data.as_of)
+    universe = data.universe
     entries = data.entries
     closes = data.closes.dropna(axis=1, how="all")
     volumes = data.volumes.dropna(axis=1, how="all")
     have = set(closes.columns)
-    values = {"symbol": _table(closes, catalog.SYMBOL), "volume": _table(volumes, catalog.VOLUME)}
-    reasons = {"symbol": _history_reasons(closes, as_of) if have else {},
-               "volume": _gap_reasons(volumes, catalog.VOLUME) if len(volumes.columns) else {}}
+    last = _last_dates(closes)
+    values = {"symbol": _per_last_date(closes, last, lambda c, d: _table(c, catalog.SYMBOL)),
+              "volume": _per_last_date(volumes, last, lambda v, d: _table(v, catalog.VOLUME))}
+    reasons = {"symbol": {}, "volume": {}}
+    for family, prices in (("symbol", closes), ("volume", volumes)):
+        for d, cols in _groups(prices, last).items():
+            sub = prices.loc[:d, cols]
+            reasons[family] |= _history_reasons(sub, d) if family == "symbol" else _gap_reasons(sub, catalog.VOLUME)
     for key, e in entries.items():
         if e.family in ("symbol", "volume"):
             continue
@@ -226,28 +249,36 @@ def compute_metrics(data: Data) -> dict[str, Metric]:
             _put_priced(out, e, data, src, have)
     for family, specs, prices, aliases in (("symbol", catalog.SYMBOL, closes, list(universe.symbols)),
                                            ("volume", catalog.VOLUME, volumes, list(universe.volume_symbols))):
-        _put_table(out, data, family, specs, prices, aliases, values[family], reasons[family])
+        _put_table(out, data, family, specs, prices, aliases, values[family], reasons[family], last)
     return out.metrics
 
 
-def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, table, reasons) -> None:
+def _groups(prices: pd.DataFrame, last: dict[str, pd.Timestamp]) -> dict[pd.Timestamp, list[str]]:
+    groups: dict[pd.Timestamp, list[str]] = {}
+    for col in prices.columns:
+        if col in last:
+            groups.setdefault(last[col], []).append(col)
+    return groups
+
+
+def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, table, reasons, last) -> None:
     """The symbol and volume families in bulk: one Metric per alias and spec, without per-key lookups."""
-    day = _iso(data.as_of)
     counts = prices.notna().sum().to_dict()
-    no_close = prices.iloc[-1].isna().to_dict() if len(prices.columns) else {}
     names = data.names
     for alias in aliases:
         src = data.sources.get(alias, f"none:{data.universe.symbols[alias].ticker}")
         name = names[alias]
         r = reasons.get(alias, {})
-        if alias not in prices.columns:
+        if alias not in prices.columns or alias not in last:
             why = data.missing.get(alias)
             reason = f"no data: {why}" if why else f"no {family} data for {alias}"
             for s in specs:
                 out.metrics[f"{alias}.{s.name}"] = Metric(None, s.unit, s.label.format(name=name), None, src, reason)
             continue
+        d = last[alias]
+        day = _iso(d)
         n = int(counts[alias])
-        no_volume = family == "volume" and no_close[alias]
+        no_volume = family == "volume" and pd.isna(prices.at[d, alias])
         for s in specs:
             value = table[s.name][alias]
             reason = (f"no volume on {day}" if no_volume else r.get("*") or r.get(s.name) or (
@@ -301,15 +332,21 @@ def _put_priced(out: Assembler, e: catalog.Entry, data: Data, src: str, have: se
     if e.family == "sectors" and not any(a in have for a in u.sectors):
         out.put(e, None, as_of, src, "no sector data")
         return
+    if needs:
+        # As of the last session its series share: one that trails (within the staleness limit)
+        # dates the value, labelled on the metric, instead of emptying it.
+        common = data.closes[needs].dropna()
+        if common.empty:
+            out.put(e, None, as_of, src, f"no common close for {', '.join(needs)}")
+            return
+        as_of, day = common.index[-1], _iso(common.index[-1])
     value = _last(history(e.key, data, e), as_of)
     reason = None
     if _plain(value) is None:
         if e.family == "pair":
             p = u.pairs[e.subject]
-            both = data.closes[[p.a, p.b]].loc[as_of].notna().all()
-            reason = (f"no current streak: {data.names[p.a]} did not beat {data.names[p.b]} on {day}"
-                      if both and e.spec.name == "outperf_streak_rank" else
-                      f"no common close on {day}" if not both else None)
+            reason = f"no current streak: {data.names[p.a]} did not beat {data.names[p.b]} on {day}" \
+                if e.spec.name == "outperf_streak_rank" else None
         elif e.family == "breadth":
             reason = "fewer than two basket members have a 1-month return"
         elif e.family == "sectors":
