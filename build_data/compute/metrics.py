@@ -216,9 +216,25 @@ def horizon_base_index(index: pd.DatetimeIndex, horizon: str) -> pd.DatetimeInde
     return pd.DatetimeIndex(pd.to_datetime({"year": year, "month": month, "day": day}))
 
 
+_BASES: dict[tuple[str, int], tuple[pd.Index, pd.DatetimeIndex]] = {}
+
+
+def _bases(index: pd.DatetimeIndex, horizon: str) -> pd.DatetimeIndex:
+    """`horizon_base_index`, remembered for the index object it was asked for (a build asks for
+    the same session index once per symbol and horizon)."""
+    hit = _BASES.get((horizon, id(index)))
+    if hit is not None and hit[0] is index:
+        return hit[1]
+    if len(_BASES) > 64:
+        _BASES.clear()
+    bases = horizon_base_index(index, horizon)
+    _BASES[(horizon, id(index))] = (index, bases)
+    return bases
+
+
 def to_horizon_return(prices: Prices, horizon: str) -> Prices:
     """Return over a horizon at every session: close over the base session's close, minus one."""
-    return prices / to_base_close(prices, horizon_base_index(prices.index, horizon)) - 1
+    return prices / to_base_close(prices, _bases(prices.index, horizon)) - 1
 
 
 def _record_marks(prices: Prices) -> Prices:

@@ -208,16 +208,18 @@ def _last(series: pd.Series, as_of: pd.Timestamp):
 def _last_dates(prices: pd.DataFrame) -> dict[str, pd.Timestamp]:
     """Each column's last session with a value."""
     mask = prices.notna().to_numpy()
-    pos = len(prices) - 1 - np.argmax(mask[::-1], axis=0)
-    return {c: prices.index[i] for c, i, has in zip(prices.columns, pos, mask.any(axis=0)) if has}
+    pos = (len(prices) - 1 - np.argmax(mask[::-1], axis=0)).tolist()
+    has = mask.any(axis=0).tolist()
+    stamps = {i: prices.index[i] for i in set(pos)}
+    return {c: stamps[i] for c, i, h in zip(prices.columns, pos, has) if h}
 
 
 def _per_last_date(prices: pd.DataFrame, last: dict[str, pd.Timestamp], fn) -> dict:
     """`fn(frame cut at d, d)` for each group of columns whose last close is d, merged: a series
     that trails the as-of (within the staleness limit) is computed as of its own last close."""
     merged: dict = {}
-    for d, cols in _groups(prices, last).items():
-        for k, v in fn(prices.loc[:d, cols], d).items():
+    for d, sub in _groups(prices, last).items():
+        for k, v in fn(sub, d).items():
             merged.setdefault(k, {}).update(v)
     return merged
 
@@ -236,8 +238,7 @@ def compute_metrics(data: Data) -> dict[str, Metric]:
               "volume": _per_last_date(volumes, last, lambda v, d: _table(v, catalog.VOLUME))}
     reasons = {"symbol": {}, "volume": {}}
     for family, prices in (("symbol", closes), ("volume", volumes)):
-        for d, cols in _groups(prices, last).items():
-            sub = prices.loc[:d, cols]
+        for d, sub in _groups(prices, last).items():
             reasons[family] |= _history_reasons(sub, d) if family == "symbol" else _gap_reasons(sub, catalog.VOLUME)
     for key, e in entries.items():
         if e.family in ("symbol", "volume"):
@@ -253,18 +254,24 @@ def compute_metrics(data: Data) -> dict[str, Metric]:
     return out.metrics
 
 
-def _groups(prices: pd.DataFrame, last: dict[str, pd.Timestamp]) -> dict[pd.Timestamp, list[str]]:
-    groups: dict[pd.Timestamp, list[str]] = {}
+def _groups(prices: pd.DataFrame, last: dict[str, pd.Timestamp]) -> dict[pd.Timestamp, pd.DataFrame]:
+    """The frame cut at each last-close date, with the columns that end there (usually one group:
+    every series ends on the as-of session, and the frame is used as it is)."""
+    by_date: dict[pd.Timestamp, list[str]] = {}
     for col in prices.columns:
         if col in last:
-            groups.setdefault(last[col], []).append(col)
-    return groups
+            by_date.setdefault(last[col], []).append(col)
+    if len(by_date) == 1 and len(next(iter(by_date.values()))) == len(prices.columns):
+        d = next(iter(by_date))
+        return {d: prices.loc[:d] if d != prices.index[-1] else prices}
+    return {d: prices.loc[:d, cols] for d, cols in by_date.items()}
 
 
 def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, table, reasons, last) -> None:
     """The symbol and volume families in bulk: one Metric per alias and spec, without per-key lookups."""
     counts = prices.notna().sum().to_dict()
     names = data.names
+    days: dict[pd.Timestamp, str] = {}
     for alias in aliases:
         src = data.sources.get(alias, f"none:{data.universe.symbols[alias].ticker}")
         name = names[alias]
@@ -276,7 +283,7 @@ def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, 
                 out.metrics[f"{alias}.{s.name}"] = Metric(None, s.unit, s.label.format(name=name), None, src, reason)
             continue
         d = last[alias]
-        day = _iso(d)
+        day = days.get(d) or days.setdefault(d, _iso(d))
         n = int(counts[alias])
         no_volume = family == "volume" and pd.isna(prices.at[d, alias])
         for s in specs:

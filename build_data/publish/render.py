@@ -18,7 +18,6 @@ import json
 import time
 from pathlib import Path
 
-import vl_convert
 
 from build_data import atomic
 from build_data.publish import feeds, output
@@ -94,26 +93,44 @@ def metrics_csv(snapshot: dict) -> str:
     return to_csv(columns, rows)
 
 
-def write_charts(out_dir: Path, charts: list[Chart], log) -> list[Path]:
-    from build_data.publish.chart_runtime import compile_to_vega, vegalite_version
+def _reuse(previous: Path | None, out_dir: Path, names: list[str], source: str) -> bool:
+    """Copy `names` from the previous output when its `source` file (the first name) holds exactly
+    `source`: what is rendered from an unchanged spec or runtime version needs no rendering again."""
+    if previous is None or not all((previous / n).is_file() for n in names):
+        return False
+    if (previous / names[0]).read_text(encoding="utf-8") != source:
+        return False
+    for n in names[1:]:
+        atomic.write_bytes(out_dir / n, (previous / n).read_bytes())
+    atomic.write_text(out_dir / names[0], source)
+    return True
 
+
+def write_charts(out_dir: Path, charts: list[Chart], log, previous: Path | None = None) -> list[Path]:
     written = []
     for c in (c for c in charts if c.spec is not None):
         charts_dir = out_dir / "charts"
-        spec_path = charts_dir / f"{c.id}.vl.json"
-        atomic.write_text(spec_path, json.dumps(c.spec, sort_keys=True, separators=(",", ":")))
+        spec_text = json.dumps(c.spec, sort_keys=True, separators=(",", ":"))
+        names = [f"charts/{c.id}.{ext}" for ext in ("vl.json", "vg.json", "svg", "csv")]
+        names += [f"charts/{c.id}.png"] if c.id == SOCIAL_CARD else []
+        written += [out_dir / n for n in names]
         t0 = time.perf_counter()
+        if _reuse(previous, out_dir, names, spec_text):
+            log(f"  chart {c.id}: unchanged, kept")
+            continue
+        import vl_convert  # loaded only when a chart must be drawn
+
+        from build_data.publish.chart_runtime import compile_to_vega, vegalite_version
+
+        atomic.write_text(charts_dir / f"{c.id}.vl.json", spec_text)
         static = _static(c.spec)
         atomic.write_text(charts_dir / f"{c.id}.vg.json",
                           json.dumps(compile_to_vega(static), sort_keys=True, separators=(",", ":")))
         svg = vl_convert.vegalite_to_svg(static, vl_version=vegalite_version())
         atomic.write_text(charts_dir / f"{c.id}.svg", svg)
         atomic.write_text(charts_dir / f"{c.id}.csv", to_csv(*chart_rows(c.spec)))
-        written += [spec_path, charts_dir / f"{c.id}.vg.json", charts_dir / f"{c.id}.svg", charts_dir / f"{c.id}.csv"]
         if c.id == SOCIAL_CARD:
-            png = out_dir / "charts" / f"{c.id}.png"
-            atomic.write_bytes(png, vl_convert.vegalite_to_png(_static(c.spec), scale=1.5))
-            written.append(png)
+            atomic.write_bytes(charts_dir / f"{c.id}.png", vl_convert.vegalite_to_png(static, scale=1.5))
         log(f"  chart {c.id}: spec, Vega, SVG and CSV ({time.perf_counter() - t0:.2f}s)")
     return written
 
@@ -137,11 +154,13 @@ def write_feeds(out_dir: Path, changes: list[dict], site_url: str) -> list[Path]
 
 
 def write_all(out_dir: Path, snapshot_json: str, charts: list[Chart], log, *, vendor: bool = True,
-              changes: list[dict] | None = None, site_url: str = "http://127.0.0.1:8000/") -> list[Path]:
-    """Write charts, the chart runtime, the change feeds, then metrics.json last (pages read it),
-    then prune leftovers."""
+              changes: list[dict] | None = None, site_url: str = "http://127.0.0.1:8000/",
+              previous: Path | None = None) -> list[Path]:
+    """Write charts (those whose spec is unchanged since `previous`, the last output, are copied
+    from it), the chart runtime, the change feeds, then metrics.json last (pages read it), then
+    prune leftovers."""
     out_dir = Path(out_dir)
-    written = write_charts(out_dir, charts, log)
+    written = write_charts(out_dir, charts, log, previous=previous)
     written += write_feeds(out_dir, changes or [], site_url)
     if vendor:
         written += write_vendor(out_dir)
@@ -162,5 +181,5 @@ def publish(out_dir: Path, snapshot_json: str, charts: list[Chart], log, **kwarg
     """Render everything into a fresh staging folder, then swap it in for `out_dir` in one step:
     a kill, a full disk or an error leaves the previous output whole."""
     with output.staged(Path(out_dir)) as stage:
-        written = write_all(stage, snapshot_json, charts, log, **kwargs)
+        written = write_all(stage, snapshot_json, charts, log, previous=Path(out_dir), **kwargs)
     return [Path(out_dir) / p.relative_to(stage) for p in written]
