@@ -137,3 +137,20 @@ def test_the_real_site_builds_strictly_right_after_a_killed_data_build(tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     snap = json.loads((docs / "generated" / "metrics.json").read_text())
     assert snap["as_of"] in ("2026-01-15", "2026-01-16")
+
+
+def test_a_rebuild_keeps_unchanged_charts_and_redraws_changed_ones(tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    drawn = lambda folder: {k: v for k, v in files(folder).items() if k.startswith("charts/")}  # noqa: E731
+    first = run(out, cache, "2026-01-15")
+    assert first.returncode == 0, first.stderr
+    before = drawn(out)
+    again = run(out, cache, "2026-01-15")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.count("unchanged, kept") == 7
+    assert drawn(out) == before  # the same bytes: copied, not redrawn
+    later = run(out, cache, "2026-01-16")
+    assert later.returncode == 0, later.stderr
+    assert "unchanged, kept" not in later.stderr.split("chart macro-panel")[0]
+    after = drawn(out)
+    assert after["charts/performance-ytd.svg"] != before["charts/performance-ytd.svg"]
