@@ -67,6 +67,9 @@ def fault_universe() -> config.Universe:
     raw["sectors"], raw["breadth_basket"], raw["volume_symbols"] = ["xlk"], ["xlk"], ["iwm"]
     raw["pairs"] = {k: v for k, v in raw["pairs"].items() if {v["a"], v["b"]} <= set(TICKERS)}
     raw["macro"] = {a: raw["macro"][a] for a in MACRO}
+    raw["ranges"] = {}
+    raw["charts"] = {"performance": ["rut", "spx"], "trend": "rut", "volume": "iwm", "ratio": "rut_vs_spx",
+                     "macro": list(MACRO)}
     raw["claims"], raw["watchlist"] = {}, {}
     raw["history_start"] = FIRST_SESSION
     raw["publish"]["core"] = ["rut", "spx"]
