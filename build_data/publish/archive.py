@@ -65,8 +65,10 @@ def _archive_config(base: dict, site_url: str, info: dict) -> dict:
 
 
 def _data_args(args) -> list[str]:
-    out = ["--source", args.source, "--cache-dir", str(args.cache_dir), "--config", str(args.config),
-           "--facts", str(args.facts), "--fetch-timeout", str(args.fetch_timeout)]
+    out = ["--source", args.source, "--cache-dir", str(args.cache_dir), "--fetch-timeout", str(args.fetch_timeout)]
+    for flag, value in (("--config", args.config), ("--facts", args.facts)):
+        if value is not None:  # unset: the build's own default file
+            out += [flag, str(value)]
     if args.data_dir:
         out += ["--data-dir", str(args.data_dir)]
     if args.fred_url:
