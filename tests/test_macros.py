@@ -204,7 +204,7 @@ def test_chart_urls_are_relative_to_the_page(tmp_path, page, prefix, source_pref
     assert "![Bar chart of the RSI-14" in html and "<figcaption>Russell 2000 RSI-14 <a" in html
     # The data the chart shows, as CSV, linked under it (relative to the page, like the spec).
     assert (f'<a class="chart-data" href="{prefix}generated/charts/rsi.csv" download=""'
-            ' aria-label="data (CSV): Russell 2000 RSI-14">data (CSV)</a></figcaption>') in html
+            ' aria-label="data &#40;CSV&#41;: Russell 2000 RSI-14">data (CSV)</a></figcaption>') in html
     assert '{ width="770" height="232" decoding="async" }' in html  # read from the SVG: no layout shift
 
 
