@@ -18,8 +18,9 @@ from pathlib import Path
 from build_data.publish.contract import load
 
 from . import formatting as f
+from . import html
 
-from build_data.publish.contract import CLAIM_PAGES, VENDOR_BUNDLE, WATCH_STATUSES, ContractError
+from build_data.publish.contract import CLAIM_PAGES, WATCH_STATUSES, ContractError
 # Where a number's provenance row is: metrics_table() on the methodology page, row id ROW_ID + key.
 METHODOLOGY_PAGE, ROW_ID = "methodology/", "metric-"
 
@@ -60,7 +61,8 @@ class Snapshot:
 
     data: dict
     path: Path
-    docs_dir: Path | None = None
+    # The snapshot's folder inside the site ("generated/"), for chart URLs; None outside docs_dir.
+    site_folder: str | None = "generated/"
     current_page: Callable[[], PageRef] = field(default=PageRef)
 
     # ------------------------------------------------------------ loading
@@ -68,7 +70,17 @@ class Snapshot:
     @classmethod
     def load(cls, path: str | os.PathLike, docs_dir: str | os.PathLike | None = None) -> Snapshot:
         """Read metrics.json through the contract. `docs_dir` lets chart URLs be made relative to the site."""
-        return cls(data=load(path), path=Path(path), docs_dir=Path(docs_dir) if docs_dir else None)
+        folder = "generated/"
+        if docs_dir is not None:
+            rel = os.path.relpath(Path(path).parent.resolve(), Path(docs_dir).resolve())
+            folder = None if rel.startswith("..") else "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        return cls(data=load(path), path=Path(path), site_folder=folder)
+
+    @property
+    def site_dir(self) -> str:
+        if self.site_folder is None:
+            raise self.fail("chart()", f"the snapshot {self.path} is outside docs_dir, so its charts cannot be published")
+        return self.site_folder
 
     # ------------------------------------------------------------ lookups
 
@@ -474,66 +486,13 @@ class Snapshot:
     def chart(self, id: str) -> str:
         """A chart: the static SVG (works without JavaScript), upgraded to an interactive view by
         assets/charts.js. Title as caption, the description as the text alternative."""
-        call = f"chart({id!r})"
-        c = self.lookup("charts", id, call)
-        if c.get("reason") and not c.get("spec"):
-            # The build had no data for this chart: say so in its place rather than fail the site.
-            return (f'<figure{f.attrs(class_="chart chart--missing", id="chart-" + id, data_chart=id)}>'
-                    f'<p class="na">Chart unavailable: {f.esc(c["reason"])}</p></figure>')
-        base = self._site_dir(call)
-        for name in ("spec", "svg"):
-            if not isinstance(c.get(name), str) or not (self.path.parent / c[name]).is_file():
-                raise self.fail(call, f"{name} file {c.get(name)!r} is missing next to {self.path}")
-        if not (self.path.parent / VENDOR_BUNDLE).is_file():
-            raise self.fail(call, f"the chart runtime {VENDOR_BUNDLE} is missing next to {self.path}; run build_data")
-        if not c.get("title") or not c.get("description"):
-            raise self.fail(call, "a chart needs a title and a description (its text alternative)")
-        prefix = self.page.root + (base + "/" if base else "")
-        size = _svg_size(self.path.parent / c["svg"])
-        img = self._fallback_image(base, c["svg"], c["description"], size, prefix)
-        return (
-            f'<figure{f.attrs(class_="chart", id="chart-" + id, data_chart=id, data_spec=prefix + c["spec"])} markdown="span">'
-            f"{img}<figcaption>{f.esc(c['title'])}{_csv_link(c, prefix)}</figcaption></figure>"
-        )
-
-    def _fallback_image(self, base: str, svg: str, alt: str, size: tuple, page_prefix: str) -> str:
-        """The static SVG as a Markdown image, relative to the page's source file, so MkDocs and
-        Zensical both rewrite it for the built page (Zensical rewrites raw-HTML URLs as if they
-        were source-relative, which breaks page-relative ones on a site served under a sub-path)."""
+        c = self.lookup("charts", id, f"chart({id!r})")
+        prefix = self.page.root + self.site_dir
+        # The SVG as a Markdown image relative to the source file, so MkDocs and Zensical both
+        # rewrite it for the built page (Zensical reads raw-HTML URLs as source-relative).
         src = self.page.src
-        width, height = size
-        sizes = " ".join(f'{k}="{v}"' for k, v in (("width", width), ("height", height)) if v)
-        if src in ("", "?") or not src.endswith(".md"):
-            return f'<img{f.attrs(src=page_prefix + svg, alt=alt, width=width, height=height, decoding="async")}>'
-        source_prefix = "../" * src.count("/") + (base + "/" if base else "")
-        return f'![{f.md_text(alt)}]({source_prefix}{svg}){{ {sizes} decoding="async" }}'.replace("{  ", "{ ")
-
-    def _site_dir(self, call: str) -> str:
-        """The snapshot folder as a path inside the site ("generated"), for chart URLs."""
-        if self.docs_dir is None:
-            return "generated"
-        rel = os.path.relpath(self.path.parent.resolve(), self.docs_dir.resolve())
-        if rel.startswith(".."):
-            raise self.fail(call, f"the snapshot {self.path} is outside docs_dir, so its charts cannot be published")
-        return "" if rel == "." else rel.replace(os.sep, "/")
-
-
-def _svg_size(path: Path) -> tuple[str | None, str | None]:
-    """width/height of an SVG's root element, so the fallback image reserves its space."""
-    head = path.read_text(encoding="utf-8", errors="replace")[:2000]
-    root = re.search(r"<svg\b[^>]*>", head)
-    if not root:
-        return None, None
-    w = re.search(r'\swidth="(\d+(?:\.\d+)?)"', root.group(0))
-    h = re.search(r'\sheight="(\d+(?:\.\d+)?)"', root.group(0))
-    if not (w and h):
-        return None, None
-    return str(round(float(w.group(1)))), str(round(float(h.group(1))))
-
-
-def _csv_link(chart: dict, prefix: str) -> str:
-    """The "data (CSV)" link under a chart: exactly the rows it shows (render writes the file)."""
-    if not isinstance(chart.get("csv"), str):
-        return ""
-    label = f"data (CSV): {chart['title']}"
-    return f' <a{f.attrs(class_="chart-data", href=prefix + chart["csv"], download="", aria_label=label)}>data (CSV)</a>'
+        image = alt = ""
+        if src.endswith(".md") and c.get("svg"):
+            image = "../" * src.count("/") + self.site_dir + c["svg"]
+            alt = html.fragment(f.md_text(c["description"]))
+        return html.render("chart.html", id=id, chart=c, prefix=prefix, image=image, alt=alt)

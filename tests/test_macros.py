@@ -155,16 +155,6 @@ def test_a_nan_that_slipped_into_the_snapshot_fails_instead_of_printing(tmp_path
         s.metric("rut.rsi_14")
 
 
-def test_chart_needs_its_files_and_the_runtime(tmp_path):
-    s = snapshot_at(tmp_path)
-    (tmp_path / "docs/generated/charts/rsi.svg").unlink()
-    with pytest.raises(MacroError, match="svg file 'charts/rsi.svg' is missing"):
-        s.chart("rsi")
-    (tmp_path / "docs/generated/vendor/vega-bundle.js").unlink()
-    with pytest.raises(MacroError, match="chart runtime"):
-        s.chart("rut_vs_spx")
-
-
 # ---------------------------------------------------------------- rendering
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -148,9 +149,36 @@ def test_a_rebuild_keeps_unchanged_charts_and_redraws_changed_ones(tmp_path):
     again = run(out, cache, "2026-01-15")
     assert again.returncode == 0, again.stderr
     assert again.stderr.count("unchanged, kept") == 7
+    # Each drawn chart's entry carries its SVG's size, so a page reserves the space without reading files.
+    snap = json.loads((out / "metrics.json").read_text())
+    for cid, entry in snap["charts"].items():
+        if entry.get("svg"):
+            root = re.search(r"<svg[^>]*>", (out / entry["svg"]).read_text()).group(0)
+            size = [round(float(re.search(rf' {name}="([\d.]+)"', root).group(1))) for name in ("width", "height")]
+            assert size == [entry["width"], entry["height"]], cid
     assert drawn(out) == before  # the same bytes: copied, not redrawn
     later = run(out, cache, "2026-01-16")
     assert later.returncode == 0, later.stderr
     assert "unchanged, kept" not in later.stderr.split("chart macro-panel")[0]
     after = drawn(out)
     assert after["charts/performance-ytd.svg"] != before["charts/performance-ytd.svg"]
+
+
+def test_a_chart_entry_naming_a_file_that_was_not_written_fails_the_build(tmp_path):
+    from build_data.errors import BuildError
+    from build_data.publish import render
+    from tests.site_fixtures import chart_fixture_dir, load_fixture_snapshot
+
+    (tmp_path / "charts").mkdir()
+    for p in chart_fixture_dir().iterdir():
+        (tmp_path / "charts" / p.name).write_bytes(p.read_bytes())
+    snap = load_fixture_snapshot()
+    for entry in snap["charts"].values():
+        del entry["width"], entry["height"]
+    sized = json.loads(render.with_chart_files(tmp_path, json.dumps(snap), vendor=False))
+    assert (sized["charts"]["rsi"]["width"], sized["charts"]["rsi"]["height"]) == (770, 232)
+    (tmp_path / "charts" / "rsi.csv").unlink()
+    with pytest.raises(BuildError, match=r"^chart rsi: charts/rsi.csv not written"):
+        render.with_chart_files(tmp_path, json.dumps(snap), vendor=False)
+    with pytest.raises(BuildError, match="vendor/vega-bundle.js"):
+        render.with_chart_files(tmp_path, json.dumps(snap), vendor=True)

@@ -95,6 +95,12 @@ class Chart(_Entry):
     width: int | None = None
     height: int | None = None
 
+    @model_validator(mode="after")
+    def _text_alternative(self):
+        if self.spec and not (self.title.strip() and self.description.strip()):
+            raise ValueError("a chart needs a title and a description (its text alternative)")
+        return self
+
 
 class Snapshot(_Entry):
     schema_: Literal[1] = Field(alias="schema")

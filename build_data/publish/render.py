@@ -15,13 +15,15 @@ import copy
 import csv
 import io
 import json
+import re
 import time
 from pathlib import Path
 
-
 from build_data import atomic
-from build_data.publish import feeds, output
+from build_data.errors import BuildError
+from build_data.publish import feeds, output, snapshot
 from build_data.compute.charts import CHART_IDS, WIDTH_FALLBACK, Chart
+from build_data.publish.contract import VENDOR_BUNDLE
 
 # Rendered once more as a PNG: link previews (Open Graph cards) do not show SVG.
 SOCIAL_CARD = "performance-ytd"
@@ -135,6 +137,29 @@ def write_charts(out_dir: Path, charts: list[Chart], log, previous: Path | None 
     return written
 
 
+def svg_size(path: Path) -> tuple[int, int] | None:
+    """The width and height of an SVG's root element, so the page reserves the chart's space."""
+    root = re.search(r"<svg\b[^>]*>", path.read_text(encoding="utf-8", errors="replace")[:2000])
+    size = [re.search(rf'\s{name}="(\d+(?:\.\d+)?)"', root.group(0)) if root else None for name in ("width", "height")]
+    return (round(float(size[0].group(1))), round(float(size[1].group(1)))) if all(size) else None
+
+
+def with_chart_files(out_dir: Path, snapshot_json: str, vendor: bool) -> str:
+    """The snapshot with each drawn chart's SVG size, after checking that every file a chart entry
+    names was written: the pages then need no file of their own to read or check."""
+    data = json.loads(snapshot_json)
+    for cid, entry in data["charts"].items():
+        if not entry.get("spec"):
+            continue
+        names = [entry[k] for k in ("spec", "source", "svg", "csv") if entry.get(k)]
+        names += [VENDOR_BUNDLE] if vendor else []
+        missing = [n for n in names if not (out_dir / n).is_file()]
+        if missing:
+            raise BuildError(f"chart {cid}: {', '.join(missing)} not written to {out_dir.name}/")
+        entry.update(dict(zip(("width", "height"), svg_size(out_dir / entry["svg"]) or (None, None))))
+    return snapshot.dumps(data)
+
+
 def write_vendor(out_dir: Path) -> list[Path]:
     from build_data.publish.chart_runtime import chart_js_bundle
 
@@ -164,6 +189,7 @@ def write_all(out_dir: Path, snapshot_json: str, charts: list[Chart], log, *, ve
     written += write_feeds(out_dir, changes or [], site_url)
     if vendor:
         written += write_vendor(out_dir)
+    snapshot_json = with_chart_files(out_dir, snapshot_json, vendor)
     atomic.write_text(out_dir / "metrics.csv", metrics_csv(json.loads(snapshot_json)))
     written.append(out_dir / "metrics.csv")
     metrics_path = out_dir / "metrics.json"

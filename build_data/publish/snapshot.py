@@ -101,4 +101,9 @@ def _round(obj):
 def to_json(snapshot: dict) -> str:
     """metrics.json text: rounded, without machine paths, checked against the contract."""
     contract.validate(_round(snapshot))
-    return json.dumps(_round(snapshot), sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    return dumps(_round(snapshot))
+
+
+def dumps(snapshot: dict) -> str:
+    """The text of metrics.json for a snapshot already rounded and checked."""
+    return json.dumps(snapshot, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
