@@ -16,8 +16,13 @@ _PROJECT = str(Path(__file__).resolve().parents[1])
 if _PROJECT not in sys.path:
     sys.path.append(_PROJECT)
 
-from . import errors, formatting, naked  # noqa: E402
-from .snapshot import MacroError, PageRef, Snapshot, SnapshotError
+import inspect  # noqa: E402
+
+from build_data.publish import formatting, naked  # noqa: E402
+
+from . import errors  # noqa: E402
+from .html import T  # noqa: E402
+from .snapshot import MacroError, PageRef, Snapshot, SnapshotError  # noqa: E402
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
 MACROS = (
@@ -73,6 +78,17 @@ def page_ref(env) -> PageRef:
     return PageRef(src=str(src), url=str(getattr(page, "url", "") or ""))
 
 
+def describe(macros: dict) -> str:
+    """A reference table of macros: call signature (optional arguments in brackets, as
+    `metric(key, [fmt])`) and the first paragraph of each docstring."""
+    rows = []
+    for name, func in macros.items():
+        params = inspect.signature(func).parameters.values()
+        sig = ", ".join(p.name if p.default is inspect.Parameter.empty else f"[{p.name}]" for p in params)
+        rows.append([f"{name}({sig})", " ".join((inspect.getdoc(func) or "").split("\n\n", 1)[0].split())])
+    return T.reference_table("macro-reference", ["Macro", "What it shows"], rows)
+
+
 def _build_error(message: str) -> Exception:
     """MkDocs prints a PluginError as one line and aborts; elsewhere, a plain error."""
     try:
@@ -99,7 +115,7 @@ def define_env(env):
 
     def macro_reference() -> str:
         """This table: every macro with its signature and what it shows."""
-        return formatting.describe_macros({**macros, "macro_reference": macro_reference})
+        return describe({**macros, "macro_reference": macro_reference})
 
     env.macro(macro_reference, "macro_reference")
     for name, func in FILTERS.items():

@@ -141,7 +141,7 @@ def test_naked_numbers_are_named_with_page_line_and_macro(tmp_path, vendor):
 
 
 def test_the_default_pages_have_no_naked_numbers(flipped):
-    from macros.naked import naked_numbers
+    from build_data.publish.naked import naked_numbers
 
     site, snap, _ = flipped
     for page in sorted(site.docs.rglob("*.md")):

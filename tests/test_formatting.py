@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from macros import formatting as f
+from build_data.publish import formatting as f
 
 M = f.MINUS  # the typographic minus every negative number uses
 NB = f.NBSP
@@ -209,12 +209,14 @@ def test_fact_values(value, unit, expected):
     assert f.format_fact_value(value, unit) == expected
 
 
-def test_html_fragments_escape_text():
-    assert f.attrs(class_="a", data_key='x"<y', title=None) == ' class="a" data-key="x&quot;&lt;y"'
-    na = f.na_span("too <little> history", class_="metric", data_key="k")
-    assert na.startswith('<span class="na metric" title="too &lt;little&gt; history" data-key="k">—')
-    table = f.html_table(["A", "B"], [["<b>x</b>", "1"]], cls="t", numeric=[1])
-    assert '<td class="num">1</td>' in table and "<td><b>x</b></td>" in table and "\n" not in table
+def test_template_fragments_escape_text_and_come_out_on_one_line():
+    from macros.html import T, esc
+
+    na = T.na("too <little> [history](x)", "metric", "k")
+    assert na.startswith('<span class="na metric" title="too &lt;little&gt; &#91;history&#93;&#40;x&#41;" data-key="k">—')
+    table = T.reference_table("t", ["A", "B"], [["x_y", "<b>x</b>"]])
+    assert "<td><code>x_y</code></td><td>&lt;b&gt;x&lt;/b&gt;</td>" in table and "\n" not in table
+    assert esc("_lead *b* {: #id }") == "&#95;lead &#42;b&#42; &#123;: #id &#125;"
 
 
 def test_every_unit_has_a_default_format():

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from build_data.fetch.sources import sample
-from macros import formatting as f
+from build_data.publish import formatting as f
 from tests.conftest import write_csv_folder
 from tests.site_fixtures import FixtureSite, strip_code, tagged_values, visible_text
 

@@ -6,6 +6,7 @@ the body rendered here."""
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,27 @@ def rests_on(meta: dict, where: str, claims: dict) -> dict[str, list[str]]:
                 near = ", ".join(difflib.get_close_matches(str(cid), list(claims), n=3, cutoff=0.0))
                 raise BuildError(f"{where}: rests_on {section!r}: unknown claim {cid!r}; closest: {near}")
     return value
+
+
+def _title(heading: str) -> str:
+    """A Markdown heading's text: no leading or closing #s, no `{ #id .class }` attributes."""
+    return re.sub(r"\s*\{[^}]*\}\s*$", "", heading.lstrip("#").strip()).rstrip("#").strip()
+
+
+def failing_sections(markdown: str, meta: dict, where: str, claims: dict) -> list[tuple[int, str, list[str]]]:
+    """(line of the heading, section title, ids of its claims that no longer hold), per section of
+    the page under review. A section the page does not have is an error naming the closest."""
+    titles = {i: _title(line) for i, line in enumerate(markdown.split("\n")) if re.match(r"#{1,6}\s", line)}
+    out = []
+    for section, ids in rests_on(meta, where, claims).items():
+        found = [i for i, t in titles.items() if t == section]
+        if not found:
+            near = ", ".join(repr(t) for t in difflib.get_close_matches(section, set(titles.values()), n=3, cutoff=0.0))
+            raise BuildError(f"{where}: rests_on: no section titled {section!r} on this page; closest: {near}")
+        failing = [cid for cid in ids if claims[cid].get("holds") is False]
+        if failing:
+            out.append((found[0], section, failing))
+    return out
 
 
 def under_review(snap: dict, docs_dir: Path) -> list[Review]:

@@ -1,4 +1,5 @@
-"""Pure formatters: a value from the snapshot in, display text (or an HTML fragment) out.
+"""Pure formatters: a value from the snapshot in, the text the site shows out. The pages
+(macros/) and the build's own checks of the prose (naked numbers) format through here.
 
 Nothing here reads files or computes a market number. Number formatters refuse None, NaN,
 infinities, booleans and strings (they raise), so a page can never show "nan" or "None".
@@ -9,11 +10,8 @@ without a sign.
 from __future__ import annotations
 
 import datetime as _dt
-import html
-import inspect
 import math
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from numbers import Real
 
@@ -284,87 +282,3 @@ def format_fact_value(value: object, unit: str) -> str:
     if unit == "percent":
         return fmt_percent(value, 1)
     return format_value(value, unit)
-
-
-# ---------------------------------------------------------------- HTML fragments
-# Every fragment is a single line, so a macro can sit inside an admonition or a list item.
-
-
-# MkDocs still runs Markdown over the macros' output, attribute values included: characters
-# that Markdown, attr_list or a table row could read as syntax are written as character
-# references, which browsers show as the character and Markdown leaves alone.
-_MARKDOWN_INERT = {ord(c): f"&#{ord(c)};" for c in "[]()*`\\{}|"}
-# An underscore starts emphasis only at a word edge; inside a word (rut_vs_spx) it is text.
-_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-
-
-def esc(text: object) -> str:
-    """Plain text for element content or a double-quoted attribute: HTML-escaped, on one line,
-    and inert to Markdown (a link, emphasis or `{: attr }` in the text stays literal text)."""
-    one_line = " ".join(str(text).split("\n")).replace("\r", " ")
-    return _EDGE_UNDERSCORE.sub("&#95;", html.escape(one_line, quote=True).translate(_MARKDOWN_INERT))
-
-
-def md_text(text: object) -> str:
-    """Plain text inside Markdown's own syntax (an image's alt text): Markdown's escapable
-    characters backslash-escaped, on one line."""
-    one_line = " ".join(str(text).split())
-    return re.sub(r"([\\`*_{}\[\]()|])", r"\\\1", one_line)
-
-
-def attrs(**values: object) -> str:
-    """ ` name="value"` pairs; None values are dropped, `data_x` becomes `data-x`."""
-    return "".join(
-        f' {name.rstrip("_").replace("_", "-")}="{esc(v)}"' for name, v in values.items() if v is not None
-    )
-
-
-def na_span(reason: str, **extra: object) -> str:
-    """The "not available" dash, with its reason as a tooltip and for screen readers."""
-    cls = " ".join(filter(None, ["na", extra.pop("class_", None)]))
-    return (
-        f'<span{attrs(class_=cls, title=reason, **extra)}>{EM_DASH}'
-        f'<span class="visually-hidden"> (not available: {esc(reason)})</span></span>'
-    )
-
-
-def time_tag(iso: str, text: str | None = None) -> str:
-    """`<time datetime="2026-01-15">Jan 15, 2026</time>`."""
-    return f'<time datetime="{esc(iso)}">{esc(text if text is not None else fmt_date(iso))}</time>'
-
-
-def html_table(
-    headers: Sequence[str],
-    rows: Iterable[Sequence[str]],
-    *,
-    cls: str,
-    caption: str | None = None,
-    numeric: Iterable[int] = (),
-) -> str:
-    """A table of already-escaped cell HTML. Columns listed in `numeric` are right-aligned."""
-    numeric = set(numeric)
-
-    def cell(tag: str, i: int, content: str) -> str:
-        return f'<{tag} class="num">{content}</{tag}>' if i in numeric else f"<{tag}>{content}</{tag}>"
-
-    head = "".join(cell("th", i, esc(h)) for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(r)) + "</tr>" for r in rows)
-    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return (
-        # The table itself stays class-less so Material's table styles apply to it.
-        f'<div class="table-wrap {esc(cls)}"><table>{cap}'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
-    )
-
-
-def describe_macros(macros: Mapping[str, Callable]) -> str:
-    """A reference table of macros: call signature and the first paragraph of each docstring."""
-    rows = []
-    for name, func in macros.items():
-        # Optional arguments in brackets: metric(key, [fmt]). Python defaults mean little to authors.
-        params = inspect.signature(func).parameters.values()
-        sig = "(" + ", ".join(p.name if p.default is inspect.Parameter.empty else f"[{p.name}]" for p in params) + ")"
-        doc = inspect.getdoc(func) or ""
-        summary = " ".join(doc.split("\n\n", 1)[0].split())
-        rows.append([f"<code>{esc(name + sig)}</code>", esc(summary)])
-    return html_table(["Macro", "What it shows"], rows, cls="macro-reference")
