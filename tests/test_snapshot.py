@@ -5,6 +5,8 @@ import json
 import math
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +18,7 @@ from build_data.errors import BuildError, ValidationError
 from build_data.fetch.sources import sample
 from tests.conftest import FIXED_NOW, build_snapshot, day, write_csv_folder
 
+REPO = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden" / "sample-2026-01-15.json"
 
 
@@ -211,3 +214,24 @@ def test_the_writer_refuses_a_snapshot_that_breaks_the_contract(sample_snapshot)
     broken["metrics"]["rut.close"]["unit"] = "furlongs"
     with pytest.raises(contract.ContractError, match=r"metrics\.rut\.close\.unit"):
         snapshot.to_json(broken)
+
+
+def test_a_stamped_snapshot_loads_without_pydantic_and_an_edited_one_is_checked_again(sample_snapshot, tmp_path):
+    from build_data.publish import contract
+
+    path = tmp_path / "metrics.json"
+    path.write_text(snapshot.to_json(sample_snapshot))
+    probe = ("import sys; from build_data.publish import contract; d = contract.load(sys.argv[1]); "
+             "print(d['as_of'], 'pydantic' in sys.modules)")
+    run = lambda: subprocess.run([sys.executable, "-c", probe, str(path)], cwd=REPO, capture_output=True, text=True)  # noqa: E731
+    assert run().stdout.split() == [sample_snapshot["as_of"], "False"]  # the stamp matches: no second check
+    data = json.loads(path.read_text())
+    data["metrics"]["rut.close"]["unit"] = "furlongs"  # edited by hand: the stamp no longer matches
+    path.write_text(json.dumps(data))
+    assert "metrics.rut.close.unit" in run().stderr
+    with pytest.raises(contract.ContractError, match=r"metrics\.rut\.close\.unit"):
+        contract.load(path)
+    data["metrics"]["rut.close"]["unit"] = "price"
+    data[contract.STAMP] = contract.digest(data)
+    path.write_text(json.dumps(data))
+    assert contract.load(path) == data

@@ -1,19 +1,22 @@
 """The snapshot contract: the shape of metrics.json, which build_data writes and macros/ reads.
 
-One module for both packages (pydantic, no pandas, so the site build imports it cheaply): the
-schema version, the data modes, the units, the claim pages, the watch statuses and the chart
-runtime's path are written here once. build_data validates what it writes; macros/ loads
-through `load`. Entries allow extra fields, so a new field is not a break.
+One module for both packages (pydantic, no pandas): the schema version, the data modes, the
+units, the claim pages, the watch statuses and the chart runtime's path are written here once.
+build_data writes metrics.json only through `dumps`, which validates it, fills in the defaults
+and stamps it with the digest of what it checked; macros/ reads it through `load`, which checks
+again only a file whose digest does not match (edited by hand, or written by an older build).
+So a site build need not import pydantic (a tenth of a second or more) for a file already checked.
+Entries allow extra fields, so a new field is not a break.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any, Literal, get_args
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SCHEMA = 1
 DataMode = Literal["live", "cache", "csv", "sample"]
@@ -27,6 +30,8 @@ WatchStatus = Literal["clear", "near", "triggered", "unknown"]
 WATCH_STATUSES = get_args(WatchStatus)
 # The chart runtime, relative to metrics.json's folder (docs/assets/charts.js loads the same file).
 VENDOR_BUNDLE = "vendor/vega-bundle.js"
+# The key of metrics.json that holds the digest `dumps` stamped it with.
+STAMP = "checked_sha256"
 BUILD_HINT = "build it with `python -m build_data` (or `make data`)"
 
 
@@ -34,105 +39,114 @@ class ContractError(ValueError):
     """metrics.json is missing, unreadable, or breaks the contract; names the file and field."""
 
 
-class _Entry(BaseModel):
-    model_config = ConfigDict(extra="allow")
+@functools.cache
+def model() -> type:
+    """The pydantic model of metrics.json, defined on first use."""
+    from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+    class _Entry(BaseModel):
+        model_config = ConfigDict(extra="allow")
 
 
-class Metric(_Entry):
-    value: Any
-    unit: Unit
-    label: str = ""
-    as_of: str | None = None
-    source: str = ""
-    reason: str | None = None
+    class Metric(_Entry):
+        value: Any
+        unit: Unit
+        label: str = ""
+        as_of: str | None = None
+        source: str = ""
+        reason: str | None = None
 
-    @model_validator(mode="after")
-    def _reason_when_empty(self):
-        if self.value is None and not (self.reason and self.reason.strip()):
-            raise ValueError("a metric with no value needs a reason")
-        return self
-
-
-class Claim(_Entry):
-    page: ClaimPage
-    title: str
-    metric: str
-    holds: bool | None
-    value: Any = None
-    threshold: float | None = None
-    since: str | None = None
-    # How the value and threshold read, in the metric's unit ("pp" for a return spread).
-    fmt: str | None = None
+        @model_validator(mode="after")
+        def _reason_when_empty(self):
+            if self.value is None and not (self.reason and self.reason.strip()):
+                raise ValueError("a metric with no value needs a reason")
+            return self
 
 
-class WatchItem(_Entry):
-    kind: Literal["catalyst", "risk"]
-    title: str
-    metric: str
-    status: WatchStatus
-    value: Any = None
-    threshold: float | None = None
-    since: str | None = None
-    fmt: str | None = None
+    class Claim(_Entry):
+        page: ClaimPage
+        title: str
+        metric: str
+        holds: bool | None
+        value: Any = None
+        threshold: float | None = None
+        since: str | None = None
+        # How the value and threshold read, in the metric's unit ("pp" for a return spread).
+        fmt: str | None = None
 
 
-class Fact(_Entry):
-    unit: Unit
-    value: Any = None
-    text: str = ""
-    source: str | None = None
-    date: str | None = None
-    expired: bool = False
+    class WatchItem(_Entry):
+        kind: Literal["catalyst", "risk"]
+        title: str
+        metric: str
+        status: WatchStatus
+        value: Any = None
+        threshold: float | None = None
+        since: str | None = None
+        fmt: str | None = None
 
 
-class Chart(_Entry):
-    title: str
-    description: str
-    spec: str | None = None
-    svg: str | None = None
-    reason: str | None = None
-    # The SVG fallback's size, so the page reserves its space before it loads.
-    width: int | None = None
-    height: int | None = None
-
-    @model_validator(mode="after")
-    def _text_alternative(self):
-        if self.spec and not (self.title.strip() and self.description.strip()):
-            raise ValueError("a chart needs a title and a description (its text alternative)")
-        return self
+    class Fact(_Entry):
+        unit: Unit
+        value: Any = None
+        text: str = ""
+        source: str | None = None
+        date: str | None = None
+        expired: bool = False
 
 
-class Snapshot(_Entry):
-    schema_: Literal[1] = Field(alias="schema")
-    as_of: str
-    built_at: str | None = None
-    data_mode: DataMode
-    mode_note: str | None = ""
-    metrics: dict[str, Metric]
-    claims: dict[str, Claim] = {}
-    watchlist: dict[str, WatchItem] = {}
-    facts: dict[str, Fact] = {}
-    series_status: dict[str, dict] = {}
-    charts: dict[str, Chart] = {}
-    changes: list[dict] = []
-    sectors: list[dict] = []
-    levels: list[dict] = []
-    targets: list[dict] = []
-    catalog: list[dict] = []
-    # Per claims page: how many claims hold, no longer hold, or can't be checked.
-    tally: dict[str, dict[str, int]] = {}
+    class Chart(_Entry):
+        title: str
+        description: str
+        spec: str | None = None
+        svg: str | None = None
+        reason: str | None = None
+        # The SVG fallback's size, so the page reserves its space before it loads.
+        width: int | None = None
+        height: int | None = None
 
-    @field_validator("as_of")
-    @classmethod
-    def _iso_day(cls, value: str) -> str:
-        dt.date.fromisoformat(value)  # a ValueError names the field
-        return value
+        @model_validator(mode="after")
+        def _text_alternative(self):
+            if self.spec and not (self.title.strip() and self.description.strip()):
+                raise ValueError("a chart needs a title and a description (its text alternative)")
+            return self
+
+
+    class Snapshot(_Entry):
+        schema_: Literal[1] = Field(alias="schema")
+        as_of: str
+        built_at: str | None = None
+        data_mode: DataMode
+        mode_note: str | None = ""
+        metrics: dict[str, Metric]
+        claims: dict[str, Claim] = {}
+        watchlist: dict[str, WatchItem] = {}
+        facts: dict[str, Fact] = {}
+        series_status: dict[str, dict] = {}
+        charts: dict[str, Chart] = {}
+        changes: list[dict] = []
+        sectors: list[dict] = []
+        levels: list[dict] = []
+        targets: list[dict] = []
+        catalog: list[dict] = []
+        # Per claims page: how many claims hold, no longer hold, or can't be checked.
+        tally: dict[str, dict[str, int]] = {}
+
+        @field_validator("as_of")
+        @classmethod
+        def _iso_day(cls, value: str) -> str:
+            dt.date.fromisoformat(value)  # a ValueError names the field
+            return value
+
+    return Snapshot
 
 
 def validate(data: Any, where: str = "snapshot") -> dict:
     """The snapshot as a plain dict with its defaults filled in, or a ContractError naming the field."""
+    from pydantic import ValidationError
+
     try:
-        return Snapshot.model_validate(data).model_dump(by_alias=True)
+        return model().model_validate(data).model_dump(by_alias=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -151,4 +165,27 @@ def load(path: str | os.PathLike) -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ContractError(f"snapshot {path} is not valid JSON ({e}); {BUILD_HINT}") from None
+    if isinstance(data, dict) and STAMP in data and _stamped(data):
+        return data
     return validate(data, f"snapshot {path}")
+
+
+def _stamped(data: dict) -> bool:
+    try:
+        return data[STAMP] == digest(data)
+    except (TypeError, ValueError):  # a NaN or a value JSON can't hold: not what `dumps` wrote
+        return False
+
+
+def digest(data: dict) -> str:
+    """The SHA-256 of the snapshot without its stamp, over a canonical JSON text."""
+    body = {k: v for k, v in data.items() if k != STAMP}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                     allow_nan=False).encode()).hexdigest()
+
+
+def dumps(data: dict, where: str = "snapshot") -> str:
+    """The text of metrics.json: validated, defaults filled in, stamped with its digest."""
+    checked = validate({k: v for k, v in data.items() if k != STAMP}, where)
+    checked[STAMP] = digest(checked)
+    return json.dumps(checked, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"

@@ -21,9 +21,8 @@ from pathlib import Path
 
 from build_data import atomic
 from build_data.errors import BuildError
-from build_data.publish import feeds, output, snapshot
+from build_data.publish import contract, feeds, output
 from build_data.compute.charts import CHART_IDS, WIDTH_FALLBACK, Chart
-from build_data.publish.contract import VENDOR_BUNDLE
 
 # Rendered once more as a PNG: link previews (Open Graph cards) do not show SVG.
 SOCIAL_CARD = "performance-ytd"
@@ -152,12 +151,12 @@ def with_chart_files(out_dir: Path, snapshot_json: str, vendor: bool) -> str:
         if not entry.get("spec"):
             continue
         names = [entry[k] for k in ("spec", "source", "svg", "csv") if entry.get(k)]
-        names += [VENDOR_BUNDLE] if vendor else []
+        names += [contract.VENDOR_BUNDLE] if vendor else []
         missing = [n for n in names if not (out_dir / n).is_file()]
         if missing:
             raise BuildError(f"chart {cid}: {', '.join(missing)} not written to {out_dir.name}/")
         entry.update(dict(zip(("width", "height"), svg_size(out_dir / entry["svg"]) or (None, None))))
-    return snapshot.dumps(data)
+    return contract.dumps(data)
 
 
 def write_vendor(out_dir: Path) -> list[Path]:

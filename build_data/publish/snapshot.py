@@ -5,7 +5,6 @@ Values stay unrounded in memory; JSON rounds floats to 10 significant digits, ke
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 
@@ -100,10 +99,4 @@ def _round(obj):
 
 def to_json(snapshot: dict) -> str:
     """metrics.json text: rounded, without machine paths, checked against the contract."""
-    contract.validate(_round(snapshot))
-    return dumps(_round(snapshot))
-
-
-def dumps(snapshot: dict) -> str:
-    """The text of metrics.json for a snapshot already rounded and checked."""
-    return json.dumps(snapshot, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    return contract.dumps(_round(snapshot))
