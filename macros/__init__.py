@@ -16,12 +16,14 @@ _PROJECT = str(Path(__file__).resolve().parents[1])
 if _PROJECT not in sys.path:
     sys.path.append(_PROJECT)
 
+import functools  # noqa: E402
 import inspect  # noqa: E402
 
 from build_data.publish import formatting, naked  # noqa: E402
+from build_data.publish.contract import STAMP  # noqa: E402
 
 from . import errors  # noqa: E402
-from .html import T  # noqa: E402
+from .html import TEMPLATES, T  # noqa: E402
 from .snapshot import MacroError, PageRef, Snapshot, SnapshotError  # noqa: E402
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
@@ -99,6 +101,27 @@ def _build_error(message: str) -> Exception:
 
 
 _loaded: dict[str, Snapshot] = {}
+# Within one process (a `make serve` session), a macro called again with the same snapshot and
+# templates, on the same page with the same arguments, gives the same HTML: a live reload after an
+# edit to the prose reuses it instead of formatting every number again.
+_reused: dict[tuple, object] = {}
+
+
+def _reusing(snap: Snapshot, name: str, func):
+    version = snap.data.get(STAMP), max(p.stat().st_mtime_ns for p in TEMPLATES.iterdir())
+    if version[0] is None:
+        return func
+    if _reused and next(iter(_reused))[0] != version:
+        _reused.clear()
+
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        key = (version, snap.page, name, repr(args), repr(kwargs))
+        if key not in _reused:
+            _reused[key] = func(*args, **kwargs)
+        return _reused[key]
+
+    return call
 
 
 def define_env(env):
@@ -109,7 +132,7 @@ def define_env(env):
         raise _build_error(str(e)) from None
     _loaded["snapshot"] = snap
     snap.current_page = lambda: page_ref(env)
-    macros = {name: getattr(snap, name) for name in MACROS}
+    macros = {name: _reusing(snap, name, getattr(snap, name)) for name in MACROS}
     for name, func in macros.items():
         env.macro(func, name)
 

@@ -325,6 +325,29 @@ def test_snapshot_path_env_var_overrides_config(tmp_path, monkeypatch):
         env.macros["chart"]("rsi")
 
 
+def test_a_rebuild_reuses_a_macro_only_while_the_stamped_snapshot_and_the_page_are_the_same(tmp_path, monkeypatch):
+    from build_data.publish import contract
+
+    monkeypatch.delenv("SNAPSHOT_PATH", raising=False)
+    snapshot_at(tmp_path)
+    path = tmp_path / "docs/generated/metrics.json"
+
+    def rebuild(close: float) -> tuple[str, str]:
+        data = json.loads(path.read_text())
+        data["metrics"]["rut.close"]["value"] = close
+        path.write_text(contract.dumps(data))
+        env = FakeEnv(tmp_path / "docs")
+        macros.define_env(env)
+        first = env.macros["metric"]("rut.close")
+        env.page = SimpleNamespace(file=SimpleNamespace(src_path="index.md"), url="")
+        return first, env.macros["metric"]("rut.close")
+
+    deep, top = rebuild(2610.4)
+    assert ">2,610.40<" in deep and 'href="../../methodology/' in deep and 'href="methodology/' in top
+    assert macros._reused and rebuild(2610.4) == (deep, top)  # the same snapshot: reused
+    assert ">2,700.00<" in rebuild(2700.0)[0]  # a new build of the data: rendered again
+
+
 def test_page_ref_survives_a_page_without_file(tmp_path):
     env = SimpleNamespace(page=SimpleNamespace(url="x/"))
     assert macros.page_ref(env) == PageRef("x/", "x/")
