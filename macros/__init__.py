@@ -27,36 +27,12 @@ from .html import TEMPLATES, T  # noqa: E402
 from .snapshot import MacroError, PageRef, Snapshot, SnapshotError  # noqa: E402
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
-MACROS = (
-    "metric",
-    "holds",
-    "key_numbers",
-    "asof",
-    "data_status",
-    "chart",
-    "claim",
-    "claims_tally",
-    "watch_table",
-    "fact",
-    "changes_list",
-    "sector_table",
-    "levels_table",
-    "targets_table",
-    "series_table",
-    "metrics_table",
-    "metric_reference",
-)
-
+MACROS = ("metric", "holds", "key_numbers", "asof", "data_status", "chart", "claim", "claims_tally", "watch_table",
+          "fact", "changes_list", "sector_table", "levels_table", "targets_table", "series_table", "metrics_table",
+          "metric_reference")
 # Jinja filters for numbers an author writes into a page: {{ 0.0776 | pct }} -> 7.8%.
-FILTERS = {
-    "pct": formatting.fmt_pct,
-    "signed_pct": formatting.fmt_signed_pct,
-    "pp": formatting.fmt_pp,
-    "price": formatting.fmt_price,
-    "compact": formatting.fmt_compact,
-    "number": formatting.fmt_number,
-    "date": formatting.fmt_date,
-}
+FILTERS = {name: getattr(formatting, f"fmt_{name}") for name in ("pct", "signed_pct", "pp", "price", "compact",
+                                                                   "number", "date")}
 
 
 def snapshot_path(conf) -> Path:
