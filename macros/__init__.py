@@ -141,9 +141,8 @@ def on_pre_page_macros(env):
     except OSError:
         source = ""
     first = errors.front_matter_lines(source, env.markdown) + 1
-    for line, text, macro in naked.naked_numbers(env.markdown, _loaded["snapshot"].data, first):
-        print(f"WARNING -  naked number in {src}, line {line}: {text!r} is a configured or current figure; "
-              f"write {{{{ {macro} }}}} so it follows the data", file=sys.stderr)
+    for warning in naked.warnings(env.markdown, _loaded["snapshot"].data, src, first):
+        print(f"WARNING -  {warning}", file=sys.stderr)
 
 
 def on_post_page_macros(env):

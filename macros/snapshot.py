@@ -222,10 +222,7 @@ class Snapshot:
         held, failed, unknown = (counts.get(k, 0) for k in ("holds", "fails", "unknown"))
         if not held + failed + unknown:
             raise self.fail(call, f"the snapshot has no claims for page {page!r}")
-        text = f"{held} of {held + failed + unknown} {page}-case claims hold"
-        text += f"; {failed} no longer hold{'s' if failed == 1 else ''}" if failed else ""
-        text += f"; {unknown} can't be checked" if unknown else ""
-        return T.claims_tally(page, text)
+        return T.claims_tally(page, held, failed, unknown)
 
     def watch_table(self, kind: str | None = None) -> str:
         """The watchlist: each catalyst or risk with its metric now, the threshold, its status

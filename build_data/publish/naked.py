@@ -72,3 +72,9 @@ def naked_numbers(markdown: str, data: dict, first_line: int = 1) -> list[tuple[
             if macro:
                 found.append((n, text, macro))
     return found
+
+
+def warnings(markdown: str, data: dict, page: str, first_line: int = 1) -> list[str]:
+    """The build's warning for each naked number: the page, the line and the macro to write."""
+    return [f"naked number in {page}, line {line}: {text!r} is a configured or current figure; "
+            f"write {{{{ {macro} }}}} so it follows the data" for line, text, macro in naked_numbers(markdown, data, first_line)]
