@@ -126,14 +126,11 @@ class Snapshot:
             return T.na(metric.get("reason") or "not available in this snapshot")
         return self._try(call, f.format_value, value, metric["unit"], fmt)
 
-    def _listed(self, section: str, call: str, needed: Sequence[str]) -> list[dict]:
-        items = self.data[section]
-        if not items:
+    def _listed(self, section: str, call: str) -> list[dict]:
+        """A list section of the snapshot (the contract checked each entry's fields), never empty."""
+        if not self.data[section]:
             raise self.fail(call, f"the snapshot's {section!r} list is empty")
-        for item in items:
-            if not isinstance(item, dict) or any(k not in item for k in needed):
-                raise self.fail(call, f"each {section!r} entry needs {', '.join(needed)}; got {item!r}")
-        return items
+        return self.data[section]
 
     def label(self, key: str) -> str:
         """The label of a metric (its key if it has none)."""
@@ -267,7 +264,7 @@ class Snapshot:
         call = "sector_table()"
         rows = [{"name": s["name"], "alias": s["alias"],
                  "values": [self._linked(f"{s['alias']}.{h}", call, "signed_pct") for h in horizons]}
-                for s in self._listed("sectors", call, ("alias", "name"))]
+                for s in self._listed("sectors", call)]
         return T.sector_table(["Sector"] + [HORIZONS.get(h, h) for h in horizons], rows)
 
     def levels_table(self) -> str:
@@ -275,7 +272,7 @@ class Snapshot:
         whether the close is above or below (all from the snapshot's levels.* metrics)."""
         call = "levels_table()"
         rows = []
-        for lv in self._listed("levels", call, ("key", "label", "distance_key", "above_key")):
+        for lv in self._listed("levels", call):
             above = self.lookup("metrics", lv["above_key"], call)
             if above["value"] is not None:
                 self._try(call, f.fmt_bool, above["value"])  # raises unless a real true/false
@@ -291,7 +288,7 @@ class Snapshot:
         rows = [{"label": t["label"], "source": t.get("source") or "", "date": t.get("date"),
                  "level": self._metric(t["key"], call, "price"), "href": self._href(t["key"]),
                  "move": self._metric(t["move_key"], call, "signed_pct"), "move_href": self._href(t["move_key"])}
-                for t in self._listed("targets", call, ("key", "label", "move_key"))]
+                for t in self._listed("targets", call)]
         return T.targets_table(rows)
 
     def series_table(self) -> str:
@@ -315,7 +312,7 @@ class Snapshot:
         """The metric catalog build_data computes from: each key pattern ("X.ret_ytd"), its
         definition and unit. Written into the snapshot by build_data, so it cannot drift."""
         rows = [[c["pattern"], c["definition"], c["unit"]]
-                for c in self._listed("catalog", "metric_reference()", ("pattern", "unit", "definition"))]
+                for c in self._listed("catalog", "metric_reference()")]
         return T.reference_table("metric-reference", ["Key", "Definition", "Unit"], rows)
 
     # ------------------------------------------------------------ macros: charts

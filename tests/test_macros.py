@@ -55,6 +55,8 @@ def snap(tmp_path) -> Snapshot:
         (lambda d: d["metrics"]["rut.close"].pop("unit"), "rut.close"),
         (lambda d: d.update(metrics=[]), "metrics"),
         (lambda d: d.update(sectors={}), "sectors"),
+        (lambda d: d["levels"][0].pop("above_key"), "levels.0.above_key"),
+        (lambda d: d["catalog"][0].update(unit=None), "catalog.0.unit"),
         (lambda d: d["facts"]["gdpnow_q4"].update(unit=None), "gdpnow_q4"),
     ],
 )

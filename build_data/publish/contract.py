@@ -112,6 +112,28 @@ def model() -> type:
             return self
 
 
+    class Sector(_Entry):
+        alias: str
+        name: str
+
+    class Level(_Entry):
+        key: str
+        label: str
+        distance_key: str
+        above_key: str
+
+    class Target(_Entry):
+        key: str
+        label: str
+        move_key: str
+        source: str | None = None
+        date: str | None = None
+
+    class CatalogRow(_Entry):
+        pattern: str
+        unit: str
+        definition: str
+
     class Snapshot(_Entry):
         schema_: Literal[1] = Field(alias="schema")
         as_of: str
@@ -125,10 +147,10 @@ def model() -> type:
         series_status: dict[str, dict] = {}
         charts: dict[str, Chart] = {}
         changes: list[dict] = []
-        sectors: list[dict] = []
-        levels: list[dict] = []
-        targets: list[dict] = []
-        catalog: list[dict] = []
+        sectors: list[Sector] = []
+        levels: list[Level] = []
+        targets: list[Target] = []
+        catalog: list[CatalogRow] = []
         # Per claims page: how many claims hold, no longer hold, or can't be checked.
         tally: dict[str, dict[str, int]] = {}
 
