@@ -7,6 +7,12 @@
  * browser is idle, or at once on the first pointer or keyboard focus inside the figure. Anything
  * that fails leaves the image in place.
  *
+ * Loading a page runs no chart code: hydration near the viewport waits for the reader's first
+ * sign of life on the page (a scroll, a key, a pointer or a touch), so the work of drawing a
+ * chart never lands among the page's own start-up work, where it would delay the first
+ * response to a tap. Even then it is done in steps (import, parse, build the view, draw) that
+ * give the main thread back in between, one chart at a time.
+ *
  * The spec is Vega, compiled from Vega-Lite at build time (build_data/publish/chart_runtime.py),
  * so the runtime is Vega alone: served by the site itself (generated/vendor/), imported at most
  * once per visit, and never on a page whose charts are not looked at.
@@ -35,6 +41,8 @@
   const shown = new Map(); // figure -> {view, result}: the view each figure displays now
   const started = new Set(); // figures of this page whose hydration has begun
   let observer = null; // the current page's IntersectionObserver
+  const near = new Set(); // figures of this page within NEAR of the viewport
+  let engaged = false; // the reader has scrolled, pointed, touched or typed during this visit
   let epoch = 0; // bumps on every page change or re-render; stale async work is dropped
   let pageNo = 0; // bumps on every page change only
 
@@ -156,18 +164,26 @@
     try {
       const specUrl = new URL(figure.dataset.spec, location.href).href;
       const [vega, spec] = await Promise.all([loadRuntime(), loadSpec(specUrl)]);
+      await yieldToMain();
       if (token === epoch) {
         const copy = structuredClone(spec);
         delete copy.background; // the config's transparent background applies
-        entry.result = new vega.View(vega.parse(copy, themeConfig()), {
-          renderer: "svg",
-          container: target,
-          hover: true,
-          // Data URLs inside a spec resolve against the spec file, not the page.
-          loader: vega.loader({ baseURL: new URL(".", specUrl).href }),
-        });
-        entry.result.tooltip(tooltip);
-        await entry.result.runAsync();
+        const runtimeSpec = vega.parse(copy, themeConfig());
+        await yieldToMain();
+        if (token === epoch) {
+          entry.result = new vega.View(runtimeSpec, {
+            renderer: "svg",
+            hover: true,
+            // Data URLs inside a spec resolve against the spec file, not the page.
+            loader: vega.loader({ baseURL: new URL(".", specUrl).href }),
+          });
+          entry.result.tooltip(tooltip);
+          await yieldToMain();
+        }
+        if (token === epoch) {
+          entry.result.initialize(target);
+          await entry.result.runAsync();
+        }
       }
       if (token !== epoch) {
         dispose(entry); // the page or the palette changed meanwhile
@@ -185,6 +201,17 @@
     }
   };
 
+  // Give the main thread back between the steps of a hydration (input, paint, other tasks run).
+  const yieldToMain = () =>
+    window.scheduler?.yield ? window.scheduler.yield() : new Promise((resolve) => setTimeout(resolve, 0));
+
+  // One hydration at a time: two charts drawn in the same task would make one long task.
+  let queue = Promise.resolve();
+  const enqueue = (job) => {
+    queue = queue.then(job, job);
+    return queue;
+  };
+
   const idle = window.requestIdleCallback
     ? (fn) => window.requestIdleCallback(fn, { timeout: 3000 })
     : (fn) => window.setTimeout(fn, 200);
@@ -194,12 +221,21 @@
     if (started.has(figure)) return;
     started.add(figure);
     observer?.unobserve(figure);
-    if (now) render(figure, epoch);
-    else {
-      const page = pageNo;
-      idle(() => page === pageNo && render(figure, epoch));
-    }
+    const page = pageNo;
+    const run = () => page === pageNo && render(figure, epoch);
+    if (now) enqueue(run);
+    else idle(() => page === pageNo && enqueue(run));
   };
+
+  // The reader's first sign of life: from now on, figures near the viewport hydrate when idle.
+  const ENGAGE = ["scroll", "wheel", "keydown", "pointerdown", "pointermove", "touchstart"];
+  const engage = () => {
+    if (engaged) return;
+    engaged = true;
+    for (const type of ENGAGE) window.removeEventListener(type, engage, { capture: true });
+    near.forEach((figure) => hydrate(figure));
+  };
+  for (const type of ENGAGE) window.addEventListener(type, engage, { capture: true, passive: true });
 
   const onTouch = (event) => {
     const figure = event.target.closest?.(SELECTOR);
@@ -217,16 +253,24 @@
     shown.forEach(dispose);
     shown.clear();
     started.clear();
+    near.clear();
     observer?.disconnect();
     observer = null;
     const figures = document.querySelectorAll(SELECTOR);
     if (!figures.length) return; // no charts, no runtime download
     if (!("IntersectionObserver" in window)) {
-      figures.forEach((f) => hydrate(f));
+      figures.forEach((f) => near.add(f));
+      if (engaged) figures.forEach((f) => hydrate(f));
       return;
     }
     observer = new IntersectionObserver(
-      (entries) => entries.forEach((e) => e.isIntersecting && hydrate(e.target)),
+      (entries) => entries.forEach((e) => {
+        if (!e.isIntersecting) near.delete(e.target);
+        else {
+          near.add(e.target);
+          if (engaged) hydrate(e.target);
+        }
+      }),
       { rootMargin: NEAR },
     );
     figures.forEach((f) => observer.observe(f));
@@ -236,7 +280,7 @@
   // old view stays until its successor is drawn. Static images are left as they are.
   const rerender = () => {
     const token = ++epoch;
-    started.forEach((figure) => render(figure, token));
+    started.forEach((figure) => enqueue(() => render(figure, token)));
   };
 
   // Re-render with the other palette when the reader flips light/dark. Material also sets the
