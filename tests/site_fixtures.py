@@ -412,22 +412,16 @@ def chart_fixture_dir() -> Path:
 
 
 def write_chart_fixtures(directory: Path) -> None:
-    """Write, for each fixture chart, what render writes: the Vega-Lite source <id>.vl.json, the
-    Vega spec compiled at the fallback's fixed 720 px width <id>.vg.json, the static <id>.svg and
-    the data <id>.csv."""
-    import vl_convert
-
-    from build_data.publish.chart_runtime import compile_to_vega, vegalite_version
-    from build_data.publish.render import chart_rows, to_csv
+    """Write, for each fixture chart, what render writes: the Vega-Lite source <id>.vl.json and
+    what render.draw_chart makes of it (the Vega spec compiled at the fallback's fixed 720 px
+    width <id>.vg.json, the static <id>.svg, the data <id>.csv, and their narrow variants)."""
+    from build_data.publish.render import draw_chart
 
     directory.mkdir(parents=True, exist_ok=True)
     for cid, spec in fixture_chart_specs().items():
         (directory / f"{cid}.vl.json").write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        static = {**spec, "width": 720}  # "container" has no meaning outside a page
-        (directory / f"{cid}.vg.json").write_text(json.dumps(compile_to_vega(static), sort_keys=True), encoding="utf-8")
-        svg = vl_convert.vegalite_to_svg(static, vl_version=vegalite_version())
-        (directory / f"{cid}.svg").write_text(svg, encoding="utf-8")
-        (directory / f"{cid}.csv").write_text(to_csv(*chart_rows(spec)), encoding="utf-8")
+        for ext, content in draw_chart(spec).items():
+            (directory / f"{cid}.{ext}").write_text(content, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,11 @@ from it at the fallback's fixed width (`<id>.vg.json`, what the browser draws, s
 no Vega-Lite compiler), the static SVG shown first (`<id>.svg`), and the data it shows
 (`<id>.csv`). The compiled view and the SVG have the same size, so hydrating a chart moves nothing.
 
+Phones get a narrow variant of both (`<id>.narrow.vg.json`, `<id>.narrow.svg`), drawn at
+WIDTH_NARROW with slightly larger text: the 720 px chart scaled down to a 390 px screen would
+make its labels about 5 px tall. The page serves it to narrow screens (<picture>), and
+assets/charts.js draws the Vega spec that matches the image the browser chose.
+
 `publish` renders one build into a staging folder and swaps it in for the output folder in one
 step, so the output is always one build's, whole. Every file is written atomically too.
 """
@@ -45,11 +50,29 @@ def chart_entries(charts: list[Chart], missing_reason: str = "no data for this c
     return out
 
 
-def _static(spec: dict) -> dict:
-    """A copy of the spec with a fixed width, for the SVG fallback."""
+# The narrow variant: its plot width (axes add about 50 px: the SVG is about 350 px wide, the text
+# column of a 390 px phone), and text a step larger, since the reader's screen is small.
+WIDTH_NARROW = 300
+NARROW_CONFIG = {"axis": {"labelFontSize": 11, "titleFontSize": 12},
+                 "legend": {"labelFontSize": 12, "titleFontSize": 12},
+                 "title": {"fontSize": 14}}
+
+
+def _static(spec: dict, width: int = WIDTH_FALLBACK) -> dict:
+    """A copy of the spec with a fixed width, for the SVG fallback: "container" becomes `width`;
+    at a width other than the fallback's, the fixed widths of concatenated panels are scaled
+    alike, and the text gets NARROW_CONFIG's sizes."""
     fixed = copy.deepcopy(spec)
     if fixed.get("width") == "container":
-        fixed["width"] = WIDTH_FALLBACK
+        fixed["width"] = width
+    if width != WIDTH_FALLBACK:
+        for key in ("vconcat", "hconcat", "concat"):
+            for panel in fixed.get(key) or []:
+                if isinstance(panel, dict) and isinstance(panel.get("width"), (int, float)):
+                    panel["width"] = round(panel["width"] * width / WIDTH_FALLBACK)
+        config = fixed.setdefault("config", {})
+        for section, sizes in NARROW_CONFIG.items():
+            config[section] = {**sizes, **(config.get(section) or {})}
     return fixed
 
 
@@ -107,32 +130,53 @@ def _reuse(previous: Path | None, out_dir: Path, names: list[str], source: str) 
     return True
 
 
+# What each chart is drawn as, besides its Vega-Lite source `<id>.vl.json` (see draw_chart).
+CHART_FILES = ("vg.json", "svg", "csv", "narrow.vg.json", "narrow.svg")
+
+
+def draw_chart(spec: dict, *, card: bool = False) -> dict[str, str | bytes]:
+    """{file extension: content} for one chart's Vega-Lite spec: the Vega spec and the SVG at
+    the fallback's width, the data as CSV, the narrow Vega spec and SVG for phones, and with
+    `card`, a PNG for link previews."""
+    import vl_convert  # loaded only when a chart must be drawn
+
+    from build_data.publish.chart_runtime import compile_to_vega, vegalite_version
+
+    def vega(fixed: dict) -> str:
+        return json.dumps(compile_to_vega(fixed), sort_keys=True, separators=(",", ":"))
+
+    wide, narrow = _static(spec), _static(spec, WIDTH_NARROW)
+    files: dict[str, str | bytes] = {
+        "vg.json": vega(wide),
+        "svg": vl_convert.vegalite_to_svg(wide, vl_version=vegalite_version()),
+        "csv": to_csv(*chart_rows(spec)),
+        "narrow.vg.json": vega(narrow),
+        "narrow.svg": vl_convert.vegalite_to_svg(narrow, vl_version=vegalite_version()),
+    }
+    if card:
+        files["png"] = vl_convert.vegalite_to_png(wide, scale=1.5)
+    return files
+
+
 def write_charts(out_dir: Path, charts: list[Chart], log, previous: Path | None = None) -> list[Path]:
     written = []
     for c in (c for c in charts if c.spec is not None):
-        charts_dir = out_dir / "charts"
         spec_text = json.dumps(c.spec, sort_keys=True, separators=(",", ":"))
-        names = [f"charts/{c.id}.{ext}" for ext in ("vl.json", "vg.json", "svg", "csv")]
-        names += [f"charts/{c.id}.png"] if c.id == SOCIAL_CARD else []
+        card = c.id == SOCIAL_CARD
+        names = [f"charts/{c.id}.{ext}" for ext in ("vl.json", *CHART_FILES, *(["png"] if card else []))]
         written += [out_dir / n for n in names]
         t0 = time.perf_counter()
         if _reuse(previous, out_dir, names, spec_text):
             log(f"  chart {c.id}: unchanged, kept")
             continue
-        import vl_convert  # loaded only when a chart must be drawn
-
-        from build_data.publish.chart_runtime import compile_to_vega, vegalite_version
-
-        atomic.write_text(charts_dir / f"{c.id}.vl.json", spec_text)
-        static = _static(c.spec)
-        atomic.write_text(charts_dir / f"{c.id}.vg.json",
-                          json.dumps(compile_to_vega(static), sort_keys=True, separators=(",", ":")))
-        svg = vl_convert.vegalite_to_svg(static, vl_version=vegalite_version())
-        atomic.write_text(charts_dir / f"{c.id}.svg", svg)
-        atomic.write_text(charts_dir / f"{c.id}.csv", to_csv(*chart_rows(c.spec)))
-        if c.id == SOCIAL_CARD:
-            atomic.write_bytes(charts_dir / f"{c.id}.png", vl_convert.vegalite_to_png(static, scale=1.5))
-        log(f"  chart {c.id}: spec, Vega, SVG and CSV ({time.perf_counter() - t0:.2f}s)")
+        atomic.write_text(out_dir / names[0], spec_text)
+        for ext, content in draw_chart(c.spec, card=card).items():
+            path = out_dir / "charts" / f"{c.id}.{ext}"
+            if isinstance(content, bytes):
+                atomic.write_bytes(path, content)
+            else:
+                atomic.write_text(path, content)
+        log(f"  chart {c.id}: Vega, SVG and CSV, wide and narrow ({time.perf_counter() - t0:.2f}s)")
     return written
 
 
