@@ -13,6 +13,11 @@
  * response to a tap. Even then it is done in steps (import, parse, build the view, draw) that
  * give the main thread back in between, one chart at a time.
  *
+ * Phones get a narrow variant of each chart: the figure's <picture> has a <source media=…> with
+ * the narrow SVG, and the figure a `data-spec-narrow`. The view drawn is the one matching the
+ * image the browser chose (the same media query), and it is redrawn if that changes (a phone
+ * turned sideways), so view and image always have the same size.
+ *
  * The spec is Vega, compiled from Vega-Lite at build time (build_data/publish/chart_runtime.py),
  * so the runtime is Vega alone: served by the site itself (generated/vendor/), imported at most
  * once per visit, and never on a page whose charts are not looked at.
@@ -66,6 +71,14 @@
       specs.get(url).catch(() => specs.delete(url));
     }
     return specs.get(url);
+  };
+
+  // The narrow variant's media query (from the figure's <picture>), if it has one.
+  const narrowMedia = (figure) =>
+    figure.dataset.specNarrow ? figure.querySelector("picture > source[media]")?.media || null : null;
+  const specOf = (figure) => {
+    const media = narrowMedia(figure);
+    return media && window.matchMedia(media).matches ? figure.dataset.specNarrow : figure.dataset.spec;
   };
 
   const isDark = () => document.body.getAttribute("data-md-color-scheme") === "slate";
@@ -162,7 +175,7 @@
     figure.insertBefore(view, figure.firstChild);
     const entry = { view, result: null };
     try {
-      const specUrl = new URL(figure.dataset.spec, location.href).href;
+      const specUrl = new URL(specOf(figure), location.href).href;
       const [vega, spec] = await Promise.all([loadRuntime(), loadSpec(specUrl)]);
       await yieldToMain();
       if (token === epoch) {
@@ -256,8 +269,10 @@
     near.clear();
     observer?.disconnect();
     observer = null;
+    watchMedia([]);
     const figures = document.querySelectorAll(SELECTOR);
     if (!figures.length) return; // no charts, no runtime download
+    watchMedia([...figures].map(narrowMedia));
     if (!("IntersectionObserver" in window)) {
       figures.forEach((f) => near.add(f));
       if (engaged) figures.forEach((f) => hydrate(f));
@@ -281,6 +296,15 @@
   const rerender = () => {
     const token = ++epoch;
     started.forEach((figure) => enqueue(() => render(figure, token)));
+  };
+
+  // The narrow and the wide image swap places when a media query flips: redraw the views.
+  let watched = [];
+  const onMedia = () => started.size && rerender();
+  const watchMedia = (queries) => {
+    watched.forEach((mql) => mql.removeEventListener("change", onMedia));
+    watched = [...new Set(queries.filter(Boolean))].map((q) => window.matchMedia(q));
+    watched.forEach((mql) => mql.addEventListener("change", onMedia));
   };
 
   // Re-render with the other palette when the reader flips light/dark. Material also sets the
