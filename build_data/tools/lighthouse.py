@@ -4,7 +4,10 @@ Two builds of the real site: from the built-in sample, and from CSV files (the s
 in Yahoo's and FRED's layouts, read back with `--source csv`). Each is served by a small gzip
 server on 127.0.0.1 and scored by Lighthouse (npm, pinned in build_data/tools/lighthouse/) on
 Debian's chromium. Printed per page: the four category scores, CLS, total blocking time, LCP,
-and the gzip bytes a reader gets before any chart hydrates (build_data.tools.pageweight).
+and the gzip bytes a reader gets before any chart hydrates (build_data.tools.pageweight), with
+what the performance score depends on besides the page: the machine's 1-minute load average
+when the run started and Lighthouse's benchmark index of the host (its CPU speed as measured
+during the run; a busy or slow machine has a lower index, and scores lower).
 
     python -m build_data.tools.lighthouse [--runs N] [--pages index.html,...]   (`make bench` runs it)
 
@@ -108,6 +111,7 @@ def lighthouse(url: str) -> dict:
         "tbt": audits["total-blocking-time"]["numericValue"],
         "lcp": audits["largest-contentful-paint"]["numericValue"],
         "transfer": audits["total-byte-weight"]["numericValue"],
+        "benchmark": report.get("environment", {}).get("benchmarkIndex") or float("nan"),
     }
 
 
@@ -116,15 +120,18 @@ def score_site(label: str, site: Path, httpd: ThreadingHTTPServer, origin: str, 
     weights = {w["page"]: w for w in pageweight.site_weights(site)}
     print(f"\n{label}: Lighthouse {lighthouse_version()}, mobile, gzip; median of {runs} run(s)")
     print(f"{'page':<22} {'perf':>4} {'a11y':>4} {'bp':>4} {'seo':>4} {'CLS':>6} {'TBT ms':>7} {'LCP s':>6}"
-          f" {'first view KB':>13} {'transferred KB':>14}")
+          f" {'first view KB':>13} {'transferred KB':>14} {'load':>5} {'bench':>6}")
     for page in pages:
         url = origin + page.removesuffix("index.html")
-        results = [lighthouse(url) for _ in range(runs)]
+        results = []
+        for _ in range(runs):
+            load = os.getloadavg()[0]
+            results.append({**lighthouse(url), "load": load})
         r = sorted(results, key=lambda x: x["performance"])[len(results) // 2]
         before = weights[page]["before"] / 1024 if page in weights else float("nan")
         print(f"{page:<22} {r['performance']:>4} {r['accessibility']:>4} {r['best-practices']:>4} {r['seo']:>4}"
-              f" {r['cls']:>6.3f} {r['tbt']:>7.0f} {r['lcp'] / 1000:>6.2f} {before:>13.1f} {r['transfer'] / 1024:>14.1f}",
-              flush=True)
+              f" {r['cls']:>6.3f} {r['tbt']:>7.0f} {r['lcp'] / 1000:>6.2f} {before:>13.1f} {r['transfer'] / 1024:>14.1f}"
+              f" {r['load']:>5.2f} {r['benchmark']:>6.0f}", flush=True)
     runtime = pageweight.runtime_weight(site)
     print(f"chart runtime: {runtime / 1024:.1f} KB gzip (loaded at most once per visit, only when a chart hydrates)")
 
