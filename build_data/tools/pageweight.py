@@ -4,7 +4,8 @@ Before hydration (what a reader gets first, and all a page without charts ever l
 its stylesheets, scripts and images (the charts' SVG fallbacks included). Hydration adds, on pages
 with charts, the compiled chart specs and the chart runtime, which charts.js imports once per visit
 and only when a chart nears the viewport or is touched. Not counted: the search index and its
-worker, which load only when the reader opens search.
+worker, which load only when the reader opens search. A chart's <picture> counts as its <img>,
+the wide SVG: a phone loads the narrow <source> instead, of about the same size.
 
 Budgets (guarded by tests/test_real_site.py): a chart page <= 120 KB gzip before hydration, the
 runtime <= 180 KB gzip, a page without charts <= 150 KB.
