@@ -198,6 +198,10 @@ def test_chart_urls_are_relative_to_the_page(tmp_path, page, prefix, source_pref
     assert (f'<a class="chart-data" href="{prefix}generated/charts/rsi.csv" download=""'
             ' aria-label="data &#40;CSV&#41;: Russell 2000 RSI-14">data (CSV)</a></figcaption>') in html
     assert '{ width="770" height="232" decoding="async" }' in html  # read from the SVG: no layout shift
+    # Phones get the narrow drawing, with its own size, and charts.js its narrow spec.
+    assert (f'<picture><source media="&#40;max-width: 480px&#41;" srcset="{prefix}generated/charts/rsi.narrow.svg"'
+            ' width="354" height="234">') in html
+    assert f'data-spec-narrow="{prefix}generated/charts/rsi.narrow.vg.json"' in html
 
 
 def test_chart_image_falls_back_to_html_without_a_source_path(tmp_path):

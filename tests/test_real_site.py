@@ -236,6 +236,31 @@ def test_real_chart_specs_meet_the_chart_contract(sample_site):
         assert "background" not in vega and "containerSize" not in json.dumps(vega), cid
 
 
+def test_each_chart_is_drawn_narrow_for_phones(sample_site):
+    """A 720 px chart scaled to a 390 px phone has text about 5 px tall: each chart also has a
+    narrow drawing, about as wide as a phone's text column, with larger text, and the page
+    offers it to narrow screens with its own size."""
+    site, snap, pages = sample_site
+    gen = site.site / "generated"
+    drawn = {cid: c for cid, c in snap["charts"].items() if c.get("spec")}
+    assert len(drawn) == 7
+    for cid, chart in drawn.items():
+        assert 280 <= chart["narrow_width"] <= 380 < chart["width"], cid
+        svg = (gen / chart["narrow_svg"]).read_text()
+        assert f'width="{chart["narrow_width"]}"' in svg[:400] or f'width="{chart["narrow_width"]}.' in svg[:400], cid
+        sizes = {float(x) for x in re.findall(r'font-size="([\d.]+)px"', svg)}
+        assert sizes and min(sizes) >= 11, (cid, sizes)  # the wide drawing's smallest is 10 px
+        vega = json.loads((gen / chart["narrow_spec"]).read_text())
+        assert "background" not in vega and "containerSize" not in json.dumps(vega), cid
+    html = pages["bear-case/index.html"]
+    figures = re.findall(r'<figure class="chart" data-chart="([^"]+)"', html)
+    assert len(figures) == 3
+    for cid in figures:
+        chart = drawn[cid]
+        assert (f'srcset="../generated/{chart["narrow_svg"]}" width="{chart["narrow_width"]}"'
+                f' height="{chart["narrow_height"]}"') in html, cid
+
+
 def _aliases():
     from build_data import config
 

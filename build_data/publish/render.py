@@ -41,9 +41,11 @@ def chart_entries(charts: list[Chart], missing_reason: str = "no data for this c
         c = built.get(cid)
         if c is not None and c.spec is not None:
             # `spec` is what the page draws (Vega); `source` the Vega-Lite it was compiled from.
+            # `narrow_spec` and `narrow_svg`: the same chart drawn for phones (WIDTH_NARROW).
             out[cid] = {"title": c.title, "description": c.description,
                         "spec": f"charts/{cid}.vg.json", "source": f"charts/{cid}.vl.json",
-                        "svg": f"charts/{cid}.svg", "csv": f"charts/{cid}.csv"}
+                        "svg": f"charts/{cid}.svg", "csv": f"charts/{cid}.csv",
+                        "narrow_spec": f"charts/{cid}.narrow.vg.json", "narrow_svg": f"charts/{cid}.narrow.svg"}
         else:
             reason = c.reason if c is not None and c.reason else missing_reason
             out[cid] = {"title": cid, "description": reason, "spec": None, "svg": None, "reason": reason}
@@ -194,12 +196,14 @@ def with_chart_files(out_dir: Path, snapshot_json: str, vendor: bool) -> str:
     for cid, entry in data["charts"].items():
         if not entry.get("spec"):
             continue
-        names = [entry[k] for k in ("spec", "source", "svg", "csv") if entry.get(k)]
+        names = [entry[k] for k in ("spec", "source", "svg", "csv", "narrow_spec", "narrow_svg") if entry.get(k)]
         names += [contract.VENDOR_BUNDLE] if vendor else []
         missing = [n for n in names if not (out_dir / n).is_file()]
         if missing:
             raise BuildError(f"chart {cid}: {', '.join(missing)} not written to {out_dir.name}/")
         entry.update(dict(zip(("width", "height"), svg_size(out_dir / entry["svg"]) or (None, None))))
+        if entry.get("narrow_svg"):
+            entry.update(dict(zip(("narrow_width", "narrow_height"), svg_size(out_dir / entry["narrow_svg"]) or (None, None))))
     return contract.dumps(data)
 
 
