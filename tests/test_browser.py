@@ -469,3 +469,34 @@ def test_real_pages_render_every_chart_cleanly(browser, real_server, width):
         s.check_clean()
     finally:
         s.close()
+
+
+CHART_SIZES = """() => [...document.querySelectorAll('figure.chart')].map(f => {
+    const img = f.querySelector('img').getBoundingClientRect();
+    const view = f.querySelector('.chart-view:not(.chart-view--pending)')?.getBoundingClientRect();
+    const label = f.querySelector('.chart-view:not(.chart-view--pending) g.role-axis-label text');
+    return {src: f.querySelector('img').currentSrc, img: [img.width, img.height], views: f.querySelectorAll('.chart-view').length,
+            view: view ? [view.width, view.height] : null, label: label ? label.getBoundingClientRect().height : 0};
+})"""
+
+
+def test_phones_get_the_narrow_charts_and_wide_screens_the_wide(browser, real_server):
+    """At 390 px each chart is its narrow drawing, image and view alike, with text that stays
+    readable on the screen; turned to a wide screen, the page swaps both for the wide drawing."""
+    s = Session(browser, real_server)
+    try:
+        s.page.set_viewport_size({"width": 390, "height": 800})
+        s.goto("bear-case/")
+        s.wait_for_charts(3)
+        charts = s.page.evaluate(CHART_SIZES)
+        for c in charts:
+            assert c["src"].endswith(".narrow.svg"), c
+            assert abs(c["view"][0] - c["img"][0]) <= 1 and abs(c["view"][1] - c["img"][1]) <= 0.03 * c["img"][1], c
+            assert c["label"] >= 11, c  # axis labels: 11 px drawn at about 1:1 (the wide chart's were about 5 px)
+        s.page.set_viewport_size({"width": 1400, "height": 900})
+        s.page.wait_for_function(f"() => ({CHART_SIZES})().every(c => !c.src.endsWith('.narrow.svg') && c.views === 1 && c.view"
+                                 " && Math.abs(c.view[0] - c.img[0]) <= 1 && Math.abs(c.view[1] - c.img[1]) <= 0.03 * c.img[1])")
+        assert s.runtime_loads() == 1
+        s.check_clean()
+    finally:
+        s.close()
