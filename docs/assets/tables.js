@@ -39,13 +39,13 @@
   };
 
   // A table that phones draw as a grid (site.css: the watchlist) states its table roles, so it
-  // stays a table for screen readers whatever its CSS display.
+  // stays a table for screen readers whatever its CSS display. Header cells keep their own:
+  // Material styles th[role=columnheader] as a sortable column.
   const keepTableRoles = () => {
     document.querySelectorAll(".md-typeset .watch-table table").forEach((table) => {
       table.setAttribute("role", "table");
       table.querySelectorAll("thead, tbody").forEach((g) => g.setAttribute("role", "rowgroup"));
       table.querySelectorAll("tr").forEach((tr) => tr.setAttribute("role", "row"));
-      table.querySelectorAll("th").forEach((th) => th.setAttribute("role", "columnheader"));
       table.querySelectorAll("td").forEach((td) => td.setAttribute("role", "cell"));
     });
   };
