@@ -37,8 +37,7 @@ def axe_violations(page) -> list[str]:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [1400, 390])
 def test_no_wcag_22_aa_violation_on_any_page(browser, real_server, width, scheme):  # noqa: F811
-    s = Session(browser, real_server, color_scheme=scheme)
-    try:
+    with Session(browser, real_server, color_scheme=scheme) as s:
         s.page.set_viewport_size({"width": width, "height": 900})
         found = {}
         for path, charts in PAGES.items():
@@ -51,13 +50,10 @@ def test_no_wcag_22_aa_violation_on_any_page(browser, real_server, width, scheme
                 found[path or "/"] = problems
         assert not found, json.dumps(found, indent=1)
         s.check_clean()
-    finally:
-        s.close()
 
 
 def test_provenance_is_a_link_to_the_numbers_row(browser, real_server):  # noqa: F811
-    s = Session(browser, real_server)
-    try:
+    with Session(browser, real_server) as s:
         s.goto("bull-case/")
         number = s.page.locator("article a.metric[data-key]").first
         key, title = number.get_attribute("data-key"), number.get_attribute("title")
@@ -78,13 +74,10 @@ def test_provenance_is_a_link_to_the_numbers_row(browser, real_server):  # noqa:
         cells = row.locator("td").all_text_contents()
         assert cells[0] == key and cells[4] and cells[5]  # key, label, value, unit, as of, source
         s.check_clean()
-    finally:
-        s.close()
 
 
 def test_wide_tables_scroll_by_keyboard_on_phones(browser, real_server):  # noqa: F811
-    s = Session(browser, real_server)
-    try:
+    with Session(browser, real_server) as s:
         s.page.set_viewport_size({"width": 390, "height": 800})
         s.goto("watchlist/")
         box = s.page.locator(".sector-table [role=region]").first
@@ -96,15 +89,12 @@ def test_wide_tables_scroll_by_keyboard_on_phones(browser, real_server):  # noqa
             s.page.keyboard.press("ArrowRight")
         s.page.wait_for_function("b => b.scrollLeft > 0", arg=box.element_handle())
         s.check_clean()
-    finally:
-        s.close()
 
 
 def test_the_watchlist_fits_a_phone_and_stays_a_table(browser, real_server):  # noqa: F811
     """At 390 px every column of the watch tables, "Changed" included, is on screen without
     scrolling sideways; drawn as a grid, the table keeps its rows, header cells and cells."""
-    s = Session(browser, real_server)
-    try:
+    with Session(browser, real_server) as s:
         s.page.set_viewport_size({"width": 390, "height": 800})
         s.goto("watchlist/")
         s.page.locator(".watch-table [role=region]").first.wait_for()
@@ -129,13 +119,10 @@ def test_the_watchlist_fits_a_phone_and_stays_a_table(browser, real_server):  # 
         # Header cells are columnheaders natively; stated, Material would draw them as sortable.
         assert s.page.locator(".watch-table th[role]").count() == 0
         s.check_clean()
-    finally:
-        s.close()
 
 
 def test_the_table_of_every_number_is_compact_and_filters(browser, real_server):  # noqa: F811
-    s = Session(browser, real_server)
-    try:
+    with Session(browser, real_server) as s:
         s.goto("methodology/")
         assert s.page.evaluate("document.documentElement.scrollHeight") < 12_000  # not a 53,000 px scroll
         box = s.page.locator("#metrics-filter")
@@ -151,24 +138,18 @@ def test_the_table_of_every_number_is_compact_and_filters(browser, real_server):
         text = urllib.request.urlopen(real_server + "generated/metrics.csv", timeout=10).read().decode()
         assert len(list(csv.DictReader(io.StringIO(text)))) == total
         s.check_clean()
-    finally:
-        s.close()
 
 
 def test_without_javascript_the_full_table_is_there(browser, real_server):  # noqa: F811
-    s = Session(browser, real_server, java_script_enabled=False)
-    try:
+    with Session(browser, real_server, java_script_enabled=False) as s:
         s.goto("methodology/")
         assert s.page.locator("#metrics-filter").is_disabled()
         assert s.page.locator(".metrics-table tbody tr").count() > 500
         assert s.page.locator(".metrics-table tbody tr:visible").count() > 500
-    finally:
-        s.close()
 
 
 def test_print_keeps_the_banner_and_the_charts_as_svg(browser, real_server):  # noqa: F811
-    s = Session(browser, real_server)
-    try:
+    with Session(browser, real_server) as s:
         s.goto("bear-case/")
         s.wait_for_charts(3)
         s.page.emulate_media(media="print")
@@ -180,5 +161,3 @@ def test_print_keeps_the_banner_and_the_charts_as_svg(browser, real_server):  # 
         pdf = s.page.pdf()
         assert pdf[:5] == b"%PDF-"
         s.check_clean()
-    finally:
-        s.close()
