@@ -139,6 +139,21 @@ def test_no_machine_path_is_published(sample_site, tmp_path):
     assert machine_paths(site.site, site.root) == []
 
 
+def test_search_indexes_definitions_not_the_table_of_every_number(sample_site):
+    """The site search finds the metric reference and the prose; the 517-row table of values has
+    its own filter and stays out of the index every page downloads."""
+    site, _, _ = sample_site
+    index = json.loads((site.site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    text = {d["location"]: d["title"] + " " + d["text"] for d in index["docs"]}
+    every = [loc for loc in text if loc.startswith("methodology/#every-number")]
+    assert every, sorted(text)  # the section itself is still found, by its title and prose
+    assert all("rut.ret_ytd" not in text[loc] for loc in every)
+    reference = " ".join(t for loc, t in text.items() if loc.startswith("methodology/#metric-reference"))
+    assert "X.rsi_14" in reference and "relative strength index" in reference
+    methodology = sum(len(t) for loc, t in text.items() if loc.startswith("methodology/"))
+    assert methodology < 20_000, methodology  # was about 63,000 characters with every row
+
+
 def test_unknown_key_in_a_real_page_fails_with_suggestions(tmp_path):
     root = tmp_path / "site"
     site, run, _ = real_site(root, ["--source", "sample", "--as-of", "2026-01-16"])
