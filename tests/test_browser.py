@@ -71,6 +71,7 @@ class Session:
 
     def __init__(self, browser, origin: str, **context_args):
         self.origin = origin
+        self.scripts = context_args.get("java_script_enabled", True)
         self.requests: list[str] = []
         self.foreign: list[str] = []
         self.errors: list[str] = []
@@ -89,7 +90,10 @@ class Session:
         return route.continue_()
 
     def goto(self, path: str):
+        """Open a page and wait until its scripts have started (they start after the first frame)."""
         self.page.goto(self.origin + path, wait_until="load")
+        if self.scripts:
+            self.page.wait_for_function("document.documentElement.hasAttribute('data-started')")
 
     def wait_for_charts(self, count: int, *, scroll: bool = True):
         """Every chart on the page has drawn an svg over its fallback image, which keeps its place
@@ -209,6 +213,40 @@ def test_a_chart_in_view_waits_for_the_reader_then_hydrates_when_idle(session):
     session.wait_for_charts(2, scroll=False)
     assert session.runtime_loads() == 1
     assert session.page.evaluate(LAYOUT_SHIFT) == 0
+    session.check_clean()
+
+
+RELINKS = """(() => {
+    window.__relinked = [];
+    const href = Object.getOwnPropertyDescriptor(HTMLLinkElement.prototype, "href");
+    Object.defineProperty(HTMLLinkElement.prototype, "href", {
+        get() { return href.get.call(this); },
+        set(v) {
+            if (this.isConnected && /stylesheet/.test(this.rel)) window.__relinked.push(this.getAttribute("href"));
+            href.set.call(this, v);
+        },
+    });
+})()"""
+
+
+def test_scripts_start_after_the_first_frame_without_reloading_a_stylesheet(session):
+    """The page's scripts are started by a loader after the first frame (macros/theme/main.html).
+    Material's instant navigation re-assigns every relative href at start-up, and a stylesheet
+    whose href is re-assigned after the first paint is dropped until fetched again: a flash of
+    unstyled page. The loader puts each sheet back under its absolute URL first, so no sheet in
+    the document is ever re-assigned, and the sheets keep their number and order."""
+    session.context.add_init_script(RELINKS)
+    for path in ("", "bull-case/"):
+        session.goto(path)
+        page = session.page
+        assert page.evaluate("document.getElementById('__config') !== null && typeof window.document$ === 'object'")
+        assert page.evaluate("window.__relinked") == []
+        sheets = page.evaluate("[...document.querySelectorAll('link[rel=stylesheet]')].map(l => l.getAttribute('href'))")
+        names = [h.rsplit("/", 1)[-1].split(".")[0] for h in sheets]
+        assert names == ["main", "palette", "site"], sheets
+        assert all(h.startswith(session.origin) for h in sheets), sheets
+        assert page.evaluate("[...document.styleSheets].filter(s => s.ownerNode.tagName === 'LINK').length") == 3
+        assert page.evaluate(LAYOUT_SHIFT) == 0
     session.check_clean()
 
 

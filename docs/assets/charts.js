@@ -47,7 +47,9 @@
   const started = new Set(); // figures of this page whose hydration has begun
   let observer = null; // the current page's IntersectionObserver
   const near = new Set(); // figures of this page within NEAR of the viewport
-  let engaged = false; // the reader has scrolled, pointed, touched or typed during this visit
+  // The reader has scrolled, pointed, touched or typed during this visit (before this file ran,
+  // the page's script loader noted it on the root element: macros/theme/main.html).
+  let engaged = document.documentElement.hasAttribute("data-engaged");
   let epoch = 0; // bumps on every page change or re-render; stale async work is dropped
   let pageNo = 0; // bumps on every page change only
 
@@ -248,7 +250,7 @@
     for (const type of ENGAGE) window.removeEventListener(type, engage, { capture: true });
     near.forEach((figure) => hydrate(figure));
   };
-  for (const type of ENGAGE) window.addEventListener(type, engage, { capture: true, passive: true });
+  if (!engaged) for (const type of ENGAGE) window.addEventListener(type, engage, { capture: true, passive: true });
 
   const onTouch = (event) => {
     const figure = event.target.closest?.(SELECTOR);
