@@ -247,6 +247,11 @@ def test_scripts_start_after_the_first_frame_without_reloading_a_stylesheet(sess
         assert all(h.startswith(session.origin) for h in sheets), sheets
         assert page.evaluate("[...document.styleSheets].filter(s => s.ownerNode.tagName === 'LINK').length") == 3
         assert page.evaluate(LAYOUT_SHIFT) == 0
+        # Nothing is fetched for the scripts before the page's first contentful paint.
+        fcp, bundle = page.evaluate("""() => [
+            performance.getEntriesByName('first-contentful-paint')[0].startTime,
+            performance.getEntriesByType('resource').find(r => r.name.includes('/javascripts/bundle.')).startTime]""")
+        assert bundle >= fcp, (bundle, fcp)
     session.check_clean()
 
 
