@@ -214,6 +214,31 @@ def test_each_chart_has_its_data_as_csv_and_every_number_is_in_metrics_csv(sampl
     assert 'href="../generated/metrics.json"' in methodology and 'href="../generated/metrics.csv"' in methodology
 
 
+def test_year_to_date_chart_starts_at_100_on_the_previous_years_last_close(sample_site):
+    """2025-12-31 is a session: the chart has one row for it, at 100 (on that day ret_ytd is the
+    whole of 2025's return, which must not be drawn as a first point), and ends at 100 x (1 + the
+    YTD return on the page)."""
+    import csv
+    import io
+
+    site, snap, _ = sample_site
+    chart = snap["charts"]["performance-ytd"]
+    rows = list(csv.DictReader(io.StringIO((site.site / "generated" / chart["csv"]).read_text())))
+    by_series: dict[str, list[tuple[str, float]]] = {}
+    for r in rows:
+        if r["series"]:  # (the dashed rule at 100 is a row of its own, without a series)
+            by_series.setdefault(r["series"], []).append((r["date"], float(r["value"])))
+    names = {m["label"].removesuffix(" YTD return"): k for k, m in snap["metrics"].items() if k.endswith(".ret_ytd")}
+    assert set(by_series) == {"Russell 2000", "S&P 500", "Nasdaq-100"}
+    for series, points in by_series.items():
+        dates = [d for d, _ in points]
+        assert len(dates) == len(set(dates)), f"{series}: a date drawn twice"
+        assert points[0] == ("2025-12-31", 100.0), series
+        assert all(d.startswith("2026-") for d in dates[1:]), series
+        ret = snap["metrics"][names[series]]["value"]
+        assert points[-1][1] == pytest.approx(100 * (1 + ret), rel=1e-9), series
+
+
 def test_changes_page_links_the_feeds_that_the_build_wrote(sample_site):
     import xml.etree.ElementTree as ET
 

@@ -70,7 +70,10 @@ def performance_ytd(data: Data, metrics: dict[str, Metric]) -> Chart:
     sessions_in_base_year = data.closes.index[data.closes.index <= base]
     series = {}
     for a in aliases:
-        ytd = history(f"{a}.ret_ytd", data).loc[base:]
+        # Strictly after the base session: on the base session itself (the previous year's last
+        # close) ret_ytd is that whole previous year's return, not 0.
+        ytd = history(f"{a}.ret_ytd", data)
+        ytd = ytd[ytd.index > base]
         if not len(sessions_in_base_year) or pd.isna(data.closes[a].get(sessions_in_base_year[-1])):
             continue  # no close at the previous year-end: nothing to rebase on
         base_point = pd.Series([100.0], index=sessions_in_base_year[-1:])
