@@ -19,3 +19,35 @@ def test_the_printed_run_is_the_median_by_performance_score():
     assert median_run(runs)["run"] == 0  # 88, 91, 97: the middle one
     assert median_run(runs[:2])["performance"] == 91  # an even count takes the lower middle
     assert median_run(runs[:1])["performance"] == 91
+
+
+def test_the_bench_server_stays_quiet_when_the_browser_drops_a_request(tmp_path, capfd):
+    """Lighthouse closes connections it no longer needs at the end of a page load: the bench's
+    server must not print a traceback into `make bench` for that."""
+    import functools
+    import os
+    import socket
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from build_data.tools.lighthouse import GzipHandler
+
+    (tmp_path / "big.bin").write_bytes(os.urandom(16 * 1024 * 1024))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(GzipHandler, directory=str(tmp_path)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = socket.create_connection(httpd.server_address)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        client.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert client.recv(64).startswith(b"HTTP/1.0 200")
+        client.close()  # reset, with most of the 16 MB unsent
+        for _ in range(50):  # until the handler thread has run into the reset
+            if threading.active_count() <= 2:
+                break
+            threading.Event().wait(0.1)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "BrokenPipe" not in err and "ConnectionReset" not in err, err

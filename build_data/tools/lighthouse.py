@@ -79,6 +79,12 @@ class GzipHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         return io.BytesIO(body)
 
+    def copyfile(self, source, outputfile):
+        try:
+            super().copyfile(source, outputfile)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the browser dropped a request it no longer needed (Lighthouse does at page end)
+
     def end_headers(self):
         if not any(h.lower().startswith(b"cache-control") for h in getattr(self, "_headers_buffer", [])):
             self.send_header("Cache-Control", "max-age=600")
