@@ -217,14 +217,24 @@ def test_a_chart_in_view_waits_for_the_reader_then_hydrates_when_idle(session):
 
 
 RELINKS = """(() => {
+    // Every re-assignment of a stylesheet's href, and whether the page had painted by then.
     window.__relinked = [];
     const href = Object.getOwnPropertyDescriptor(HTMLLinkElement.prototype, "href");
     Object.defineProperty(HTMLLinkElement.prototype, "href", {
         get() { return href.get.call(this); },
         set(v) {
-            if (this.isConnected && /stylesheet/.test(this.rel)) window.__relinked.push(this.getAttribute("href"));
+            if (this.isConnected && /stylesheet/.test(this.rel)) window.__relinked.push({
+                href: this.getAttribute("href"),
+                painted: performance.getEntriesByType("paint").length > 0,
+                parsed: document.body !== null,  // how far the parser had got
+            });
             href.set.call(this, v);
         },
+    });
+    // The style sheets the first frame is drawn with (animation-frame callbacks run before it).
+    requestAnimationFrame(() => {
+        window.__sheetsAtFirstFrame = [...document.styleSheets]
+            .filter((s) => s.ownerNode && s.ownerNode.tagName === "LINK").map((s) => s.cssRules.length > 0);
     });
 })()"""
 
@@ -233,19 +243,28 @@ def test_scripts_start_after_the_first_frame_without_reloading_a_stylesheet(sess
     """The page's scripts are started by a loader after the first frame (macros/theme/main.html).
     Material's instant navigation re-assigns every relative href at start-up, and a stylesheet
     whose href is re-assigned after the first paint is dropped until fetched again: a flash of
-    unstyled page. The loader puts each sheet back under its absolute URL first, so no sheet in
-    the document is ever re-assigned, and the sheets keep their number and order."""
+    unstyled page. So the head gives each sheet its absolute URL before anything is drawn, and
+    Material then leaves them alone: no sheet is re-assigned after the first paint, the first
+    frame has all three sheets, and they keep their number and order."""
     session.context.add_init_script(RELINKS)
     for path in ("", "bull-case/"):
         session.goto(path)
         page = session.page
         assert page.evaluate("document.getElementById('__config') !== null && typeof window.document$ === 'object'")
-        assert page.evaluate("window.__relinked") == []
+        relinked = page.evaluate("window.__relinked")
+        assert [r for r in relinked if r["painted"]] == [], relinked
+        assert len(relinked) == 3, relinked  # once each...
+        assert not any(r["parsed"] for r in relinked), relinked  # by the head, before the body exists
+        assert page.evaluate("window.__sheetsAtFirstFrame") == [True, True, True]
         sheets = page.evaluate("[...document.querySelectorAll('link[rel=stylesheet]')].map(l => l.getAttribute('href'))")
         names = [h.rsplit("/", 1)[-1].split(".")[0] for h in sheets]
         assert names == ["main", "palette", "site"], sheets
         assert all(h.startswith(session.origin) for h in sheets), sheets
         assert page.evaluate("[...document.styleSheets].filter(s => s.ownerNode.tagName === 'LINK').length") == 3
+        # Each sheet was fetched once: the head's re-assignment is served from the memory cache.
+        fetched = page.evaluate("performance.getEntriesByType('resource').filter(r => r.initiatorType === 'link'"
+                                " && /\\.css$/.test(r.name)).map(r => r.name)")
+        assert len(fetched) == len(set(fetched)), fetched
         assert page.evaluate(LAYOUT_SHIFT) == 0
         # Nothing is fetched for the scripts before the page's first contentful paint.
         fcp, bundle = page.evaluate("""() => [
