@@ -225,8 +225,12 @@ def test_watch_table(snap):
         assert f'<span class="badge badge--{status}">{status}</span>' in html
     assert 'since <time datetime="2026-01-13">Jan 13, 2026</time>' in html
     assert '<span class="watch-value" data-watch="yield_drop"><span class="na"' in html
-    assert html.count("<tr>") == 5
-    assert snap.watch_table("risk").count("<tr>") == 3
+    # Its table roles are in the HTML (phones draw it as a grid): a table for screen readers, with
+    # or without JavaScript. Header cells keep their native role (Material styles th[role] as sortable).
+    assert html.count('<table role="table">') == 1 and html.count('role="rowgroup"') == 2
+    assert html.count('<tr role="row">') == 5 and html.count('role="cell"') == html.count('<td') == 4 * 5
+    assert len(re.findall(r"<th[ >]", html)) == 5 and "<th role" not in html
+    assert snap.watch_table("risk").count('<tr role="row">') == 3
     with pytest.raises(MacroError):
         snap.watch_table("risks")
 

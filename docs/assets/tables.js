@@ -8,7 +8,7 @@
  *    sits in a box of its own height, so the page is not a 500-row scroll. A link to a row
  *    (#metric-KEY, from any number on the site) shows that row, clearing the filter if needed.
  * 3. Material's search overlay (role="dialog") gets an accessible name.
- * 4. The watchlist, drawn as a grid on phones (site.css), states its table roles.
+ * (The watchlist, drawn as a grid on phones, states its table roles in its HTML: macros/templates.)
  *
  * Runs on every page of Material's instant navigation (document$).
  */
@@ -35,18 +35,6 @@
       box.setAttribute("role", "region");
       box.setAttribute("tabindex", "0");
       box.setAttribute("aria-label", `${headingBefore(box)} (table)`);
-    });
-  };
-
-  // A table that phones draw as a grid (site.css: the watchlist) states its table roles, so it
-  // stays a table for screen readers whatever its CSS display. Header cells keep their own:
-  // Material styles th[role=columnheader] as a sortable column.
-  const keepTableRoles = () => {
-    document.querySelectorAll(".md-typeset .watch-table table").forEach((table) => {
-      table.setAttribute("role", "table");
-      table.querySelectorAll("thead, tbody").forEach((g) => g.setAttribute("role", "rowgroup"));
-      table.querySelectorAll("tr").forEach((tr) => tr.setAttribute("role", "row"));
-      table.querySelectorAll("td").forEach((td) => td.setAttribute("role", "cell"));
     });
   };
 
@@ -103,7 +91,6 @@
   const enhance = () => {
     nameSearch();
     labelRegions();
-    keepTableRoles();
     revealCurrent = null;
     document.querySelectorAll(".table-filter[data-filter]").forEach(addFilter);
   };
