@@ -14,11 +14,13 @@ Lighthouse's mobile preset slows the CPU 4x, which turns a high-end desktop (ben
 time. So by default the slowdown is calibrated as Lighthouse's throttling guide describes
 (docs/throttling.md, "Calibrating the CPU slowdown", and its calculator): the host's benchmark
 index is mapped to the multiplier that targets the same mid-tier phone. A small shared machine's
-speed moves from minute to minute, so the index is the one Lighthouse measured in the same run.
-That works because Lighthouse's simulated throttling loads the page at full speed and applies the
-slowdown only when it audits: each page is loaded once (`lighthouse -G`, which saves the trace)
-and audited twice from that trace (`-A`), with the calibrated slowdown and with the default 4x.
-Both are printed. `--cpu-slowdown N` fixes the first multiplier instead of calibrating it.
+speed moves from minute to minute, so the index is measured alongside the loads it calibrates:
+it is the median of the indices Lighthouse measured in that page's own runs. One index read in
+a fast moment would otherwise set a steep slowdown for a load that then ran slowly. That works
+because Lighthouse's simulated throttling loads the page at full speed and applies the slowdown
+only when it audits: each load is saved (`lighthouse -G`, the trace) and audited twice from it
+(`-A`), with the calibrated slowdown and with the default 4x. Both are printed. `--cpu-slowdown N`
+fixes the first multiplier instead of calibrating it.
 
     python -m build_data.tools.lighthouse [--runs N] [--pages index.html,...] [--cpu-slowdown auto|N]
     (`make bench` runs it)
@@ -36,6 +38,7 @@ import json
 import mimetypes
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -173,20 +176,21 @@ def score_site(label: str, site: Path, httpd: ThreadingHTTPServer, origin: str, 
                slowdown: float | None, work: Path) -> None:
     httpd.RequestHandlerClass = partial(GzipHandler, directory=str(site))
     weights = {w["page"]: w for w in pageweight.site_weights(site)}
-    cpu = f"CPU slowdown {slowdown:.2f}x" if slowdown else "CPU slowdown calibrated in each run"
+    cpu = f"CPU slowdown {slowdown:.2f}x" if slowdown else "CPU slowdown calibrated to the median benchmark index of each page's runs"
     print(f"\n{label}: Lighthouse {lighthouse_version()}, mobile, gzip, {cpu}; median of {runs} run(s)")
     print(f"{'page':<22} {'perf':>4} {'a11y':>4} {'bp':>4} {'seo':>4} {'CLS':>6} {'TBT ms':>7} {'LCP s':>6}"
           f" {'CPU x':>5} {'bench':>6} {'load':>5} | {'4x perf':>7} {'TBT ms':>7} {'LCP s':>6}"
           f" | {'first view KB':>13} {'transferred KB':>14}")
     for page in pages:
         url = origin + page.removesuffix("index.html")
-        chosen, default = [], []
-        for _ in range(runs):
+        loads = []
+        for i in range(runs):
             load = os.getloadavg()[0]
-            index = gather(url, work / "artifacts")
-            chosen.append({**audit(url, work / "artifacts", slowdown or calibrated_slowdown(index)),
-                           "load": load, "benchmark": index})
-            default.append(audit(url, work / "artifacts", 4.0))
+            loads.append((work / f"artifacts-{i}", load, gather(url, work / f"artifacts-{i}")))
+        index = statistics.median(b for _, _, b in loads)
+        chosen = [{**audit(url, art, slowdown or calibrated_slowdown(index)), "load": load, "benchmark": index}
+                  for art, load, _ in loads]
+        default = [audit(url, art, 4.0) for art, _, _ in loads]
         r, d = median_run(chosen), median_run(default)
         before = weights[page]["before"] / 1024 if page in weights else float("nan")
         print(f"{page:<22} {r['performance']:>4} {r['accessibility']:>4} {r['best-practices']:>4} {r['seo']:>4}"
@@ -208,7 +212,7 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m build_data.tools.lighthouse", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=3, help="page loads per page (the median run is printed)")
     p.add_argument("--cpu-slowdown", default="auto",
-                   help="'auto' (calibrated to the benchmark index of each run) or a fixed multiplier")
+                   help="'auto' (calibrated to the median benchmark index of each page's runs) or a fixed multiplier")
     p.add_argument("--pages", default="index.html,bull-case/index.html,bear-case/index.html,watchlist/index.html,"
                                       "changes/index.html,methodology/index.html,authoring/index.html")
     args = p.parse_args(argv)
