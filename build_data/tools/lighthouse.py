@@ -25,8 +25,9 @@ fixes the first multiplier instead of calibrating it.
     python -m build_data.tools.lighthouse [--runs N] [--pages index.html,...] [--cpu-slowdown auto|N]
     (`make bench` runs it)
 
-Each page is loaded `--runs` times (3 by default) and the run with the median performance score
-is printed, so one stall of the host does not decide a page's figure.
+Each page is loaded `--runs` times (5 by default; Lighthouse's variability guide, docs/variability.md,
+advises several runs and their median) and the run with the median performance score is printed,
+so one stall of the host does not decide a page's figure.
 """
 from __future__ import annotations
 
@@ -210,7 +211,7 @@ def lighthouse_version() -> str:
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m build_data.tools.lighthouse", description=__doc__.splitlines()[0])
-    p.add_argument("--runs", type=int, default=3, help="page loads per page (the median run is printed)")
+    p.add_argument("--runs", type=int, default=5, help="page loads per page (the median run is printed)")
     p.add_argument("--cpu-slowdown", default="auto",
                    help="'auto' (calibrated to the median benchmark index of each page's runs) or a fixed multiplier")
     p.add_argument("--pages", default="index.html,bull-case/index.html,bear-case/index.html,watchlist/index.html,"
