@@ -1,9 +1,12 @@
 """The bench's own arithmetic: what `make bench` prints must come from a tested mapping."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from build_data.tools.lighthouse import calibrated_slowdown, median_run
+from build_data.tools.hoststeal import StealSampler, cpu_times, steal_share
+from build_data.tools.lighthouse import calibrated_slowdown, load_window, median_run, quiet_loads
 
 
 @pytest.mark.parametrize(("index", "slowdown"), [(2000, 6.0), (1533, 4.0), (1300, 3.0), (1050, 2.5), (800, 2.0),
@@ -51,3 +54,68 @@ def test_the_bench_server_stays_quiet_when_the_browser_drops_a_request(tmp_path,
         httpd.server_close()
     err = capfd.readouterr().err
     assert "Traceback" not in err and "BrokenPipe" not in err and "ConnectionReset" not in err, err
+
+
+def test_steal_is_read_from_the_aggregate_cpu_line_of_proc_stat():
+    # user nice system idle iowait irq softirq steal guest guest_nice (Linux 2.6.33+)
+    assert cpu_times("cpu  4590233 118630 465966 4757219 28177 0 27916 905001 0 0") == \
+        (905001, 4590233 + 118630 + 465966 + 4757219 + 28177 + 27916 + 905001)
+    # guest time is already counted in user: not added twice
+    assert cpu_times("cpu  100 0 0 100 0 0 0 50 40 0") == (50, 250)
+    assert cpu_times("cpu0 100 0 0 100 0 0 0 50 0 0") is None  # one CPU's line, not the total
+    assert cpu_times("cpu  100 0 0 100 0 0 0") is None  # a kernel without the steal column
+
+
+def test_the_stolen_share_covers_the_whole_window():
+    samples = [(0.0, 0, 0), (1.0, 10, 200), (2.0, 70, 400), (3.0, 70, 600)]
+    assert steal_share(samples, 1.0, 2.0) == pytest.approx(60 / 200)
+    # a window between samples is widened to the samples around it, never cut short
+    assert steal_share(samples, 1.5, 2.5) == pytest.approx(60 / 400)
+    assert steal_share(samples, 0.5, 3.0) == pytest.approx(70 / 600)
+    assert steal_share(samples, -1.0, 2.0) is None  # starts before the first sample
+    assert steal_share(samples, 1.0, 3.5) is None  # ends after the last
+    assert steal_share([(0.0, 5, 100), (1.0, 5, 100)], 0.0, 1.0) is None  # no CPU time passed
+
+
+def test_the_sampler_measures_steal_from_the_file_it_watches(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  1000 0 0 1000 0 0 0 0 0 0\ncpu0 1000 0 0 1000 0 0 0 0 0 0\n")
+    with StealSampler(stat, interval=0.01) as sampler:
+        assert sampler.available
+        while not sampler.samples:
+            threading.Event().wait(0.01)
+        start = sampler.samples[-1][0]
+        stat.write_text("cpu  1050 0 0 1020 0 0 0 30 0 0\n")  # 100 jiffies later, 30 of them stolen
+        while sampler.samples[-1][1] != 30:
+            threading.Event().wait(0.01)
+        end = sampler.samples[-1][0]
+        assert sampler.share(start, end) == pytest.approx(0.3)
+    assert StealSampler(tmp_path / "missing").share(0.0, 1.0) is None
+    stat.write_text("cpu  1000 0 0 1000 0 0 0\n")
+    assert not StealSampler(stat).available
+
+
+def test_the_load_window_is_the_pages_navigation_to_the_traces_last_event():
+    url = "http://127.0.0.1:8765/"
+    events = [
+        {"name": "navigationStart", "ts": 2_000_000, "args": {"data": {"documentLoaderURL": ""}}},
+        {"name": "navigationStart", "ts": 1_500_000, "args": {"data": {"documentLoaderURL": url}}},
+        {"name": "RunTask", "ts": 3_000_000, "dur": 250_000},
+        {"name": "TracingStartedInBrowser", "ts": 1_000_000},
+        {"name": "metadata"},
+    ]
+    assert load_window(events, url) == (1.5, 3.25)
+    assert load_window(events[2:], url) is None
+
+
+def test_loads_with_too_much_steal_are_set_aside_and_the_least_disturbed_fill_in():
+    loads = [{"run": i, "steal": s} for i, s in enumerate([0.01, 0.20, 0.0, None, 0.08, 0.03])]
+    used, aside = quiet_loads(loads, 4, 0.05)
+    assert [x["run"] for x in used] == [0, 2, 3, 5]  # no steal figure counts as quiet
+    assert [x["run"] for x in aside] == [4, 1]
+    used, aside = quiet_loads(loads[:3], 3, 0.05)  # too few quiet loads: the least stolen fills in
+    assert [x["run"] for x in used] == [0, 2, 1] and aside == []
+    used, aside = quiet_loads(loads[:3], 2, 0.05)
+    assert [x["run"] for x in used] == [0, 2] and [x["run"] for x in aside] == [1]
+    used, aside = quiet_loads(loads, 6, None)  # --max-steal off: every load counts
+    assert used == loads and aside == []
