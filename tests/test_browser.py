@@ -274,6 +274,67 @@ def test_scripts_start_after_the_first_frame_without_reloading_a_stylesheet(sess
     session.check_clean()
 
 
+START_UP_CHANGES = """(() => {
+    // Changes Material's start-up makes to the root's classes and to script URLs after the first
+    // paint: each class change on the root restyles the whole page.
+    window.__startUpChanges = [];
+    const tokens = (v) => (v || "").split(/\\s+/).filter(Boolean).sort().join(" ");
+    new MutationObserver((records) => {
+        const painted = performance.getEntriesByType("paint").length > 0;
+        for (const r of records) {
+            const now = r.target.getAttribute(r.attributeName);
+            if (!painted) continue;
+            if (r.target === document.documentElement && r.attributeName === "class" && tokens(r.oldValue) !== tokens(now))
+                window.__startUpChanges.push(["root class", r.oldValue, now]);
+            if (r.target.tagName === "SCRIPT" && r.attributeName === "src" && r.oldValue !== now)
+                window.__startUpChanges.push(["script src", r.oldValue, now]);
+        }
+    }).observe(document, { subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ["class", "src"] });
+})()"""
+
+
+def test_start_up_changes_neither_the_root_classes_nor_script_urls_after_the_first_paint(session):
+    """The root's classes (js, js-focus-visible) are set before the first paint, and the loader
+    gives each script its absolute URL; Material's start-up then finds nothing to change, and the
+    palette sheet has no rule that would restyle the whole page when Material marks a switch."""
+    session.context.add_init_script(START_UP_CHANGES)
+    for path in ("", "bull-case/"):
+        session.goto(path)
+        page = session.page
+        assert page.evaluate("typeof window.document$ === 'object'")
+        assert page.evaluate("window.__startUpChanges") == []
+        assert page.evaluate("document.documentElement.className").split() == ["js", "js-focus-visible"]
+        scripts = page.evaluate("[...document.body.querySelectorAll(':scope > script[src]')].map(s => s.getAttribute('src'))")
+        assert len(scripts) >= 2 and all(src.startswith(session.origin) for src in scripts), scripts
+        switching = page.evaluate("""[...document.styleSheets].flatMap(s => [...s.cssRules])
+            .map(r => r.cssText).filter(t => t.includes('data-md-color-switching'))""")
+        assert switching == []
+    session.check_clean()
+
+
+def test_switching_the_palette_changes_every_colour_at_once(session):
+    """Transitions are off while the reader switches the palette, and back on after."""
+    page = session.page
+    session.goto("bear-case/")
+    link = "document.querySelector('.md-typeset a[href]')"
+    before = page.evaluate(f"getComputedStyle({link}).transitionDuration")
+    assert before not in ("", "0s"), before  # Material eases link colours
+    page.evaluate(f"""() => {{
+        window.__atSwitch = [];
+        new MutationObserver(() => window.__atSwitch.push([
+            document.body.hasAttribute('data-palette-switching'), getComputedStyle({link}).transitionDuration,
+        ])).observe(document.body, {{ attributes: true, attributeFilter: ['data-md-color-scheme'] }});
+    }}""")
+    page.click("form[data-md-component=palette] label:visible")
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    page.wait_for_function("!document.body.hasAttribute('data-palette-switching')")
+    assert page.evaluate("window.__atSwitch") == [[True, "0s"]]
+    assert page.evaluate(f"getComputedStyle({link}).transitionDuration") == before
+    page.click("form[data-md-component=palette] label:visible")  # back to light for the next test
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'default'")
+    session.check_clean()
+
+
 def test_pages_without_charts_do_not_load_the_runtime(session):
     for path in ("", "watchlist/", "methodology/"):
         session.goto(path)
