@@ -79,14 +79,14 @@ test-fast: $(STAMP) $(NODE) ## Run the tests that need no browser
 faults: $(STAMP) $(NODE) ## 50 seeded scheduled runs under injected faults; checks the invariants after each
 	$(PY) -m tests.faults --runs 50 --seed 7
 
-LIGHTHOUSE := build_data/tools/lighthouse/node_modules/.installed
-$(LIGHTHOUSE): build_data/tools/lighthouse/package.json build_data/tools/lighthouse/package-lock.json
-	cd build_data/tools/lighthouse && npm ci --no-audit --no-fund --loglevel=error
+LIGHTHOUSE := tests/tools/lighthouse/node_modules/.installed
+$(LIGHTHOUSE): tests/tools/lighthouse/package.json tests/tools/lighthouse/package-lock.json
+	cd tests/tools/lighthouse && npm ci --no-audit --no-fund --loglevel=error
 	touch $(LIGHTHOUSE)
 
 bench: $(STAMP) $(NODE) $(LIGHTHOUSE) browser ## Print build, compute and site-build timings, page weight and Lighthouse scores (figures, not pass/fail)
-	$(PY) -m build_data.tools.bench
-	$(PY) -m build_data.tools.lighthouse
+	$(PY) -m tests.tools.bench
+	$(PY) -m tests.tools.lighthouse
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

@@ -94,9 +94,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="the site's Markdown pages (default: docs)")
     v = sub.add_parser("verdict", help="exit 0 if the built snapshot may be deployed, else 1, with the reason")
     v.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder holding metrics.json")
-    from build_data.publish import archive
+    from build_data import archive
 
-    archive.add_parser(sub, _build_options)  # build_data/publish/archive.py
+    archive.add_parser(sub, _build_options)  # build_data/archive.py
     return p
 
 
@@ -179,7 +179,8 @@ def cmd_build(args) -> int:
     universe = config.load_universe(args.config or config.DEFAULT_UNIVERSE)
     facts = config.load_facts(args.facts or config.DEFAULT_FACTS)
     t0 = time.perf_counter()
-    from build_data.publish import output, review
+    from build_data.publish import output
+    from build_data.prose import review
 
     with output.locked([args.out, args.cache_dir], args.lock_timeout, stderr_log):
         _tidy(args)
@@ -223,7 +224,7 @@ def _read_snapshot(out: Path) -> dict:
 
 
 def cmd_review(args) -> int:
-    from build_data.publish import review
+    from build_data.prose import review
 
     print(json.dumps(review.issues(review.under_review(_read_snapshot(args.out), args.pages)), indent=1))
     return 0
@@ -282,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command == "archive":
-            from build_data.publish import archive
+            from build_data import archive
 
             return archive.run(args)
         return {"build": cmd_build, "show": cmd_show, "list": cmd_list, "review": cmd_review,

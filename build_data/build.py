@@ -10,7 +10,8 @@ from build_data import config, sessions
 from build_data.compute import charts as charts_mod
 from build_data.compute import signals, values
 from build_data.fetch.gather import Gathered, Options, gather, stderr_log
-from build_data.publish import policy, render, snapshot
+from build_data import policy
+from build_data.publish import render, snapshot
 
 
 def build(opts: Options, universe: config.Universe, facts: config.Facts, log=stderr_log):

@@ -19,7 +19,8 @@ if _PROJECT not in sys.path:
 import functools  # noqa: E402
 import inspect  # noqa: E402
 
-from build_data.publish import formatting, naked  # noqa: E402
+from build_data import formatting  # noqa: E402
+from build_data.prose import naked  # noqa: E402
 from build_data.publish.contract import STAMP  # noqa: E402
 
 from . import errors  # noqa: E402

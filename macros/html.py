@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from build_data.publish import formatting as f
+from build_data import formatting as f
 
 _MARKDOWN_INERT = {ord(c): f"&#{ord(c)};" for c in "[]()*`\\{}|"}
 # An underscore starts emphasis only at a word edge; inside a word (rut_vs_spx) it is text.

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from build_data.errors import BuildError
-from build_data.publish import formatting as f
-from build_data.publish import review
+from build_data import formatting as f
+from build_data.prose import review
 from build_data.publish.contract import CLAIM_PAGES, WATCH_STATUSES, ContractError, load
 
 from .html import T, md_text, render

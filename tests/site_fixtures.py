@@ -216,7 +216,7 @@ def make_site(
     for name in ("macros",):
         (root / name).symlink_to(REPO / name, target_is_directory=True)
     docs = root / "docs"
-    shutil.copytree(REPO / "docs" / "assets", docs / "assets")
+    docs.mkdir(parents=True)
     for name in REAL_PAGES:
         shutil.copy2(REPO / "docs" / name, docs / name)
     for name, text in {**FIXTURE_PAGES, **(pages or {})}.items():
@@ -359,7 +359,7 @@ def spec_problems(spec: dict) -> list[str]:
 
 def fixture_chart_specs() -> dict[str, dict]:
     """Two small charts built the way build_data's charts must be (the list is at the top of
-    docs/assets/charts.js): dates as "YYYY-MM-DD" strings, UTC time units on every temporal
+    macros/theme/assets/charts.js): dates as "YYYY-MM-DD" strings, UTC time units on every temporal
     channel, width "container", no colours in the spec's config."""
     import altair as alt
     import pandas as pd

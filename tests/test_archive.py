@@ -12,7 +12,7 @@ import pytest
 
 from build_data.errors import BuildError
 from build_data.fetch.sources import sample
-from build_data.publish.archive import week_ends
+from build_data.archive import week_ends
 from tests.conftest import write_csv_folder
 from tests.site_fixtures import REPO
 

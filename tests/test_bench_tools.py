@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from build_data.tools.hoststeal import StealSampler, cpu_times, steal_share
-from build_data.tools.lighthouse import calibrated_slowdown, load_window, median_run, quiet_loads
+from tests.tools.hoststeal import StealSampler, cpu_times, steal_share
+from tests.tools.lighthouse import calibrated_slowdown, load_window, median_run, quiet_loads
 
 
 @pytest.mark.parametrize(("index", "slowdown"), [(2000, 6.0), (1533, 4.0), (1300, 3.0), (1050, 2.5), (800, 2.0),
@@ -33,7 +33,7 @@ def test_the_bench_server_stays_quiet_when_the_browser_drops_a_request(tmp_path,
     import threading
     from http.server import ThreadingHTTPServer
 
-    from build_data.tools.lighthouse import GzipHandler
+    from tests.tools.lighthouse import GzipHandler
 
     (tmp_path / "big.bin").write_bytes(os.urandom(16 * 1024 * 1024))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(GzipHandler, directory=str(tmp_path)))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from build_data.publish import review
+from build_data.prose import review
 from tests.site_fixtures import make_site, write_vendor
 from tests.test_real_site import REPO, real_site
 
@@ -141,7 +141,7 @@ def test_naked_numbers_are_named_with_page_line_and_macro(tmp_path, vendor):
 
 
 def test_the_default_pages_have_no_naked_numbers(flipped):
-    from build_data.publish.naked import naked_numbers
+    from build_data.prose.naked import naked_numbers
 
     site, snap, _ = flipped
     for page in sorted(site.docs.rglob("*.md")):

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from build_data.publish import formatting as f
+from build_data import formatting as f
 
 M = f.MINUS  # the typographic minus every negative number uses
 NB = f.NBSP

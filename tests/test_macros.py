@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 import macros
-from build_data.publish import formatting as f
+from build_data import formatting as f
 from macros.snapshot import MacroError, PageRef, Snapshot, SnapshotError
 from tests.site_fixtures import SNAPSHOT_FIXTURE, chart_fixture_dir, load_fixture_snapshot, make_site, write_vendor
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from build_data.publish.policy import verdict
+from build_data.policy import verdict
 
 REPO = Path(__file__).resolve().parents[1]
 OK = {"status": "ok", "reason": None}

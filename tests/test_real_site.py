@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from build_data.fetch.sources import sample
-from build_data.publish import formatting as f
+from build_data import formatting as f
 from tests.conftest import write_csv_folder
 from tests.site_fixtures import FixtureSite, strip_code, tagged_values, visible_text
 
@@ -167,7 +167,7 @@ def test_unknown_key_in_a_real_page_fails_with_suggestions(tmp_path):
 
 def test_pages_stay_within_the_weight_budget(sample_site):
     """Bytes, gzip, as a reader's browser transfers them (deterministic, unlike load times)."""
-    from build_data.tools import pageweight as pw
+    from tests.tools import pageweight as pw
 
     site, _, _ = sample_site
     weights = {w["page"]: w for w in pw.site_weights(site.site)}

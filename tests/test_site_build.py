@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import macros
-from build_data.publish import formatting as f
+from build_data import formatting as f
 from tests.site_fixtures import (
     FIXTURE_PAGES,
     FIXTURES,

@@ -196,7 +196,7 @@ def test_published_texts_carry_no_machine_paths(text, published):
 def test_one_contract_for_both_packages(sample_snapshot):
     """The units macros can format are the contract's units; a build's output passes the contract."""
     from build_data.publish import contract
-    from build_data.publish import formatting
+    from build_data import formatting
 
     assert set(formatting.FORMATS) == contract.UNITS
     checked = contract.validate(json.loads(snapshot.to_json(sample_snapshot)))

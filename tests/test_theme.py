@@ -29,5 +29,5 @@ def test_the_palette_sheet_is_materials_without_its_start_up_switching_rule():
     assert theirs.count(SWITCHING) == 1, "Material's palette sheet changed: check the rule is still the one to drop"
     assert ours.read_text() == theirs.replace(SWITCHING, "")
     assert [p.name for p in (OVERRIDE / "assets" / "stylesheets").iterdir()] == [ours.name]  # no stale copy
-    site_css = (REPO / "docs" / "assets" / "site.css").read_text()
+    site_css = (OVERRIDE / "assets" / "site.css").read_text()
     assert "[data-palette-switching] *" in site_css and "transition-duration: 0s !important" in site_css

@@ -32,7 +32,7 @@ def test_every_action_is_pinned_by_sha_and_no_expression_runs_in_a_shell():
 
 def test_the_issues_job_reads_what_the_renderer_writes():
     """It matches an open issue by the "(claim_id)" the renderer puts in every title."""
-    from build_data.publish.review import Review, issues
+    from build_data.prose.review import Review, issues
 
     title = issues([Review("bear-case.md", "S", "overbought", "Momentum is stretched", None)])[0]["title"]
     assert "(overbought)" in title

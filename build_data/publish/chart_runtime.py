@@ -8,7 +8,7 @@ The runtime is Vega's own minified build from npm (`vega` pinned in package.json
 `npm ci`, see the Makefile), at the Vega version vl-convert compiles for. vl-convert can bundle
 Vega too, but not on its own: its `vega` export is empty unless vega-embed and Vega-Lite come
 along. The render stage wraps the build as an ES module into docs/generated/vendor/;
-docs/assets/charts.js imports it once per visit, when a chart is about to be seen or touched.
+macros/theme/assets/charts.js imports it once per visit, when a chart is about to be seen or touched.
 
     python -m build_data.publish.chart_runtime [DIR]    # write the bundle (default docs/generated/vendor)
 """
@@ -28,7 +28,7 @@ NODE_MODULES = Path(os.environ.get("NODE_MODULES", ROOT / "node_modules"))
 
 from build_data.publish.contract import VENDOR_BUNDLE
 
-# The file name docs/assets/charts.js and the pages (through the snapshot contract) expect.
+# The file name macros/theme/assets/charts.js and the pages (through the snapshot contract) expect.
 BUNDLE_NAME = VENDOR_BUNDLE.rsplit("/", 1)[1]
 
 # Vega's UMD build, run as the CommonJS branch inside an ES module: `const { vega } = await

@@ -28,7 +28,7 @@ ClaimPage = Literal["bull", "bear"]
 CLAIM_PAGES = get_args(ClaimPage)
 WatchStatus = Literal["clear", "near", "triggered", "unknown"]
 WATCH_STATUSES = get_args(WatchStatus)
-# The chart runtime, relative to metrics.json's folder (docs/assets/charts.js loads the same file).
+# The chart runtime, relative to metrics.json's folder (macros/theme/assets/charts.js loads the same file).
 VENDOR_BUNDLE = "vendor/vega-bundle.js"
 # The key of metrics.json that holds the digest `dumps` stamped it with.
 STAMP = "checked_sha256"

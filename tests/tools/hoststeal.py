@@ -3,7 +3,7 @@
 On a shared virtual machine the hypervisor can pause the machine's CPUs to run other guests; the
 kernel counts that time as steal. A page load timed while a quarter of the CPU was stolen measures
 the host, not the page: its tasks stretch, and a stretched task is scored as blocking time. The
-Lighthouse bench (build_data/tools/lighthouse.py) samples steal alongside each page load, prints it,
+Lighthouse bench (tests/tools/lighthouse.py) samples steal alongside each page load, prints it,
 and loads the page again when too much was stolen during the load.
 
 Where /proc/stat is missing (not Linux) or has no steal column, nothing is measured: `share` is None.

@@ -32,7 +32,7 @@ import yaml
 
 from build_data.errors import BuildError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 WEEK_INFO = "archive.json"  # in each week's folder: what the index page lists
 
 

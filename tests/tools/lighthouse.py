@@ -2,9 +2,9 @@
 
 Two builds of the real site: from the built-in sample, and from CSV files (the sample written out
 in Yahoo's and FRED's layouts, read back with `--source csv`). Each is served by a small gzip
-server on 127.0.0.1 and scored by Lighthouse (npm, pinned in build_data/tools/lighthouse/) on
+server on 127.0.0.1 and scored by Lighthouse (npm, pinned in tests/tools/lighthouse/) on
 Debian's chromium. Printed per page: the four category scores, CLS, total blocking time, LCP,
-and the gzip bytes a reader gets before any chart hydrates (build_data.tools.pageweight), with
+and the gzip bytes a reader gets before any chart hydrates (tests.tools.pageweight), with
 what the performance score depends on besides the page: the machine's 1-minute load average
 when the run started and Lighthouse's benchmark index of the host (its CPU speed as measured
 during the run; a busy or slow machine has a lower index, and scores lower).
@@ -22,7 +22,7 @@ only when it audits: each load is saved (`lighthouse -G`, the trace) and audited
 (`-A`), with the calibrated slowdown and with the default 4x. Both are printed. `--cpu-slowdown N`
 fixes the first multiplier instead of calibrating it.
 
-    python -m build_data.tools.lighthouse [--runs N] [--pages index.html,...] [--cpu-slowdown auto|N]
+    python -m tests.tools.lighthouse [--runs N] [--pages index.html,...] [--cpu-slowdown auto|N]
     (`make bench` runs it)
 
 Each page is loaded `--runs` times (5 by default; Lighthouse's variability guide, docs/variability.md,
@@ -30,7 +30,7 @@ advises several runs and their median) and the run with the median performance s
 so one stall of the host does not decide a page's figure.
 
 On a shared virtual machine the host also takes CPU time away while a page loads ("steal",
-build_data/tools/hoststeal.py): a load during which 15-30 % of the CPU was stolen scores 15-20
+tests/tools/hoststeal.py): a load during which 15-30 % of the CPU was stolen scores 15-20
 points lower than the same page on a quiet host, and no calibration made before the load can
 know. So the steal during each load (from navigation start to the trace's last event) is measured
 and printed, and a load with more than `--max-steal` percent (5 by default) is set aside and the
@@ -57,9 +57,9 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from build_data.tools import pageweight
-from build_data.tools.hoststeal import StealSampler
-from build_data.tools.sample_csv import write_sample_csv
+from tests.tools import pageweight
+from tests.tools.hoststeal import StealSampler
+from tests.tools.sample_csv import write_sample_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 LH_DIR = Path(__file__).resolve().parent / "lighthouse"
@@ -273,7 +273,7 @@ def lighthouse_version() -> str:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m build_data.tools.lighthouse", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m tests.tools.lighthouse", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5, help="page loads per page (the median run is printed)")
     p.add_argument("--cpu-slowdown", default="auto",
                    help="'auto' (calibrated to the median benchmark index of each page's runs) or a fixed multiplier")

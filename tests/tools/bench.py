@@ -1,4 +1,4 @@
-"""Benchmark: prints figures, asserts nothing.  `make bench` / `python -m build_data.tools.bench`
+"""Benchmark: prints figures, asserts nothing.  `make bench` / `python -m tests.tools.bench`
 
 1. wall time of `python -m build_data --source cache` on the default universe (a cache filled
    from the sample generator, so no network is needed);
@@ -8,7 +8,7 @@
 3. peak memory of each;
 4. the site build with macros against a bare Material build of the same pages (each macro
    replaced by its output), as a ratio: what the macros layer costs every live reload;
-5. if site/ is built, what each page costs a reader (gzip bytes, see build_data.tools.pageweight).
+5. if site/ is built, what each page costs a reader (gzip bytes, see tests.tools.pageweight).
 """
 from __future__ import annotations
 
@@ -194,7 +194,7 @@ def main() -> None:
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     site = ROOT / "site"
     if (site / "index.html").is_file():
-        from build_data.tools.pageweight import main as weights
+        from tests.tools.pageweight import main as weights
         print("page weight (budget: 150 KB gzip for pages without charts, search excluded):")
         weights([str(site)])
 

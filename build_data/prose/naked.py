@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from build_data.publish import formatting as f
+from build_data import formatting as f
 
 # A number as prose writes it: 2,500 · 2500 · 71.2 · 7.8% · $45.9bn · 198K · 18.1×
 NUMBER = re.compile(r"(?<![\w.,/#&-])[$]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:%|bn|[KMB]\b|×)?(?![\w.]?\d|-\w)")

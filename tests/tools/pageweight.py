@@ -10,7 +10,7 @@ the wide SVG: a phone loads the narrow <source> instead, of about the same size.
 Budgets (guarded by tests/test_real_site.py): a chart page <= 120 KB gzip before hydration, the
 runtime <= 180 KB gzip, a page without charts <= 150 KB.
 
-    python -m build_data.tools.pageweight [SITE_DIR]    # default: site/
+    python -m tests.tools.pageweight [SITE_DIR]    # default: site/
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 For benchmarks and archive demos that need `--source csv` without anyone's licensed data:
 
-    python -m build_data.tools.sample_csv DIR [--end YYYY-MM-DD]
+    python -m tests.tools.sample_csv DIR [--end YYYY-MM-DD]
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def write_sample_csv(folder: Path, end: dt.date, universe: config.Universe | Non
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m build_data.tools.sample_csv", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m tests.tools.sample_csv", description=__doc__.splitlines()[0])
     p.add_argument("folder", type=Path)
     p.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2026, 2, 27))
     args = p.parse_args(argv)
