@@ -27,6 +27,19 @@ class _Strict(BaseModel):
 class Symbol(_Strict):
     ticker: str
     name: str
+    # For labels and legends ("SMH vs SPY: YTD return gap"); the name when not given.
+    short: str | None = None
+    # What a close is counted in: index points or US dollars (a fund). Default: points for a
+    # ticker starting with "^" (an index on Yahoo), else dollars.
+    unit: Literal["points", "usd"] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.short or self.name
+
+    @property
+    def price_unit(self) -> str:
+        return self.unit or ("points" if self.ticker.startswith("^") else "usd")
 
 
 class MacroSeries(_Strict):
@@ -86,15 +99,12 @@ class Thresholds(_Strict):
 
 
 class Level(_Strict):
+    """A price level on one symbol: the author's (levels) or an analyst's, sourced and dated (targets)."""
+    symbol: str
     value: float = Field(gt=0)
     label: str
     source: str | None = None
     date: dt.date | None = None
-
-
-class LevelSet(_Strict):
-    symbol: str
-    items: dict[str, Level]
 
 
 Op = Literal[">", ">=", "<", "<=", "==", "true", "false"]
@@ -204,16 +214,16 @@ class Universe(_Strict):
     calendar: str = Field(description="an exchange_calendars name, such as XNYS")
     history_start: dt.date
     symbols: dict[str, Symbol]
-    sectors: list[str]
-    breadth_basket: list[str]
-    volume_symbols: list[str]
-    pairs: dict[str, Pair]
-    macro: dict[str, MacroSeries]
+    sectors: list[str] = []
+    breadth_basket: list[str] = []
+    volume_symbols: list[str] = []
+    pairs: dict[str, Pair] = {}
+    macro: dict[str, MacroSeries] = {}
     validation: Validation
     publish: Publish
     thresholds: Thresholds
-    levels: LevelSet
-    targets: LevelSet
+    levels: dict[str, Level] = {}
+    targets: dict[str, Level] = {}
     ranges: dict[str, Range] = {}
     charts: Charts
     claims: dict[str, Claim] = {}
@@ -236,8 +246,9 @@ class Universe(_Strict):
     def _aliases_exist(self):
         known = set(self.symbols)
         refs = {"sectors": self.sectors, "breadth_basket": self.breadth_basket, "publish.core": self.publish.core,
-                "volume_symbols": self.volume_symbols,
-                "levels.symbol": [self.levels.symbol], "targets.symbol": [self.targets.symbol]}
+                "volume_symbols": self.volume_symbols}
+        refs |= {f"{group}.{k}.symbol": [lv.symbol] for group in ("levels", "targets")
+                 for k, lv in getattr(self, group).items()}
         refs |= {f"pairs.{k}": [p.a, p.b] for k, p in self.pairs.items()}
         refs |= {"charts.performance": self.charts.performance, "charts.trend": [self.charts.trend]}
         for field, aliases in refs.items():

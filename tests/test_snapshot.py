@@ -39,8 +39,8 @@ def test_every_catalog_key_is_finite_or_null_with_reason(sample_snapshot, univer
     expected += [f"{a}.{s.name}" for a in universe.volume_symbols for s in catalog.VOLUME]
     expected += [f"{p}.{s.name}" for p in universe.pairs for s in catalog.PAIR]
     expected += [f"sectors.{s.name}" for s in catalog.SECTORS] + ["breadth.dispersion_1m"]
-    expected += [f"levels.{k}{s.name}" for k in universe.levels.items for s in catalog.LEVEL]
-    expected += [f"targets.{k}{s.name}" for k in universe.targets.items for s in catalog.TARGET]
+    expected += [f"levels.{k}{s.name}" for k in universe.levels for s in catalog.LEVEL]
+    expected += [f"targets.{k}{s.name}" for k in universe.targets for s in catalog.TARGET]
     expected += [f"{a}.latest" for a in universe.macro] + ["claims.avg_4w", "cpi.yoy", "fed.range"]
     assert sorted(expected) == sorted(metrics)
     for key, entry in metrics.items():

@@ -276,9 +276,9 @@ def _level(fn):
     """A level metric from the level's symbol's close and the level's value; subject is "group.name"."""
     def series(data, subject: str) -> pd.Series:
         group, name = subject.split(".", 1)
-        levels = getattr(data.universe, group)
-        close = data.closes[levels.symbol] if levels.symbol in data.closes else pd.Series(dtype="float64")
-        return fn(close, levels.items[name].value)
+        level = getattr(data.universe, group)[name]
+        close = data.closes[level.symbol] if level.symbol in data.closes else pd.Series(dtype="float64")
+        return fn(close, level.value)
     return series
 
 
@@ -355,7 +355,7 @@ class Entry(NamedTuple):
         if self.family == "range":
             r = universe.ranges[self.subject]
             return {r.lo, r.hi}
-        return {getattr(universe, self.family).symbol}  # levels, targets
+        return {getattr(universe, self.family)[self.subject.split(".", 1)[1]].symbol}  # levels, targets
 
 
 def entries(universe) -> dict[str, Entry]:
@@ -377,7 +377,7 @@ def entries(universe) -> dict[str, Entry]:
     add("sectors", "sectors", SECTORS, "sectors.", "")
     add("breadth", "breadth", BREADTH, "breadth.", "")
     for group, specs in (("levels", LEVEL), ("targets", TARGET)):
-        for name, level in getattr(universe, group).items.items():
+        for name, level in getattr(universe, group).items():
             add(group, f"{group}.{name}", specs, f"{group}.{name}", level.label)
     for alias, cfg in universe.macro.items():
         latest = MACRO[0]

@@ -107,9 +107,9 @@ def trend(data: Data, metrics: dict[str, Metric]) -> Chart:
                                   scale=alt.Scale(domain=list(series), range=[[1, 0], [6, 3], [2, 2]])),
         tooltip=[alt.Tooltip("date:N", title="Session"), "series:N", alt.Tooltip("value:Q", format=",.2f")])
     levels = [{"label": lv.label, "value": lv.value, "kind": "level"}
-              for lv in universe.levels.items.values() if universe.levels.symbol == alias]
+              for lv in universe.levels.values() if lv.symbol == alias]
     levels += [{"label": t.label, "value": t.value, "kind": "target"}
-               for t in universe.targets.items.values() if universe.targets.symbol == alias]
+               for t in universe.targets.values() if t.symbol == alias]
     lv = pd.DataFrame(levels, columns=["label", "value", "kind"])
     rules = alt.Chart(lv).mark_rule(opacity=0.6).encode(
         y="value:Q", strokeDash=alt.condition(alt.datum.kind == "target", alt.value([2, 4]), alt.value([8, 3])),

@@ -312,11 +312,10 @@ def _source(e: catalog.Entry, data: Data) -> str:
         r = u.ranges[e.subject]
         return f"{data.sources.get(r.lo, 'none')} + {data.sources.get(r.hi, 'none')}"
     group, name = e.subject.split(".", 1)
-    levels = getattr(u, group)
+    level = getattr(u, group)[name]
     if e.spec.name == "":
-        level = levels.items[name]
-        return f"{level.source} ({level.date.isoformat()})" if level.source and level.date else "config: build_data/universe.yml"
-    return data.sources.get(levels.symbol, "none")
+        return f"{level.source} ({level.date.isoformat()})" if level.source and level.date else "config: the site's levels"
+    return data.sources.get(level.symbol, "none")
 
 
 def _put_priced(out: Assembler, e: catalog.Entry, data: Data, src: str, have: set[str]) -> None:
@@ -324,12 +323,13 @@ def _put_priced(out: Assembler, e: catalog.Entry, data: Data, src: str, have: se
     u, as_of, day = data.universe, data.as_of, _iso(data.as_of)
     if e.family in ("levels", "targets") and e.spec.name == "":
         group, name = e.subject.split(".", 1)
-        level = getattr(u, group).items[name]
+        level = getattr(u, group)[name]
         out.put(e, level.value, level.date or as_of, src)
         return
     needs = {"pair": lambda: [u.pairs[e.subject].a, u.pairs[e.subject].b],
              "sectors": lambda: [], "breadth": lambda: [],
-             "levels": lambda: [u.levels.symbol], "targets": lambda: [u.targets.symbol]}[e.family]()
+             "levels": lambda: [u.levels[e.subject.split(".", 1)[1]].symbol],
+             "targets": lambda: [u.targets[e.subject.split(".", 1)[1]].symbol]}[e.family]()
     missing = [a for a in needs if a not in have]
     if missing:
         reason = ("no data for " + ", ".join(missing) if e.family == "pair"

@@ -51,9 +51,9 @@ def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claim
                     for a in universe.sectors],
         # Each level with the keys of its companion metrics, so pages need no key conventions.
         "levels": [{"key": f"levels.{k}", "label": v.label, "distance_key": f"levels.{k}_distance",
-                    "above_key": f"levels.{k}_above"} for k, v in universe.levels.items.items()],
+                    "above_key": f"levels.{k}_above"} for k, v in universe.levels.items()],
         "targets": [{"key": f"targets.{k}", "label": v.label, "source": v.source, "move_key": f"targets.{k}_move",
-                     "date": v.date.isoformat() if v.date else None} for k, v in universe.targets.items.items()],
+                     "date": v.date.isoformat() if v.date else None} for k, v in universe.targets.items()],
         "catalog": catalog.reference_rows(),
         "tally": tally(claims),
     }
