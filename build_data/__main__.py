@@ -23,11 +23,8 @@ from pathlib import Path
 
 from build_data.errors import BuildError
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "docs" / "generated"
-DEFAULT_CACHE = ROOT / ".cache" / "market-data"
-COMMANDS = ("build", "show", "list", "review", "verdict", "archive")
-DEFAULT_PAGES = ROOT / "docs"
+COMMANDS = ("build", "show", "list", "review", "verdict", "archive", "new")
+SITE_HELP = "the site folder: its mkdocs.yml names its pages, config, facts and output (default: the project's root)"
 
 
 def _date(text: str) -> dt.date:
@@ -46,20 +43,22 @@ def _build_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--data-dir", type=Path, help="folder of SYMBOL.csv (Yahoo layout) and SERIES.csv (FRED layout) files")
     g.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
                    help="build as of the close of this day, using no observation after it")
-    g.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT.relative_to(ROOT)})")
-    g.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
-                   help=f"raw data cache (default: {DEFAULT_CACHE.relative_to(ROOT)})")
-    g.add_argument("--config", type=Path, default=None,
-                   help="universe file: aliases, levels, claims (default: build_data/universe.yml)")
-    g.add_argument("--facts", type=Path, default=None, help="sourced-facts file (default: build_data/facts.yml)")
+    g.add_argument("--site", type=Path, metavar="DIR", help=SITE_HELP)
+    g.add_argument("--out", type=Path, help="output folder (default: the folder of the site's extra.snapshot, "
+                                             "docs/generated)")
+    g.add_argument("--cache-dir", type=Path, help="raw data cache (default: the site's .cache/market-data)")
+    g.add_argument("--config", type=Path, help="site config: symbols, charts, claims (default: the site's, "
+                                                "extra.site_config in its mkdocs.yml)")
+    g.add_argument("--facts", type=Path, help="sourced-facts file (default: the site's, extra.site_facts)")
     g.add_argument("--fred-url", help="FRED CSV endpoint (default: FRED's public fredgraph.csv)")
     g.add_argument("--fetch-timeout", type=float, default=90.0, metavar="SECONDS",
                    help="upper bound on the whole live fetch (default: 90)")
     g.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
                    help="how long to wait for another build using the same output or cache folder (default: 600)")
     g.add_argument("--require-all", action="store_true", help="fail if any series has no usable data")
-    g.add_argument("--pages", type=Path, default=DEFAULT_PAGES,
-                   help="the site's Markdown pages, whose `rests_on` front matter ties sections to claims (default: docs)")
+    g.add_argument("--pages", type=Path,
+                   help="the site's Markdown pages, whose `rests_on` front matter ties sections to claims "
+                        "(default: the site's docs_dir)")
     g.add_argument("--strict-claims", action="store_true",
                    help="fail if a page section rests on a claim that no longer holds")
     g.add_argument("-v", "--verbose", action="store_true", help="list each expired fact, not only their count")
@@ -81,23 +80,61 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("show", help="print one metric of the last build, e.g. `show rut.rsi_14` (never fetches)")
     s.add_argument("key", help="metric key, such as rut.ret_ytd, in any case (see `list`)")
     s.add_argument("--json", action="store_true", help="print the metric's full JSON entry")
-    s.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                   help=f"folder holding the snapshot (default: {DEFAULT_OUT.relative_to(ROOT)})")
+    s.add_argument("--site", type=Path, metavar="DIR", help=SITE_HELP)
+    s.add_argument("--out", type=Path, help="folder holding the snapshot (default: the site's)")
     lst = sub.add_parser("list", help="print every metric key with its unit and label (from the catalog and config)")
     lst.add_argument("--patterns", action="store_true", help="print the catalog's key patterns and definitions instead")
-    lst.add_argument("--config", type=Path, default=None,
-                     help="universe file (default: build_data/universe.yml)")
+    lst.add_argument("--site", type=Path, metavar="DIR", help=SITE_HELP)
+    lst.add_argument("--config", type=Path, help="site config (default: the site's)")
     r = sub.add_parser("review", help="print, as JSON, one issue (title and body) per claim that a page section "
                                       "rests on and that no longer holds, from the last snapshot")
-    r.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                   help=f"folder holding the snapshot (default: {DEFAULT_OUT.relative_to(ROOT)})")
-    r.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="the site's Markdown pages (default: docs)")
+    r.add_argument("--site", type=Path, metavar="DIR", help=SITE_HELP)
+    r.add_argument("--out", type=Path, help="folder holding the snapshot (default: the site's)")
+    r.add_argument("--pages", type=Path, help="the site's Markdown pages (default: the site's docs_dir)")
     v = sub.add_parser("verdict", help="exit 0 if the built snapshot may be deployed, else 1, with the reason")
-    v.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder holding metrics.json")
+    v.add_argument("--site", type=Path, metavar="DIR", help=SITE_HELP)
+    v.add_argument("--out", type=Path, help="output folder holding metrics.json (default: the site's)")
+    n = sub.add_parser("new", help="create a new microsite in DIR: mkdocs.yml, pages, site config and facts, "
+                                   "ready to build offline (`make site SITE=DIR`)")
+    n.add_argument("dir", type=Path, metavar="DIR", help="the new site's folder (must not exist, or be empty)")
+    n.add_argument("--title", help="the site's title (default: from the folder's name)")
     from build_data import archive
 
     archive.add_parser(sub, _build_options)  # build_data/archive.py
     return p
+
+
+def command_first(argv: list[str], p: argparse.ArgumentParser) -> list[str]:
+    """`--config X list` reads as `list --config X`: a command after options moves to the front."""
+    takes_value = {opt for action in p._actions for opt in action.option_strings if action.nargs != 0}
+    for action in p._actions:  # the build options live on the `build` subparser too
+        if isinstance(action, argparse._SubParsersAction):
+            for sp in action.choices.values():
+                takes_value |= {opt for a in sp._actions for opt in a.option_strings if a.nargs != 0}
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in COMMANDS:
+            return [token, *argv[:i], *argv[i + 1:]]
+        if not token.startswith("-"):
+            return argv
+        i += 2 if token in takes_value else 1
+    return argv
+
+
+def with_site_defaults(args) -> None:
+    """Each path an option leaves unset comes from the site's folder (build_data/site.py)."""
+    from build_data import site as sites
+
+    if args.command == "new":
+        return
+    site = sites.load(getattr(args, "site", None))
+    args.site = site
+    defaults = {"out": site.out, "cache_dir": site.cache, "config": site.config, "facts": site.facts,
+                "pages": site.docs, "site_dir": site.built}
+    for name, value in defaults.items():
+        if hasattr(args, name) and getattr(args, name) is None:
+            setattr(args, name, value)
 
 
 def _options(args):
@@ -176,8 +213,8 @@ def cmd_build(args) -> int:
     from build_data.fetch.gather import stderr_log
     from build_data.publish import render, snapshot
 
-    universe = config.load_universe(args.config or config.DEFAULT_UNIVERSE)
-    facts = config.load_facts(args.facts or config.DEFAULT_FACTS)
+    universe = config.load_universe(args.config)
+    facts = config.load_facts(args.facts)
     t0 = time.perf_counter()
     from build_data.publish import output
     from build_data.prose import review
@@ -253,7 +290,7 @@ def cmd_list(args) -> int:
     from build_data import config
     from build_data.compute.keys import metric_keys
 
-    for key, (unit, label) in metric_keys(config.load_universe(args.config or config.DEFAULT_UNIVERSE, keys_only=True)).items():
+    for key, (unit, label) in metric_keys(config.load_universe(args.config, keys_only=True)).items():
         print(f"{key:<40} {unit:<14} {label}")
     return 0
 
@@ -278,10 +315,17 @@ def main(argv: list[str] | None = None) -> int:
         hint = f"did you mean `{close[0]}`?" if close else f"the commands are {', '.join(COMMANDS)}"
         print(f"error: unknown command {argv[0]!r}; {hint}", file=sys.stderr)
         return 2
+    p = parser()
+    argv = command_first(argv, p)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "build")
-    args = parser().parse_args(argv)
+    args = p.parse_args(argv)
     try:
+        with_site_defaults(args)
+        if args.command == "new":
+            from build_data import scaffold
+
+            return scaffold.run(args)
         if args.command == "archive":
             from build_data import archive
 

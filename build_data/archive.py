@@ -31,8 +31,8 @@ from pathlib import Path
 import yaml
 
 from build_data.errors import BuildError
-
-ROOT = Path(__file__).resolve().parents[1]
+from build_data.site import ROOT
+from build_data.site import MkdocsLoader as _Loader
 WEEK_INFO = "archive.json"  # in each week's folder: what the index page lists
 
 
@@ -50,14 +50,6 @@ def week_ends(start: dt.date, end: dt.date, calendar: str = "XNYS") -> list[dt.d
     return sorted(last.values())
 
 
-class _Loader(yaml.SafeLoader):
-    """Reads mkdocs.yml; `!ENV [NAME, default]` gives its default (the archive sets site_url)."""
-
-
-_Loader.add_constructor("!ENV", lambda loader, node: loader.construct_sequence(node)[-1]
-                        if isinstance(node, yaml.SequenceNode) else None)
-
-
 def _archive_config(base: dict, site_url: str, info: dict) -> dict:
     """The overrides for one archived week: its address, no search, and the archive banner."""
     plugins = [p for p in base.get("plugins", []) if p != "search" and not (isinstance(p, dict) and "search" in p)]
@@ -65,7 +57,8 @@ def _archive_config(base: dict, site_url: str, info: dict) -> dict:
 
 
 def _data_args(args) -> list[str]:
-    out = ["--source", args.source, "--cache-dir", str(args.cache_dir), "--fetch-timeout", str(args.fetch_timeout)]
+    out = ["--site", str(args.site.root), "--source", args.source, "--cache-dir", str(args.cache_dir),
+           "--fetch-timeout", str(args.fetch_timeout)]
     for flag, value in (("--config", args.config), ("--facts", args.facts)):
         if value is not None:  # unset: the build's own default file
             out += [flag, str(value)]
@@ -84,9 +77,10 @@ def build_week(day: dt.date, args, site_dir: Path, base_url: str, today: dt.date
     url = f"{base_url.rstrip('/')}/archive/{day.isoformat()}/"
     with tempfile.TemporaryDirectory(prefix=f"archive-{day}-") as tmp:
         root = Path(tmp)
-        shutil.copy2(ROOT / "mkdocs.yml", root / "mkdocs.base.yml")
+        site = args.site
+        shutil.copy2(site.mkdocs_yml, root / "mkdocs.base.yml")
         (root / "macros").symlink_to(ROOT / "macros", target_is_directory=True)
-        shutil.copytree(ROOT / "docs", root / "docs", ignore=shutil.ignore_patterns("generated"))
+        shutil.copytree(site.docs, root / "docs", ignore=shutil.ignore_patterns("generated"))
         data = subprocess.run([sys.executable, "-m", "build_data", "--as-of", day.isoformat(), *_data_args(args),
                                "--out", str(root / "docs" / "generated"), "--site-url", url],
                               cwd=ROOT, capture_output=True, text=True)
@@ -94,7 +88,7 @@ def build_week(day: dt.date, args, site_dir: Path, base_url: str, today: dt.date
             raise BuildError(f"archive {day}: data build failed: {(data.stderr.strip().splitlines() or ['?'])[-1]}")
         snap = json.loads((root / "docs" / "generated" / "metrics.json").read_text(encoding="utf-8"))
         info = {"as_of": snap["as_of"], "rebuilt_on": today.isoformat(), "data_mode": snap["data_mode"]}
-        base = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)
+        base = yaml.load(site.mkdocs_yml.read_text(encoding="utf-8"), Loader=_Loader)
         (root / "mkdocs.yml").write_text(yaml.safe_dump(_archive_config(base, url, info), sort_keys=False),
                                          encoding="utf-8")
         built = root / "site"
@@ -183,7 +177,7 @@ def add_parser(sub, data_options) -> None:
     a.add_argument("--to", dest="end", type=dt.date.fromisoformat, required=True, metavar="YYYY-MM-DD",
                    help="last day of the range")
     a.add_argument("--every", choices=["week"], default="week", help="one archived site per week (the default)")
-    a.add_argument("--site-dir", type=Path, default=ROOT / "site", help="the built site to add archive/ to (default: site)")
+    a.add_argument("--site-dir", type=Path, help="the built site to add archive/ to (default: the site's site/)")
     a.add_argument("--rebuild", action="store_true", help="rebuild weeks already in the archive (default: keep them)")
     data_options(a)
 
