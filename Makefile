@@ -7,6 +7,11 @@ CHROMIUM ?= /usr/bin/chromium
 # Material's end-of-life banner on every mkdocs run: nothing an author can act on here.
 export NO_MKDOCS_2_WARNING := 1
 PORT ?= 8000
+# The site to build: a folder holding mkdocs.yml, docs/ and its site config. The default site is
+# the project's root; `$(PY) -m build_data new DIR` makes another (then `make site SITE=DIR`).
+SITE ?= .
+SITE_ROOT := $(abspath $(SITE))
+MKDOCS_YML := $(SITE_ROOT)/mkdocs.yml
 
 .DEFAULT_GOAL := help
 
@@ -19,9 +24,12 @@ NODE   := node_modules/.installed
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): requirements.lock pyproject.toml
+# The .pth file puts this project on the venv's path, so a site in any folder loads the engine's
+# macros (`modules: [macros]` in its mkdocs.yml) and `python -m build_data` runs from anywhere.
+$(STAMP): requirements.lock pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "microsite-engine.pth").write_text("$(CURDIR)\n")'
 	touch $(STAMP)
 
 $(NODE): package.json package-lock.json
@@ -31,36 +39,33 @@ $(NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE)
 
-data: $(STAMP) $(NODE) ## Build the snapshot and charts into docs/generated/ (live, else cache, else sample)
-	$(PY) -m build_data
+data: $(STAMP) $(NODE) ## Build the snapshot and charts into the site's docs/generated/ (live, else cache, else sample)
+	$(PY) -m build_data --site $(SITE_ROOT) $(DATA_ARGS)
 
 # Built aside, then swapped in; archived weeks (site/archive/, `make archive`) are carried over,
 # never rebuilt.
-site: data ## Create the venv, build the data, then the site into site/
-	rm -rf .site-next
-	$(VENV)/bin/mkdocs build --strict --site-dir .site-next
-	@if [ -d site/archive ]; then mv site/archive .site-next/archive; fi
-	rm -rf site && mv .site-next site
+site: data ## Create the venv, build the data, then the site into site/ (SITE=DIR: another site's folder)
+	rm -rf $(SITE_ROOT)/.site-next
+	$(VENV)/bin/mkdocs build --strict -f $(MKDOCS_YML) --site-dir $(SITE_ROOT)/.site-next
+	@if [ -d $(SITE_ROOT)/site/archive ]; then mv $(SITE_ROOT)/site/archive $(SITE_ROOT)/.site-next/archive; fi
+	rm -rf $(SITE_ROOT)/site && mv $(SITE_ROOT)/.site-next $(SITE_ROOT)/site
 
 ARCHIVE_FROM ?= 2026-01-01
 ARCHIVE_TO   ?= $(shell date -u +%F)
 ARCHIVE_ARGS ?=
 archive: $(STAMP) $(NODE) ## Build each past week's site into site/archive/DATE/ (ARCHIVE_FROM, ARCHIVE_TO, ARCHIVE_ARGS)
-	$(PY) -m build_data archive --from $(ARCHIVE_FROM) --to $(ARCHIVE_TO) --every week $(ARCHIVE_ARGS)
+	$(PY) -m build_data archive --site $(SITE_ROOT) --from $(ARCHIVE_FROM) --to $(ARCHIVE_TO) --every week $(ARCHIVE_ARGS)
 
-SNAPSHOT := docs/generated/metrics.json
-CACHE    := .cache/market-data
 # Starts at once: the last snapshot, else the cache, else the sample; never waits on the network
 # (`make data` refreshes). A macro error shows in the page and the terminal; the server keeps running.
-serve: $(STAMP) $(NODE) ## Live preview at http://127.0.0.1:8000 (rebuilds pages on save; errors show in the page)
-	@if [ -f $(SNAPSHOT) ]; then echo "preview: the last snapshot, $(SNAPSHOT) (make data refreshes it)"; \
-	elif [ -d $(CACHE)/prices ]; then $(PY) -m build_data --source cache; \
-	else $(PY) -m build_data --source sample; fi
-	MACRO_ERRORS_FAIL=false $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:$(PORT)
+# SITE_URL follows PORT: instant navigation needs the real origin.
+serve: $(STAMP) $(NODE) ## Live preview at http://127.0.0.1:8000 (PORT=...; rebuilds pages on save; errors show in the page)
+	$(PY) -m build_data --site $(SITE_ROOT) --if-missing
+	SITE_URL=http://127.0.0.1:$(PORT)/ MACRO_ERRORS_FAIL=false $(VENV)/bin/mkdocs serve -f $(MKDOCS_YML) --dev-addr 127.0.0.1:$(PORT)
 
-SITE_DIR ?= site
+SITE_DIR ?= $(SITE_ROOT)/site
 preview: ## Serve the built site/ at http://127.0.0.1:8000 (builds it first if there is none)
-	@test -d $(SITE_DIR) || $(MAKE) site
+	@test -d $(SITE_DIR) || SITE_URL=http://127.0.0.1:$(PORT)/ $(MAKE) site
 	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory $(SITE_DIR)
 
 browser: ## Install Debian's chromium for the browser tests (needs root or sudo)
@@ -97,7 +102,7 @@ lock: ## Re-resolve requirements.lock from pyproject.toml
 	rm -rf .venv-lock
 
 clean: ## Remove the built site and generated data (keeps the cache)
-	rm -rf site .site-next docs/generated
+	@test -x $(PY) && $(PY) -m build_data clean --site $(SITE_ROOT) || rm -rf $(SITE_ROOT)/site $(SITE_ROOT)/.site-next
 
 canary: $(STAMP) $(NODE) ## Build the site with Zensical too (Material's successor) and check the pages
 	bash .ci/zensical-canary

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from build_data.errors import BuildError
 
-COMMANDS = ("build", "show", "list", "review", "verdict", "archive", "new")
+COMMANDS = ("build", "show", "list", "review", "verdict", "archive", "new", "clean")
 SITE_HELP = "the site folder: its mkdocs.yml names its pages, config, facts and output (default: the project's root)"
 
 
@@ -61,6 +61,9 @@ def _build_options(p: argparse.ArgumentParser) -> None:
                         "(default: the site's docs_dir)")
     g.add_argument("--strict-claims", action="store_true",
                    help="fail if a page section rests on a claim that no longer holds")
+    g.add_argument("--if-missing", action="store_true",
+                   help="for previews: keep the site's last snapshot if it has one; else build without the network, "
+                        "from the cache if it holds prices, else from the sample")
     g.add_argument("-v", "--verbose", action="store_true", help="list each expired fact, not only their count")
     g.add_argument("--site-url", default=os.environ.get("SITE_URL", "http://127.0.0.1:8000/"),
                    help="the site's public address, for links in the change feeds (default: $SITE_URL)")
@@ -98,6 +101,8 @@ def parser() -> argparse.ArgumentParser:
                                    "ready to build offline (`make site SITE=DIR`)")
     n.add_argument("dir", type=Path, metavar="DIR", help="the new site's folder (must not exist, or be empty)")
     n.add_argument("--title", help="the site's title (default: from the folder's name)")
+    c = sub.add_parser("clean", help="remove the site's built site/ and its generated output (keeps the cache)")
+    c.add_argument("--site", type=Path, metavar="DIR", help=SITE_HELP)
     from build_data import archive
 
     archive.add_parser(sub, _build_options)  # build_data/archive.py
@@ -201,7 +206,24 @@ def _tidy(args) -> None:
     output.remove_temp_files(args.cache_dir, stderr_log)
 
 
+def cmd_clean(args) -> int:
+    import shutil
+
+    site = args.site
+    for folder in (site.built, site.root / ".site-next", site.out):
+        if folder.exists():
+            shutil.rmtree(folder)
+            print(f"removed {folder}", file=sys.stderr)
+    return 0
+
+
 def cmd_build(args) -> int:
+    if args.if_missing:
+        if args.site.snapshot.is_file() and args.out == args.site.out:
+            print(f"preview: the last snapshot, {args.site.snapshot} (make data refreshes it)", file=sys.stderr)
+            return 0
+        if args.source == "auto":
+            args.source = "cache" if (args.cache_dir / "prices").is_dir() else "sample"
     import warnings
 
     import pandas as pd
@@ -331,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return archive.run(args)
         return {"build": cmd_build, "show": cmd_show, "list": cmd_list, "review": cmd_review,
-                "verdict": cmd_verdict}[args.command](args)
+                "verdict": cmd_verdict, "clean": cmd_clean}[args.command](args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

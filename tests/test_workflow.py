@@ -39,4 +39,4 @@ def test_the_issues_job_reads_what_the_renderer_writes():
     run = "\n".join(s.get("run", "") for s in jobs()["review-issues"]["steps"])
     assert 'tag="($(jq -r .claim' in run and "contains($tag)" in run
     build_runs = "\n".join(s.get("run", "") for s in jobs()["build"]["steps"])
-    assert "-m build_data review > review-issues.json" in build_runs
+    assert "-m build_data review --site \"$SITE\" > review-issues.json" in build_runs
