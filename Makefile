@@ -24,13 +24,17 @@ NODE   := node_modules/.installed
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# The .pth file puts this project on the venv's path, so a site in any folder loads the engine's
-# macros (`modules: [macros]` in its mkdocs.yml) and `python -m build_data` runs from anywhere.
-$(STAMP): requirements.lock pyproject.toml Makefile
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "microsite-engine.pth").write_text("$(CURDIR)\n")'
 	touch $(STAMP)
+
+# A .pth file puts this project on the venv's path, so a site in any folder loads the engine's
+# macros (`modules: [macros]` in its mkdocs.yml) and `python -m build_data` runs from anywhere.
+ENGINE := $(VENV)/.engine-on-path
+$(ENGINE): $(STAMP)
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "microsite-engine.pth").write_text("$(CURDIR)\n")'
+	touch $(ENGINE)
 
 $(NODE): package.json package-lock.json
 	@command -v npm >/dev/null || { \
@@ -39,7 +43,7 @@ $(NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE)
 
-data: $(STAMP) $(NODE) ## Build the snapshot and charts into the site's docs/generated/ (live, else cache, else sample)
+data: $(ENGINE) $(NODE) ## Build the snapshot and charts into the site's docs/generated/ (live, else cache, else sample)
 	$(PY) -m build_data --site $(SITE_ROOT) $(DATA_ARGS)
 
 # Built aside, then swapped in; archived weeks (site/archive/, `make archive`) are carried over,
@@ -53,13 +57,13 @@ site: data ## Create the venv, build the data, then the site into site/ (SITE=DI
 ARCHIVE_FROM ?= 2026-01-01
 ARCHIVE_TO   ?= $(shell date -u +%F)
 ARCHIVE_ARGS ?=
-archive: $(STAMP) $(NODE) ## Build each past week's site into site/archive/DATE/ (ARCHIVE_FROM, ARCHIVE_TO, ARCHIVE_ARGS)
+archive: $(ENGINE) $(NODE) ## Build each past week's site into site/archive/DATE/ (ARCHIVE_FROM, ARCHIVE_TO, ARCHIVE_ARGS)
 	$(PY) -m build_data archive --site $(SITE_ROOT) --from $(ARCHIVE_FROM) --to $(ARCHIVE_TO) --every week $(ARCHIVE_ARGS)
 
 # Starts at once: the last snapshot, else the cache, else the sample; never waits on the network
 # (`make data` refreshes). A macro error shows in the page and the terminal; the server keeps running.
 # SITE_URL follows PORT: instant navigation needs the real origin.
-serve: $(STAMP) $(NODE) ## Live preview at http://127.0.0.1:8000 (PORT=...; rebuilds pages on save; errors show in the page)
+serve: $(ENGINE) $(NODE) ## Live preview at http://127.0.0.1:8000 (PORT=...; rebuilds pages on save; errors show in the page)
 	$(PY) -m build_data --site $(SITE_ROOT) --if-missing
 	SITE_URL=http://127.0.0.1:$(PORT)/ MACRO_ERRORS_FAIL=false $(VENV)/bin/mkdocs serve -f $(MKDOCS_YML) --dev-addr 127.0.0.1:$(PORT)
 
@@ -74,14 +78,14 @@ browser: ## Install Debian's chromium for the browser tests (needs root or sudo)
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 	@$(CHROMIUM) --version
 
-test: $(STAMP) $(NODE) browser faults ## Run every test (unit, adapters, end-to-end build, browser, fault runs)
+test: $(ENGINE) $(NODE) browser faults ## Run every test (unit, adapters, end-to-end build, browser, fault runs)
 	$(PY) -m pytest
 
 TEST_MARKS ?= not browser
-test-fast: $(STAMP) $(NODE) ## Run the tests that need no browser
+test-fast: $(ENGINE) $(NODE) ## Run the tests that need no browser
 	$(PY) -m pytest -m "$(TEST_MARKS)"
 
-faults: $(STAMP) $(NODE) ## 50 seeded scheduled runs under injected faults; checks the invariants after each
+faults: $(ENGINE) $(NODE) ## 50 seeded scheduled runs under injected faults; checks the invariants after each
 	$(PY) -m tests.faults --runs 50 --seed 7
 
 LIGHTHOUSE := tests/tools/lighthouse/node_modules/.installed
@@ -89,7 +93,7 @@ $(LIGHTHOUSE): tests/tools/lighthouse/package.json tests/tools/lighthouse/packag
 	cd tests/tools/lighthouse && npm ci --no-audit --no-fund --loglevel=error
 	touch $(LIGHTHOUSE)
 
-bench: $(STAMP) $(NODE) $(LIGHTHOUSE) browser ## Print build, compute and site-build timings, page weight and Lighthouse scores (figures, not pass/fail)
+bench: $(ENGINE) $(NODE) $(LIGHTHOUSE) browser ## Print build, compute and site-build timings, page weight and Lighthouse scores (figures, not pass/fail)
 	$(PY) -m tests.tools.bench
 	$(PY) -m tests.tools.lighthouse
 
@@ -104,5 +108,5 @@ lock: ## Re-resolve requirements.lock from pyproject.toml
 clean: ## Remove the built site and generated data (keeps the cache)
 	@test -x $(PY) && $(PY) -m build_data clean --site $(SITE_ROOT) || rm -rf $(SITE_ROOT)/site $(SITE_ROOT)/.site-next
 
-canary: $(STAMP) $(NODE) ## Build the site with Zensical too (Material's successor) and check the pages
+canary: $(ENGINE) $(NODE) ## Build the site with Zensical too (Material's successor) and check the pages
 	bash .ci/zensical-canary
