@@ -63,3 +63,49 @@ def test_bad_files_name_the_file_and_the_problem(tmp_path, name, text, message):
         else:
             csv_source.read_price_file(path)
     assert str(err.value).startswith(str(path)) and message in str(err.value)
+
+
+def test_a_bad_file_rejects_only_its_own_series(tmp_path):
+    """A header-only ^RUT.csv and a FRED file in the wrong layout: their series are listed with the
+    file and the problem; the other files are read as if the bad ones were not there."""
+    (tmp_path / "^RUT.csv").write_text("Date,Open,High,Low,Close,Adj Close,Volume\n")
+    (tmp_path / "IWM.csv").write_text(YAHOO)
+    (tmp_path / "DGS10.csv").write_text("observation_date,DGS2\n2026-01-02,4\n")
+    (tmp_path / "ICSA.csv").write_text("DATE,ICSA\n2026-01-03,201000\n")
+    frames, errors = csv_source.read_prices(tmp_path, ["^RUT", "IWM"])
+    assert list(frames) == ["IWM"] and frames["IWM"]["close"].tolist() == [2490.5, 2505.25]
+    assert errors["^RUT"].startswith("rejected: ") and "no price rows (only a header)" in errors["^RUT"]
+    assert str(tmp_path / "^RUT.csv") in errors["^RUT"]
+    series, macro_errors = csv_source.read_macro(tmp_path, ["DGS10", "ICSA"])
+    assert list(series) == ["ICSA"] and "expected FRED's layout" in macro_errors["DGS10"]
+
+
+def test_a_csv_build_with_one_bad_file_builds_the_rest_unchanged(tmp_path):
+    import datetime as dt
+    import json
+    import subprocess
+    import sys
+
+    from build_data import config
+    from build_data.fetch.sources import sample
+    from tests.conftest import write_csv_folder
+
+    universe = config.load_universe()
+    end = dt.date(2026, 1, 16)
+    tickers = [s.ticker for s in universe.symbols.values()]
+    macro = sample.sample_macro([m.series for m in universe.macro.values()], end)
+    folder = write_csv_folder(tmp_path / "csv", sample.sample_prices(tickers, end), macro)
+
+    def build(out):
+        run = subprocess.run([sys.executable, "-m", "build_data", "--source", "csv", "--data-dir", str(folder),
+                              "--as-of", end.isoformat(), "--out", str(out), "--cache-dir", str(tmp_path / "cache")],
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        return json.loads((out / "metrics.json").read_text())["metrics"]
+
+    good = build(tmp_path / "good")
+    (folder / "^RUT.csv").write_text("Date,Open,High,Low,Close,Adj Close,Volume\n")
+    bad = build(tmp_path / "bad")
+    assert bad["rut.close"]["value"] is None and "only a header" in bad["rut.close"]["reason"]
+    untouched = [k for k in good if not k.startswith(("rut.", "rut_vs", "levels.", "targets."))]
+    assert untouched and all(bad[k]["value"] == good[k]["value"] for k in untouched)

@@ -74,21 +74,25 @@ def _file_for(folder: Path, name: str) -> Path | None:
 
 
 def _read_all(folder: Path, names: list[str], read) -> tuple[dict, dict[str, str]]:
+    """A bad file rejects its own series only, with the reason naming the file: the others build."""
     found, errors = {}, {}
     for name in names:
         path = _file_for(Path(folder), name)
         if path is None:
             errors[name] = f"no file {name}.csv in the data folder"
             continue
-        found[name] = read(path, name)
+        try:
+            found[name] = read(path, name)
+        except SourceError as exc:
+            errors[name] = f"rejected: {exc}"
     return found, errors
 
 
 def read_prices(folder: Path, tickers: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """Price frames for the tickers that have a file; the others are listed with a reason."""
+    """Price frames for the tickers that have a readable file; the others are listed with a reason."""
     return _read_all(folder, tickers, lambda path, _name: read_price_file(path))
 
 
 def read_macro(folder: Path, series_ids: list[str]) -> tuple[dict[str, pd.Series], dict[str, str]]:
-    """Macro series for the ids that have a file; the others are listed with a reason."""
+    """Macro series for the ids that have a readable file; the others are listed with a reason."""
     return _read_all(folder, series_ids, read_macro_file)
