@@ -25,7 +25,8 @@ class _Strict(BaseModel):
 
 
 class Symbol(_Strict):
-    ticker: str
+    # Checked before it becomes a cache file name: Yahoo's symbols (^RUT, BRK-B, EURUSD=X).
+    ticker: str = Field(pattern=r"^[A-Za-z0-9^][A-Za-z0-9^.=_-]{0,31}$")
     name: str
     # For labels and legends ("SMH vs SPY: YTD return gap"); the name when not given.
     short: str | None = None
@@ -43,7 +44,7 @@ class Symbol(_Strict):
 
 
 class MacroSeries(_Strict):
-    series: str
+    series: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
     name: str
     unit: Literal["count", "percent", "index"]
     # Days from the observation date until the figure is public: `--as-of` never sees it earlier.

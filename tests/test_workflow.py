@@ -38,5 +38,8 @@ def test_the_issues_job_reads_what_the_renderer_writes():
     assert "(overbought)" in title
     run = "\n".join(s.get("run", "") for s in jobs()["review-issues"]["steps"])
     assert 'tag="($(jq -r .claim' in run and "contains($tag)" in run
+    # Matched by the job's own label and the bot's authorship, never by a title anyone could write.
+    assert '--label claim-review --author "app/github-actions"' in run
+    assert "gh issue create --title \"$title\" --body-file body.md --label claim-review" in run
     build_runs = "\n".join(s.get("run", "") for s in jobs()["build"]["steps"])
     assert "-m build_data review --site \"$SITE\" > review-issues.json" in build_runs

@@ -32,7 +32,15 @@ class Cached:
     path: Path
 
 
+# What a ticker or series id may be before it becomes a file name: Yahoo's symbols (^RUT, BRK-B,
+# EURUSD=X, ES=F) and FRED's ids. Nothing else reaches the file system: no separator, no "..".
+SAFE_NAME = re.compile(r"[A-Za-z0-9^][A-Za-z0-9^.=_-]{0,31}")
+
+
 def _path(cache_dir: Path, kind: str, name: str) -> Path:
+    if not SAFE_NAME.fullmatch(name) or ".." in name:
+        raise CacheError(f"{name!r}: not a ticker or series id the cache can name a file after "
+                         "(letters, digits and ^ . = _ - only)")
     return Path(cache_dir) / kind / f"{name}.csv"
 
 

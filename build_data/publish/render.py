@@ -104,11 +104,24 @@ def chart_rows(spec: dict) -> tuple[list[str], list[dict]]:
     return columns, rows
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula: text from config or a
+# source (a label, a fact) is written with a leading apostrophe instead. Numbers stay numbers.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(columns: list[str], rows: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     w.writeheader()
-    w.writerows({k: ("" if row.get(k) is None else row.get(k)) for k in columns} for row in rows)
+    w.writerows({k: _cell(row.get(k)) for k in columns} for row in rows)
     return buf.getvalue()
 
 
