@@ -43,3 +43,13 @@ def test_the_issues_job_reads_what_the_renderer_writes():
     assert "gh issue create --title \"$title\" --body-file body.md --label claim-review" in run
     build_runs = "\n".join(s.get("run", "") for s in jobs()["build"]["steps"])
     assert "-m build_data review --site \"$SITE\" > review-issues.json" in build_runs
+
+
+def test_the_schedule_is_kept_alive_by_a_job_that_may_only_enable_workflows():
+    job = jobs()["keep-schedule"]
+    assert job["permissions"] == {"actions": "write"} and job["if"] == "github.event_name == 'schedule'"
+    run = "\n".join(s.get("run", "") for s in job["steps"])
+    assert 'gh api --method PUT "repos/$GH_REPO/actions/workflows/site.yml/enable"' in run
+    assert WORKFLOW.name in run
+    actions_writers = {n for n, j in jobs().items() if (j.get("permissions") or {}).get("actions") == "write"}
+    assert actions_writers == {"keep-schedule"}
