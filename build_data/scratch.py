@@ -67,10 +67,16 @@ def mkdocs_env(env: dict | None = None) -> dict:
 
 
 def failure(run: subprocess.CompletedProcess) -> str:
-    """A failed build's reason in one line: MkDocs' first error line, else the last line it printed."""
-    lines = [ln.strip() for ln in (run.stderr or "").splitlines() if ln.strip()]
-    errors = [ln for ln in lines if "ERROR" in ln or "Error" in ln]
-    return (errors or lines[-1:] or [f"exit status {run.returncode}"])[0]
+    """A failed build's reason in one line: the first error line (with the indented detail line
+    right under it, as the macros print a page's error), else the last line printed."""
+    raw = (run.stderr or "").splitlines()
+    for i, line in enumerate(raw):
+        if "ERROR" in line or "Error" in line:
+            detail = next((ln for ln in raw[i + 1:] if ln.strip()), "")
+            indented = detail[:1].isspace()
+            return line.strip() + (f": {detail.strip().strip('`').strip()}" if indented else "")
+    lines = [ln.strip() for ln in raw if ln.strip()]
+    return (lines[-1:] or [f"exit status {run.returncode}"])[0]
 
 
 def mkdocs_build(config_file: Path, site_dir: Path, *, env: dict | None = None, strict: bool = True,
