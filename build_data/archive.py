@@ -5,7 +5,7 @@
 For each week in the range, the last exchange session of that week (within the range) is the
 as-of date D. The data build runs as `python -m build_data --as-of D` (same data options, so it
 uses no observation after D), then MkDocs builds the real pages from it into
-`SITE/archive/D/`. Each archived site:
+`SITE/archive/D/`, both on a scratch copy of the site (build_data/scratch.py). Each archived site:
 - carries a banner "As rebuilt on TODAY from data up to D", with links to the current site and
   to the list of archived weeks;
 - has no search index and no sitemap, and asks search engines not to index it;
@@ -20,19 +20,15 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 from build_data.errors import BuildError
-from build_data.site import ROOT
-from build_data.site import MkdocsLoader as _Loader
+from build_data.scratch import scratch_site
+
 WEEK_INFO = "archive.json"  # in each week's folder: what the index page lists
 
 
@@ -53,12 +49,12 @@ def week_ends(start: dt.date, end: dt.date, calendar: str = "XNYS") -> list[dt.d
 def _archive_config(base: dict, site_url: str, info: dict) -> dict:
     """The overrides for one archived week: its address, no search, and the archive banner."""
     plugins = [p for p in base.get("plugins", []) if p != "search" and not (isinstance(p, dict) and "search" in p)]
-    return {"INHERIT": "mkdocs.base.yml", "site_url": site_url, "plugins": plugins, "extra": {"archive": info}}
+    return {"site_url": site_url, "plugins": plugins, "extra": {"archive": info}}
 
 
 def _data_args(args) -> list[str]:
-    out = ["--site", str(args.site.root), "--source", args.source, "--cache-dir", str(args.cache_dir),
-           "--fetch-timeout", str(args.fetch_timeout)]
+    """The data options of `archive`, for the build of each week (the scratch copy names the site)."""
+    out = ["--source", args.source, "--cache-dir", str(args.cache_dir), "--fetch-timeout", str(args.fetch_timeout)]
     for flag, value in (("--config", args.config), ("--facts", args.facts)):
         if value is not None:  # unset: the build's own default file
             out += [flag, str(value)]
@@ -76,28 +72,13 @@ def build_week(day: dt.date, args, site_dir: Path, base_url: str, today: dt.date
     target = site_dir / "archive" / day.isoformat()
     url = f"{base_url.rstrip('/')}/archive/{day.isoformat()}/"
     with tempfile.TemporaryDirectory(prefix=f"archive-{day}-") as tmp:
-        root = Path(tmp)
-        site = args.site
-        shutil.copy2(site.mkdocs_yml, root / "mkdocs.base.yml")
-        (root / "macros").symlink_to(ROOT / "macros", target_is_directory=True)
-        shutil.copytree(site.docs, root / "docs", ignore=shutil.ignore_patterns("generated"))
-        data = subprocess.run([sys.executable, "-m", "build_data", "--as-of", day.isoformat(), *_data_args(args),
-                               "--out", str(root / "docs" / "generated"), "--site-url", url],
-                              cwd=ROOT, capture_output=True, text=True)
-        if data.returncode:
-            raise BuildError(f"archive {day}: data build failed: {(data.stderr.strip().splitlines() or ['?'])[-1]}")
-        snap = json.loads((root / "docs" / "generated" / "metrics.json").read_text(encoding="utf-8"))
+        sc = scratch_site(Path(tmp) / "scratch", args.site)
+        sc.build_data("--as-of", day.isoformat(), *_data_args(args), "--site-url", url, check=f"archive {day}")
+        snap = json.loads(sc.snapshot.read_text(encoding="utf-8"))
         info = {"as_of": snap["as_of"], "rebuilt_on": today.isoformat(), "data_mode": snap["data_mode"]}
-        base = yaml.load(site.mkdocs_yml.read_text(encoding="utf-8"), Loader=_Loader)
-        (root / "mkdocs.yml").write_text(yaml.safe_dump(_archive_config(base, url, info), sort_keys=False),
-                                         encoding="utf-8")
-        built = root / "site"
-        run = subprocess.run([str(Path(sys.executable).parent / "mkdocs"), "build", "--strict", "--site-dir",
-                              str(built)], cwd=root, capture_output=True, text=True,
-                             env={k: v for k, v in os.environ.items() if k not in ("SITE_URL", "SNAPSHOT_PATH")})
-        if run.returncode:
-            errors = [ln for ln in run.stderr.splitlines() if "ERROR" in ln or "Error" in ln] or run.stderr.strip().splitlines()
-            raise BuildError(f"archive {day}: mkdocs failed: {(errors or ['?'])[0].strip()}")
+        sc.configure(_archive_config(sc.base_config(), url, info))
+        built = Path(tmp) / "site"
+        sc.mkdocs_build(built, check=f"archive {day}")
         for name in ("sitemap.xml", "sitemap.xml.gz"):  # archived pages stay out of the sitemap
             (built / name).unlink(missing_ok=True)
         (built / WEEK_INFO).write_text(json.dumps(info, sort_keys=True), encoding="utf-8")

@@ -1,9 +1,10 @@
 """Build small fixture sites into temporary folders, with the repo's real config and code.
 
-A fixture site is a folder holding a copy of mkdocs.yml, a link to macros/ (which holds the theme override), a
-docs/ folder with the real assets and authoring.md, fixture versions of the other pages, and
-docs/generated/ filled from tests/fixtures (snapshot), chart specs and SVGs made by Altair at test time, plus the vendored
-chart runtime. `mkdocs build --strict` then runs in a subprocess, as in CI.
+A fixture site is a scratch copy of the default site (build_data/scratch.py: its mkdocs.yml
+inherits the real one, macros/ is linked) whose docs/ holds the real authoring.md, fixture versions
+of the other pages, and docs/generated/ filled from tests/fixtures (snapshot), chart specs and SVGs
+made by Altair at test time, plus the vendored chart runtime. `mkdocs build --strict` then runs
+in a subprocess, as in CI.
 
     python -m tests.site_fixtures charts DIR   # write the fixture charts (Altair) into DIR to look at
 """
@@ -14,7 +15,6 @@ import copy
 import functools
 import tempfile
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -22,6 +22,9 @@ import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+
+from build_data import scratch
+from build_data import site as sites
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -175,20 +178,10 @@ class FixtureSite:
         return self.root / "site"
 
     def build(self, *, site_url: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-        """`mkdocs build --strict` in a subprocess; returns it (check returncode yourself)."""
-        run_env = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "SNAPSHOT_PATH")}
-        run_env["PYTHONDONTWRITEBYTECODE"] = "1"
-        if site_url:
-            run_env["SITE_URL"] = site_url
-        run_env.update(env or {})
-        return subprocess.run(
-            [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(self.site)],
-            cwd=self.root,
-            env=run_env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        """`mkdocs build --strict` in a subprocess (build_data.scratch.mkdocs_build); returns it
+        (check returncode yourself)."""
+        return scratch.mkdocs_build(self.root / "mkdocs.yml", self.site, timeout=180,
+                                    env={**({"SITE_URL": site_url} if site_url else {}), **(env or {})})
 
     def html_pages(self) -> dict[str, str]:
         """{path relative to site/: HTML} for every page (404 included)."""
@@ -205,24 +198,20 @@ def make_site(
     snapshot: dict | None = None,
     pages: dict[str, str] | None = None,
 ) -> FixtureSite:
-    """Lay out a fixture site in `root` (which must not exist yet).
+    """Lay out a fixture site in `root` (which must not exist yet): a scratch copy of the default
+    site (build_data.scratch) with the real REAL_PAGES, the FIXTURE_PAGES and `pages`, and a
+    generated/ folder written here instead of by a data build.
 
     vendor: a folder holding the chart runtime (see write_vendor); None leaves it out.
     snapshot: metrics.json content (default: the fixture snapshot).
     pages: extra or replacement pages, {path under docs/: Markdown}.
     """
-    root.mkdir(parents=True)
-    shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    for name in ("macros",):
-        (root / name).symlink_to(REPO / name, target_is_directory=True)
-    docs = root / "docs"
-    docs.mkdir(parents=True)
-    for name in REAL_PAGES:
-        shutil.copy2(REPO / "docs" / name, docs / name)
-    for name, text in {**FIXTURE_PAGES, **(pages or {})}.items():
-        (docs / name).parent.mkdir(parents=True, exist_ok=True)
-        (docs / name).write_text(text, encoding="utf-8")
-    generated = docs / "generated"
+    if root.exists():
+        raise FileExistsError(root)
+    real = {name: (REPO / "docs" / name).read_text(encoding="utf-8") for name in REAL_PAGES}
+    sc = scratch.scratch_site(root, sites.load(REPO), pages={**real, **FIXTURE_PAGES, **(pages or {})},
+                              keep_pages=False)
+    generated = sc.out
     shutil.copytree(chart_fixture_dir(), generated / "charts")
     data = load_fixture_snapshot() if snapshot is None else copy.deepcopy(snapshot)
     (generated / "metrics.json").write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")

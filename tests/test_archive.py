@@ -109,3 +109,24 @@ def test_archive_refuses_as_of():
     run = subprocess.run([sys.executable, "-m", "build_data", "archive", "--from", "2026-01-05", "--to", "2026-01-16",
                           "--as-of", "2026-01-09", "--source", "sample"], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 1 and run.stderr.strip().splitlines()[-1].startswith("error: archive: use --from and --to")
+
+
+def test_a_site_folder_elsewhere_is_archived_from_its_own_config_and_pages(tmp_path):
+    """A site folder whose mkdocs.yml names its theme relative to itself and loads the macros as a
+    module: each week builds on a scratch copy (build_data/scratch.py) of that folder."""
+    from tests.test_scratch import second_site
+
+    folder = second_site(tmp_path / "sites" / "second")
+    site = tmp_path / "built"
+    run = subprocess.run([sys.executable, "-m", "build_data", "archive", "--site", str(folder), "--from", "2026-01-12",
+                          "--to", "2026-01-16", "--source", "sample", "--cache-dir", str(tmp_path / "cache"),
+                          "--site-dir", str(site), "--site-url", "https://example.org/second/"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    week = site / "archive" / "2026-01-16"
+    snap = json.loads((week / "data" / "metrics.json").read_text())
+    assert snap["as_of"] == "2026-01-16" and "Russell Two Thousand" in json.dumps(snap)
+    html = (week / "index.html").read_text()
+    assert "A second site" in html and 'from data up to <time datetime="2026-01-16">' in html
+    assert not (week / "search").exists() and not (week / "sitemap.xml").exists()
+    assert (folder / "pages" / "data" / "metrics.json").read_text() == "{stale"  # the site's own output untouched

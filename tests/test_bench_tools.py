@@ -1,6 +1,7 @@
 """The bench's own arithmetic: what `make bench` prints must come from a tested mapping."""
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -119,3 +120,27 @@ def test_loads_with_too_much_steal_are_set_aside_and_the_least_disturbed_fill_in
     assert [x["run"] for x in used] == [0, 2] and [x["run"] for x in aside] == [1]
     used, aside = quiet_loads(loads, 6, None)  # --max-steal off: every load counts
     assert used == loads and aside == []
+
+
+def test_the_lighthouse_bench_builds_the_real_site_at_the_served_origin(tmp_path):
+    """The Lighthouse bench scores a scratch copy of the real site (build_data.scratch), built for
+    the address its server listens on, with the data options it is given."""
+    from tests.tools.lighthouse import build_site
+
+    origin = "http://127.0.0.1:8765/"
+    site = build_site(tmp_path / "site0", origin, ["--source", "sample", "--as-of", "2026-02-27"])
+    assert site == tmp_path / "site0" / "site"
+    for page in ("index.html", "bull-case/index.html", "methodology/index.html", "authoring/index.html"):
+        assert (site / page).is_file(), page
+    html = (site / "index.html").read_text(encoding="utf-8")
+    assert f'<link rel="canonical" href="{origin}">' in html
+    assert json.loads((site / "generated" / "metrics.json").read_text())["as_of"] == "2026-02-27"
+
+
+def test_a_failed_lighthouse_build_stops_the_bench_with_one_line(tmp_path):
+    from tests.tools.lighthouse import build_site
+
+    with pytest.raises(SystemExit) as stop:
+        build_site(tmp_path / "site0", "http://127.0.0.1:8765/", ["--source", "csv", "--data-dir", str(tmp_path / "none")])
+    message = str(stop.value)
+    assert message.startswith("lighthouse bench: data build failed: ") and "\n" not in message

@@ -28,10 +28,12 @@ import numpy as np
 import pandas as pd
 
 from build_data import config, sessions
+from build_data import site as sites
 from build_data.fetch import cache
 from build_data.build import compute
 from build_data.compute import values
 from build_data.fetch.sources import sample
+from build_data.scratch import ScratchSite, mkdocs_env, scratch_site
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder
 YEARS = 10
@@ -73,10 +75,9 @@ def bench_cli() -> None:
           f"again with the charts unchanged: {again[0]:.2f} s, {again[1]:.0f} MB (target <= 3 s, <= 250 MB)")
 
 
-def _mkdocs(root: Path, site: Path, env: dict | None = None, config: str = "mkdocs.yml") -> float:
+def _mkdocs(sc: ScratchSite, site: Path, env: dict | None = None, config: str | None = None) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "--site-dir", str(site)], cwd=root,
-                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}, check=True, capture_output=True)
+    sc.mkdocs_build(site, env=env, config=config, strict=False, args=["-q"], check="bench")
     return time.perf_counter() - t0
 
 
@@ -95,43 +96,37 @@ print(statistics.median(times[1:]))
 """
 
 
-def _rebuilds(root: Path, site: Path, config: str, runs: int) -> float:
-    done = subprocess.run([sys.executable, "-c", _REBUILDS, config, str(site), str(runs)], cwd=root, check=True,
-                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, capture_output=True, text=True)
+def _rebuilds(config: Path, site: Path, runs: int) -> float:
+    done = subprocess.run([sys.executable, "-c", _REBUILDS, str(config), str(site), str(runs)], cwd=ROOT, check=True,
+                          env=mkdocs_env(), capture_output=True, text=True)
     return float(done.stdout.split()[-1])
 
 
 def bench_site(runs: int = 5) -> None:
     """Median build time of the real pages with macros, and of the same pages as plain Markdown
     (the macros' output, captured once) built by Material without the plugin."""
-    import yaml
-
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        shutil.copy2(ROOT / "mkdocs.yml", root / "mkdocs.yml")
-        (root / "macros").symlink_to(ROOT / "macros", target_is_directory=True)
-        shutil.copytree(ROOT / "docs", root / "docs", ignore=shutil.ignore_patterns("generated"))
-        subprocess.run([sys.executable, "-m", "build_data", "--source", "sample", "--out", str(root / "docs" / "generated"),
-                        "--cache-dir", str(root / "cache")], cwd=ROOT, check=True, capture_output=True)
+        sc = scratch_site(root / "scratch", sites.load(ROOT))
+        sc.build_data("--source", "sample", "--cache-dir", str(root / "cache"), check="bench")
         dump = root / "rendered"
-        _mkdocs(root, root / "site-warm", {"MACROS_DUMP_DIR": str(dump)})
+        _mkdocs(sc, root / "site-warm", {"MACROS_DUMP_DIR": str(dump)})
         bare = root / "bare"
-        shutil.copytree(root / "docs", bare, ignore=shutil.ignore_patterns("*.md"))
+        shutil.copytree(sc.docs, bare, ignore=shutil.ignore_patterns("*.md"))
         for page in dump.rglob("*.md"):
-            source = (root / "docs" / page.relative_to(dump)).read_text(encoding="utf-8")
+            source = (sc.docs / page.relative_to(dump)).read_text(encoding="utf-8")
             head = source[: source.index("\n---", 4) + 5] if source.startswith("---\n") else ""
             (bare / page.relative_to(dump)).write_text(head + page.read_text(encoding="utf-8"), encoding="utf-8")
-        conf = yaml.safe_load((ROOT / "mkdocs.yml").read_text().replace("!ENV", ""))
-        conf.update(docs_dir="bare", site_url="http://127.0.0.1:8000/", plugins=["search"])
-        (root / "bare.yml").write_text(yaml.safe_dump(conf))
+        bare_yml = sc.variant("bare.yml", {"docs_dir": str(bare), "site_url": "http://127.0.0.1:8000/",
+                                           "plugins": ["search"]})
         # Interleaved, so a busy machine slows both alike.
-        pairs = [(_mkdocs(root, root / "site-m"), _mkdocs(root, root / "site-b", config="bare.yml"))
+        pairs = [(_mkdocs(sc, root / "site-m"), _mkdocs(sc, root / "site-b", config=bare_yml.name))
                  for _ in range(runs)]
         with_macros, without = (statistics.median(p[i] for p in pairs) for i in (0, 1))
         pages = {p.relative_to(root / "site-m").as_posix() for p in (root / "site-m").rglob("*.html")}
         assert pages == {p.relative_to(root / "site-b").as_posix() for p in (root / "site-b").rglob("*.html")}
         # A live reload: the same builds again inside one process, as `mkdocs serve` rebuilds on a save.
-        reload_pairs = [(_rebuilds(root, root / "site-m", "mkdocs.yml", 3), _rebuilds(root, root / "site-b", "bare.yml", 3))
+        reload_pairs = [(_rebuilds(sc.mkdocs_yml, root / "site-m", 3), _rebuilds(bare_yml, root / "site-b", 3))
                         for _ in range(runs)]
         reload_m, reload_b = (statistics.median(p[i] for p in reload_pairs) for i in (0, 1))
     print(f"site build, median of {runs}: {with_macros:.2f} s with macros, {without:.2f} s bare Material on the same "

@@ -57,6 +57,9 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from build_data import site as sites
+from build_data.errors import BuildError
+from build_data.scratch import scratch_site
 from tests.tools import pageweight
 from tests.tools.hoststeal import StealSampler
 from tests.tools.sample_csv import write_sample_csv
@@ -106,20 +109,14 @@ class GzipHandler(SimpleHTTPRequestHandler):
 
 
 def build_site(root: Path, origin: str, data_args: list[str]) -> Path:
-    """The real config and pages, a data build with `data_args`, then mkdocs, into root/site."""
-    root.mkdir(parents=True)
-    shutil.copy2(ROOT / "mkdocs.yml", root / "mkdocs.yml")
-    (root / "macros").symlink_to(ROOT / "macros", target_is_directory=True)
-    shutil.copytree(ROOT / "docs", root / "docs", ignore=shutil.ignore_patterns("generated"))
-    run = partial(subprocess.run, cwd=root, capture_output=True, text=True)
-    data = run([sys.executable, "-m", "build_data", *data_args, "--out", str(root / "docs" / "generated"),
-                "--cache-dir", str(root / "cache"), "--site-url", origin], cwd=ROOT)
-    if data.returncode:
-        raise SystemExit(f"lighthouse bench: data build failed: {data.stderr.strip().splitlines()[-1]}")
-    site = run([str(Path(sys.executable).parent / "mkdocs"), "build", "--strict", "--site-dir", str(root / "site")],
-               env={**os.environ, "SITE_URL": origin})
-    if site.returncode:
-        raise SystemExit(f"lighthouse bench: mkdocs failed: {site.stderr.strip().splitlines()[-1]}")
+    """A scratch copy of the real site (build_data.scratch), a data build with `data_args`, then
+    mkdocs, into root/site."""
+    sc = scratch_site(root / "scratch", sites.load(ROOT))
+    try:
+        sc.build_data(*data_args, "--cache-dir", str(root / "cache"), "--site-url", origin, check="lighthouse bench")
+        sc.mkdocs_build(root / "site", env={"SITE_URL": origin}, check="lighthouse bench")
+    except BuildError as exc:
+        raise SystemExit(str(exc)) from None
     return root / "site"
 
 
