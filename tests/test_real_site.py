@@ -4,9 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +13,7 @@ import pytest
 from build_data.fetch.sources import sample
 from build_data import formatting as f
 from tests.conftest import write_csv_folder
+from build_data.scratch import scratch_site
 from tests.site_fixtures import FixtureSite, strip_code, tagged_values, visible_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,15 +23,11 @@ BAD = [(re.compile(r"\bnan\b", re.I), "nan"), (re.compile(r"\bNone\b"), "None"),
 
 def real_site(root: Path, build_args: list[str], site_url: str = "http://127.0.0.1:8000/",
               ) -> tuple[FixtureSite, subprocess.CompletedProcess, dict]:
-    """Copy the real config and pages, run the data build into docs/generated, then mkdocs."""
-    root.mkdir(parents=True)
-    shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    (root / "macros").symlink_to(REPO / "macros", target_is_directory=True)
-    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("generated"))
-    out = root / "docs" / "generated"
-    data = subprocess.run([sys.executable, "-m", "build_data", *build_args, "--out", str(out),
-                           "--cache-dir", str(root / "cache")], cwd=REPO, capture_output=True, text=True, timeout=300)
+    """A scratch copy of the real site (build_data.scratch): the data build into its output, then mkdocs."""
+    sc = scratch_site(root)
+    data = sc.build_data(*build_args, "--cache-dir", str(root / "cache"), timeout=300)
     assert data.returncode == 0, data.stderr
+    out = sc.out
     site = FixtureSite(root)
     run = site.build(site_url=site_url)
     return site, run, json.loads((out / "metrics.json").read_text())

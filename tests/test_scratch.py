@@ -37,7 +37,7 @@ def second_site(folder: Path) -> Path:
     conf["extra"] = {"snapshot": "data/metrics.json", "generator": False}
     folder.mkdir(parents=True)
     (folder / "mkdocs.yml").write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
-    shutil.copytree(ROOT / "docs", folder / "pages", ignore=shutil.ignore_patterns("generated"))
+    shutil.copytree(ROOT / "docs", folder / "pages", ignore=shutil.ignore_patterns("generated", ".generated*"))
     for page in (folder / "pages").glob("*.md"):  # links to the output follow it into data/
         page.write_text(page.read_text(encoding="utf-8").replace("generated/", "data/"), encoding="utf-8")
     universe = (ROOT / "build_data" / "universe.yml").read_text(encoding="utf-8")
