@@ -151,6 +151,11 @@ def on_post_page_macros(env):
     page = getattr(env, "page", None)
     meta = getattr(page, "meta", None) or {}
     _dump_rendered(env, page)
+    src = page_ref(env).src
+    if src in errors.FAILED_PAGES:
+        # A macro failed: the page is now its error block, without the sections `rests_on` names.
+        errors.FAILED_PAGES.discard(src)
+        return
     if "rests_on" not in meta or "snapshot" not in _loaded:
         return
     try:
@@ -158,7 +163,6 @@ def on_post_page_macros(env):
     except MacroError as e:
         if env.config.get("on_error_fail", True):
             raise _build_error(str(e)) from None
-        src = page_ref(env).src
         env.markdown = errors.error_block(e, env.markdown, src, env.conf["docs_dir"]) + env.markdown
 
 

@@ -202,7 +202,8 @@ class Snapshot:
         try:
             sections = review.failing_sections(markdown, meta, self.page.src, claims)
         except BuildError as e:
-            raise self.fail("rests_on", str(e).split(": ", 1)[-1]) from None
+            # review names the page first ("bear-case.md: rests_on: ..."): the page once, as `fail` does.
+            raise MacroError(f"page {self.page.src}: {str(e).split(': ', 1)[-1]}") from None
         lines = markdown.split("\n")
         for line, section, ids in sorted(sections, reverse=True):
             failing = [{"id": cid, "title": claims[cid]["title"], "since": claims[cid].get("since")} for cid in ids]
