@@ -118,9 +118,9 @@ def claims_report(snap: dict, previous: dict | None) -> list[str]:
     unknown = [(cid, c) for cid, c in claims.items() if c["holds"] is None]
     lines = [f"claims: {sum(t['holds'] for t in snap['tally'].values())} of {len(claims)} hold"]
     short = lambda v: f"{v:.4g}" if isinstance(v, float) else repr(v)
-    lines += [f"  no longer holds: {c['page']}-case {cid!r}: {c['title']} ({c['metric']} = {short(c['value'])})"
+    lines += [f"  no longer holds: {c['page']} claim {cid!r}: {c['title']} ({c['metric']} = {short(c['value'])})"
               for cid, c in failing]
-    lines += [f"  can't be checked: {c['page']}-case {cid!r}: {c.get('reason')}" for cid, c in unknown]
+    lines += [f"  can't be checked: {c['page']} claim {cid!r}: {c.get('reason')}" for cid, c in unknown]
     if previous:
         before = previous.get("claims", {})
         for cid, c in claims.items():

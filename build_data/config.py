@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from build_data.errors import ConfigError
+from build_data.publish.contract import CLAIM_GROUP
 
 PACKAGE_DIR = Path(__file__).parent
 DEFAULT_UNIVERSE = PACKAGE_DIR / "universe.yml"
@@ -184,8 +185,10 @@ class _Signal(_Strict):
 
 
 class Claim(_Signal):
-    """An argument on the bull or bear page whose truth is checked against metrics."""
-    page: Literal["bull", "bear"]
+    """An argument in the prose whose truth is checked against metrics."""
+    page: str = Field(pattern=CLAIM_GROUP, description=(
+        "The claim's group: any name of lowercase letters, digits, '-' and '_', usually the page it argues on "
+        "(bull, bear). claims_tally(\"group\") counts the group's claims."))
     title: str
     holds: str
     fails: str

@@ -17,7 +17,7 @@ from pathlib import Path
 from build_data.errors import BuildError
 from build_data import formatting as f
 from build_data.prose import review
-from build_data.publish.contract import CLAIM_PAGES, WATCH_STATUSES, ContractError, load
+from build_data.publish.contract import WATCH_STATUSES, ContractError, load
 
 from .html import T, md_text, render
 
@@ -210,17 +210,20 @@ class Snapshot:
             lines[line + 1:line + 1] = ["", T.review_note(section, failing), ""]
         return "\n".join(lines)
 
-    def claims_tally(self, page: str) -> str:
-        """The balance of a page's claims, e.g. "3 of 5 bull-case claims hold; 1 no longer holds;
-        1 can't be checked". `page` is "bull" or "bear"."""
-        call = f"claims_tally({page!r})"
-        if page not in CLAIM_PAGES:
-            raise self.fail(call, f"unknown claims page {page!r}; closest: {', '.join(map(repr, closest(str(page), CLAIM_PAGES)))}")
-        counts = self.data["tally"].get(page) or {}
+    def claims_tally(self, group: str, label: str | None = None) -> str:
+        """The balance of a claim group's claims (the `page:` of each claim in the site config), e.g.
+        "3 of 5 bull-case claims hold; 1 no longer holds; 1 can't be checked". `label` names the
+        claims in that sentence (default: the group and "-case", as in "bull-case")."""
+        call = f"claims_tally({group!r})"
+        tally = self.data["tally"]
+        if group not in tally:
+            near = ", ".join(map(repr, closest(str(group), tally))) or "(none: the snapshot has no claims)"
+            raise self.fail(call, f"unknown claim group {group!r}; closest groups: {near}")
+        counts = tally[group]
         held, failed, unknown = (counts.get(k, 0) for k in ("holds", "fails", "unknown"))
         if not held + failed + unknown:
-            raise self.fail(call, f"the snapshot has no claims for page {page!r}")
-        return T.claims_tally(page, held, failed, unknown)
+            raise self.fail(call, f"the snapshot has no claims in group {group!r}")
+        return T.claims_tally(group, f"{group}-case" if label is None else str(label), held, failed, unknown)
 
     def watch_table(self, kind: str | None = None) -> str:
         """The watchlist: each catalyst or risk with its metric now, the threshold, its status

@@ -169,7 +169,7 @@ def test_build_reports_claims_that_no_longer_hold_and_what_flipped(tmp_path):
     for cid in flipped:
         assert f"changed since the last build (2025-06-02): {cid!r}" in second.stderr
     for cid, c in snap_after["claims"].items():
-        assert (f"no longer holds: {c['page']}-case {cid!r}" in second.stderr) == (c["holds"] is False)
+        assert (f"no longer holds: {c['page']} claim {cid!r}" in second.stderr) == (c["holds"] is False)
 
 
 def test_header_only_price_file_is_a_one_line_error(tmp_path):

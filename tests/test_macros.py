@@ -219,6 +219,19 @@ def test_claims_badges_and_tally(snap):
     assert ">1 of 1 bear-case claims hold.<" in snap.claims_tally("bear")
 
 
+def test_claims_tally_counts_any_claim_group(tmp_path):
+    data = load_fixture_snapshot()
+    data["claims"]["rsi_hot"]["page"] = "semis"
+    data["tally"] = {"bull": data["tally"]["bull"], "semis": {"holds": 1, "fails": 0, "unknown": 0}}
+    snap = snapshot_at(tmp_path, data)
+    assert '<p class="claims-tally" data-page="semis">1 of 1 semis-case claims hold.</p>' in snap.claims_tally("semis")
+    assert ">1 of 1 chip-stock claims hold.<" in snap.claims_tally("semis", "chip-stock")
+    with pytest.raises(MacroError) as e:
+        snap.claims_tally("semi")
+    assert str(e.value) == ("page bull-case.md: claims_tally('semi'): unknown claim group 'semi'; "
+                            "closest groups: 'semis', 'bull'")
+
+
 def test_watch_table(snap):
     html = snap.watch_table()
     for status in ("near", "clear", "triggered", "unknown"):

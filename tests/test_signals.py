@@ -285,3 +285,22 @@ def test_the_default_universe_passes_the_checks(universe):
     config.check_signals(universe)
     assert universe.claims["above_averages"].mode == "all"
     assert universe.claims["overbought"].clear == 67 and universe.watchlist["rsi_overbought"].clear == 67
+
+
+def test_a_claim_group_is_any_lowercase_name(tmp_path):
+    u = _load_with(tmp_path, "claims", "x", CLAIM | {"page": "small-caps_2", "metric": "rut.rsi_14", "op": ">",
+                                                      "threshold": 70})()
+    assert u.claims["x"].page == "small-caps_2"
+    for bad in ("Semis", "-semis", "semis case", ""):
+        with pytest.raises(ConfigError, match=r"universe\.yml: claims\.x\.page: String should match pattern"):
+            _load_with(tmp_path, "claims", "x", CLAIM | {"page": bad, "metric": "rut.rsi_14", "op": ">",
+                                                          "threshold": 70})()
+
+
+def test_the_tally_counts_every_claim_group_present():
+    from build_data.publish.snapshot import tally
+
+    claims = {"a": {"page": "bull", "holds": True}, "b": {"page": "semis", "holds": False},
+              "c": {"page": "semis", "holds": None}, "d": {"page": "semis", "holds": True}}
+    assert tally(claims) == {"bull": {"holds": 1, "fails": 0, "unknown": 0},
+                             "semis": {"holds": 1, "fails": 1, "unknown": 1}}

@@ -60,10 +60,11 @@ def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claim
 
 
 def tally(claims: dict[str, dict]) -> dict[str, dict[str, int]]:
-    """Per claims page, how many claims hold, no longer hold, and can't be checked."""
-    out = {page: {"holds": 0, "fails": 0, "unknown": 0} for page in contract.CLAIM_PAGES}
+    """Per claim group (`page:` in config), how many claims hold, no longer hold, and can't be checked."""
+    out: dict[str, dict[str, int]] = {}
     for c in claims.values():
-        out[c["page"]][{True: "holds", False: "fails", None: "unknown"}[c["holds"]]] += 1
+        counts = out.setdefault(c["page"], {"holds": 0, "fails": 0, "unknown": 0})
+        counts[{True: "holds", False: "fails", None: "unknown"}[c["holds"]]] += 1
     return out
 
 
