@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import string
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from build_data.errors import ConfigError
 from build_data.publish.contract import CLAIM_GROUP
@@ -144,6 +146,32 @@ class Condition(_Strict):
         return self
 
 
+# What a claim's or watch item's texts may name: `{threshold}` and `{clear}`, replaced when the
+# snapshot is built by the number in the metric's unit ("3%", "70", "250,000").
+PLACEHOLDERS = ("threshold", "clear")
+
+
+def placeholders(text: str) -> list[str]:
+    """The placeholders a text uses, in order; a ValueError for any other `{...}` (write `{{`
+    and `}}` for a literal brace)."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise ValueError(f"{exc} (write {{{{ and }}}} for a literal brace)") from None
+    names = []
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or spec or conversion:
+            written = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            near = difflib.get_close_matches(name, PLACEHOLDERS, n=1, cutoff=0.5)
+            hint = f"did you mean {{{near[0]}}}?" if near and name not in PLACEHOLDERS else \
+                "use {threshold} or {clear}"
+            raise ValueError(f"unknown placeholder {written!r}; {hint}")
+        names.append(name)
+    return names
+
+
 class _Signal(_Strict):
     """One condition written inline (`metric`, `op`, `threshold`), or a compound `all:` / `any:` list.
 
@@ -172,6 +200,21 @@ class _Signal(_Strict):
             _check_condition(self.op, self.threshold, self.clear)
         return self
 
+    def _check_texts(self, fields: tuple[str, ...]) -> None:
+        """Each text's placeholders exist and have a number to stand for."""
+        for name in fields:
+            try:
+                used = placeholders(getattr(self, name))
+            except ValueError as exc:
+                raise PydanticCustomError("placeholder", f"{name}: {exc}") from None
+            if "threshold" in used and self.threshold is None:
+                why = ("a compound item has no single threshold" if self.metric is None
+                       else f"op {self.op!r} takes no threshold")
+                raise PydanticCustomError("placeholder", f"{name}: {{threshold}} has no number to show: {why}")
+            if "clear" in used and self.clear is None:
+                raise PydanticCustomError("placeholder", f"{name}: {{clear}} has no number to show: "
+                                                         "the item has no clear level (clear: N)")
+
     @property
     def mode(self) -> Literal["all", "any"]:
         return "any" if self.any is not None else "all"
@@ -189,17 +232,24 @@ class Claim(_Signal):
     page: str = Field(pattern=CLAIM_GROUP, description=(
         "The claim's group: any name of lowercase letters, digits, '-' and '_', usually the page it argues on "
         "(bull, bear). claims_tally(\"group\") counts the group's claims."))
-    title: str
-    holds: str
-    fails: str
+    title: str = Field(description="A short name for the claim; may use {threshold} and {clear}.")
+    holds: str = Field(description="The sentence shown while the claim holds; {threshold} and {clear} are "
+                                   "replaced by the numbers in the metric's unit (\"3%\", \"70\", \"250,000\").")
+    fails: str = Field(description="The sentence shown while it does not hold; same placeholders as holds.")
+
+    @model_validator(mode="after")
+    def _texts(self):
+        self._check_texts(("title", "holds", "fails"))
+        return self
 
 
 class WatchItem(_Signal):
     """A catalyst or risk: triggered when its condition holds; near within `near` of the threshold."""
-    kind: Literal["catalyst", "risk"]
-    title: str
-    near: float | None = Field(default=None, ge=0)
-    why: str
+    kind: Literal["catalyst", "risk"] = Field(description="catalyst (good for the case if triggered) or risk.")
+    title: str = Field(description="What is watched, e.g. \"RSI-14 above {threshold}\"; may use {threshold} and {clear}.")
+    near: float | None = Field(default=None, ge=0, description=(
+        "The item is 'near' when the metric is within this distance of the threshold (metric units)."))
+    why: str = Field(description="Why it matters; may use {threshold} and {clear}.")
 
     @model_validator(mode="after")
     def _numeric(self):
@@ -210,6 +260,7 @@ class WatchItem(_Signal):
             raise ValueError("near: Field required")
         if self.metric is None and self.near is not None:
             raise ValueError("near belongs inside each all:/any: condition")
+        self._check_texts(("title", "why"))
         return self
 
 

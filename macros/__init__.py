@@ -28,7 +28,8 @@ from .html import TEMPLATES, T  # noqa: E402
 from .snapshot import MacroError, PageRef, Snapshot, SnapshotError  # noqa: E402
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
-MACROS = ("metric", "holds", "key_numbers", "asof", "data_status", "chart", "claim", "claims_tally", "watch_table",
+MACROS = ("metric", "holds", "key_numbers", "asof", "data_status", "chart", "claim", "threshold", "claims_tally",
+          "watch_table",
           "fact", "changes_list", "sector_table", "levels_table", "targets_table", "series_table", "metrics_table",
           "metric_reference")
 # Jinja filters for numbers an author writes into a page: {{ 0.0776 | pct }} -> 7.8%.

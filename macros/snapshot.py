@@ -9,6 +9,7 @@ An unknown key raises an error that names the page, the key and the closest vali
 from __future__ import annotations
 
 import difflib
+import html
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -189,6 +190,25 @@ class Snapshot:
         if threshold is not None:
             threshold = self._in_unit_of(c["metric"], threshold, call, c.get("fmt"))
         return T.claim(id, c.get("text") or c["title"], state, value, threshold)
+
+    def threshold(self, id: str, which: str = "threshold") -> str:
+        """A claim's or watch item's threshold as the site config sets it, in its metric's unit
+        ("3%", "70", "250,000"), so prose never repeats the number: `threshold("overbought")`.
+        `which` = "clear" gives its clear level instead."""
+        call = f"threshold({id!r})" if which == "threshold" else f"threshold({id!r}, {which!r})"
+        if which not in ("threshold", "clear"):
+            raise self.fail(call, f"the second argument is 'threshold' or 'clear', not {which!r}")
+        items = {**self.data["watchlist"], **self.data["claims"]}
+        if not isinstance(id, str) or id not in items:
+            near = ", ".join(repr(k) for k in closest(str(id), items)) or "(none: the snapshot has no claims)"
+            raise self.fail(call, f"unknown claim or watch item {id!r}; closest: {near}")
+        text = items[id].get(f"{which}_text")
+        if text is None:
+            noun = "claim" if id in self.data["claims"] else "watch item"
+            why = ("it has no clear level" if which == "clear" and items[id].get("threshold") is not None
+                   else "it has no single threshold (a yes/no test or all:/any: conditions)")
+            raise self.fail(call, f"{noun} {id!r} has no {which} to show: {why}")
+        return html.escape(text)
 
     def holds(self, id: str) -> bool | None:
         """Whether a claim holds at this build: true, false, or none when it can't be checked.

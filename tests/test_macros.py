@@ -219,6 +219,25 @@ def test_claims_badges_and_tally(snap):
     assert ">1 of 1 bear-case claims hold.<" in snap.claims_tally("bear")
 
 
+def test_threshold_prints_the_configured_number_as_the_snapshot_formatted_it(tmp_path):
+    data = load_fixture_snapshot()
+    data["claims"]["rsi_hot"] |= {"threshold_text": "70", "clear_text": "67"}
+    data["watchlist"]["breakout_fail"] |= {"threshold_text": "2,500", "clear_text": None}
+    snap = snapshot_at(tmp_path, data)
+    assert (snap.threshold("rsi_hot"), snap.threshold("rsi_hot", "clear")) == ("70", "67")
+    assert snap.threshold("breakout_fail") == "2,500"  # a watch item's too
+    for call, message in [
+        (lambda: snap.threshold("rsi_ht"), "threshold('rsi_ht'): unknown claim or watch item 'rsi_ht'; closest: 'rsi_hot'"),
+        (lambda: snap.threshold("breakout_fail", "clear"),
+         "threshold('breakout_fail', 'clear'): watch item 'breakout_fail' has no clear to show: it has no clear level"),
+        (lambda: snap.threshold("beats_spx"), "claim 'beats_spx' has no threshold to show"),
+        (lambda: snap.threshold("rsi_hot", "clr"), "the second argument is 'threshold' or 'clear', not 'clr'"),
+    ]:
+        with pytest.raises(MacroError) as e:
+            call()
+        assert message in str(e.value) and str(e.value).startswith("page bull-case.md: ")
+
+
 def test_claims_tally_counts_any_claim_group(tmp_path):
     data = load_fixture_snapshot()
     data["claims"]["rsi_hot"]["page"] = "semis"

@@ -73,6 +73,9 @@ def model() -> type:
         since: str | None = None
         # How the value and threshold read, in the metric's unit ("pp" for a return spread).
         fmt: str | None = None
+        # The threshold and clear level as the texts show them ("3%", "70"): threshold() prints them.
+        threshold_text: str | None = None
+        clear_text: str | None = None
 
 
     class WatchItem(_Entry):
@@ -84,6 +87,8 @@ def model() -> type:
         threshold: float | None = None
         since: str | None = None
         fmt: str | None = None
+        threshold_text: str | None = None
+        clear_text: str | None = None
 
 
     class Fact(_Entry):

@@ -12,6 +12,7 @@ import pandas as pd
 
 from build_data.compute import catalog
 from build_data.config import Facts, Universe
+from build_data.formatting import display_format
 from build_data.publish import contract
 from build_data.publish.contract import SCHEMA
 
@@ -66,12 +67,6 @@ def tally(claims: dict[str, dict]) -> dict[str, dict[str, int]]:
         counts = out.setdefault(c["page"], {"holds": 0, "fails": 0, "unknown": 0})
         counts[{True: "holds", False: "fails", None: "unknown"}[c["holds"]]] += 1
     return out
-
-
-def display_format(metric_key: str) -> str | None:
-    """How a claim's or watch item's value reads: a return spread (a difference of fractions) in
-    percentage points, anything else in its metric's own format."""
-    return "pp" if metric_key.endswith("_spread") else None
 
 
 # An absolute file path (POSIX, home-relative or Windows) that is not part of a URL.
