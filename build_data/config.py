@@ -9,7 +9,7 @@ import datetime as dt
 import difflib
 import string
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -369,6 +369,47 @@ def _load_yaml(path: Path) -> object:
         raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
 
 
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model whose fields sit at `loc` (through dict keys, list items and optional fields)."""
+    current: object = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        else:
+            current = _item_type(current)
+            if current is None:
+                return None
+    current = _item_type(current) if not (isinstance(current, type) and issubclass(current, BaseModel)) else current
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _item_type(annotation: object) -> object:
+    """What a dict's values, a list's items or an optional field hold, when it is a model."""
+    for arg in reversed(get_args(annotation)):  # dict[str, X]: X is last
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        inner = _item_type(arg)
+        if inner is not None:
+            return inner
+    return None
+
+
+def unknown_field(model: type[BaseModel], loc: tuple) -> str:
+    """"unknown field 'treshold'; did you mean 'threshold'?", from the fields of the model at `loc`."""
+    name = str(loc[-1])
+    owner = _model_at(model, loc[:-1])
+    if owner is None:
+        return f"unknown field {name!r}"
+    fields = list(owner.model_fields)
+    near = difflib.get_close_matches(name, fields, n=3, cutoff=0.7)
+    if near:
+        return f"unknown field {name!r}; did you mean {' or '.join(repr(n) for n in near)}?"
+    return f"unknown field {name!r}; valid fields: {', '.join(fields)}"
+
+
 def _parse(model: type[BaseModel], path: Path, context: dict | None = None):
     raw = _load_yaml(path)
     try:
@@ -381,7 +422,7 @@ def _parse(model: type[BaseModel], path: Path, context: dict | None = None):
         message = first["msg"]
         if first["type"] == "extra_forbidden":
             parent = ".".join(str(p) for p in first["loc"][:-1]) or "(top level)"
-            field, message = parent, f"unknown field {first['loc'][-1]!r}"
+            field, message = parent, unknown_field(model, tuple(first["loc"]))
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{path}: {field}: {message}{more}") from None
 

@@ -225,7 +225,7 @@ def test_unknown_field_is_named_as_unknown_not_as_another_missing(tmp_path):
     bad.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError) as err:
         config.load_universe(bad)
-    assert str(err.value) == f"{bad}: symbols.rut: unknown field 'tickr' (and 1 more)"
+    assert str(err.value) == f"{bad}: symbols.rut: unknown field 'tickr'; did you mean 'ticker'? (and 1 more)"
 
 
 def test_full_disk_is_a_one_line_error_and_the_old_output_stays(tmp_path):

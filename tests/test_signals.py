@@ -366,3 +366,28 @@ def test_a_bad_placeholder_is_a_one_line_config_error(tmp_path, section, item, m
 def test_the_default_universe_writes_each_threshold_once(universe):
     assert "{threshold}" in universe.claims["overbought"].holds and "{clear}" in universe.claims["overbought"].holds
     assert universe.watchlist["claims_rise"].title == "Jobless claims above {threshold}"
+
+
+# ------------------------------------------------------------------ unknown fields name the closest
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda raw: raw["claims"]["rotation"].update(treshold=raw["claims"]["rotation"].pop("threshold")),
+     "claims.rotation: unknown field 'treshold'; did you mean 'threshold'?"),
+    (lambda raw: raw["claims"]["above_averages"]["all"][0].update(metrc="x"),
+     "claims.above_averages.all.0: unknown field 'metrc'; did you mean 'metric'?"),
+    (lambda raw: raw["watchlist"]["claims_rise"].update(whyy="w"),
+     "watchlist.claims_rise: unknown field 'whyy'; did you mean 'why'?"),
+    (lambda raw: raw["publish"].update(cores=["rut"]), "publish: unknown field 'cores'; did you mean 'core'?"),
+    (lambda raw: raw.update(claimz={}), "(top level): unknown field 'claimz'; did you mean 'claims'?"),
+    (lambda raw: raw["validation"].update(colour="red"),
+     "validation: unknown field 'colour'; valid fields: max_daily_move, max_stale_sessions, revision_tolerance"),
+])
+def test_an_unknown_field_names_the_models_closest_fields(tmp_path, edit, message):
+    raw = yaml.safe_load(config.DEFAULT_UNIVERSE.read_text())
+    edit(raw)
+    path = tmp_path / "site.yml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as err:
+        config.load_universe(path)
+    assert str(err.value).split(" (and ")[0] == f"{path}: {message}"
