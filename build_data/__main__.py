@@ -6,6 +6,7 @@
     python -m build_data archive --from DATE --to DATE --every week [same options]
     python -m build_data review [--out DIR] [--pages DIR]
     python -m build_data verdict [--out DIR]
+    python -m build_data schema [--write]
 
 `show` and `list` answer at once: they read the written snapshot, or the catalog and config,
 and import nothing of the pipeline (pandas, yfinance, altair load only for a build).
@@ -26,7 +27,7 @@ from build_data.errors import BuildError
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "generated"
 DEFAULT_CACHE = ROOT / ".cache" / "market-data"
-COMMANDS = ("build", "show", "list", "review", "verdict", "archive")
+COMMANDS = ("build", "show", "list", "review", "verdict", "archive", "schema")
 DEFAULT_PAGES = ROOT / "docs"
 
 
@@ -94,6 +95,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="the site's Markdown pages (default: docs)")
     v = sub.add_parser("verdict", help="exit 0 if the built snapshot may be deployed, else 1, with the reason")
     v.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder holding metrics.json")
+    sc = sub.add_parser("schema", help="print the site config's JSON Schema (editor completions and checks), "
+                                       "from the config models")
+    sc.add_argument("--write", action="store_true",
+                    help="write it to build_data/site-config.schema.json instead, which universe.yml names")
     from build_data import archive
 
     archive.add_parser(sub, _build_options)  # build_data/archive.py
@@ -271,6 +276,16 @@ def cmd_verdict(args) -> int:
     return 0 if snap["publishable"] is True else 1
 
 
+def cmd_schema(args) -> int:
+    from build_data import schema
+
+    if args.write:
+        print(f"wrote {schema.write()}", file=sys.stderr)
+    else:
+        sys.stdout.write(schema.schema_text())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
@@ -287,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return archive.run(args)
         return {"build": cmd_build, "show": cmd_show, "list": cmd_list, "review": cmd_review,
-                "verdict": cmd_verdict}[args.command](args)
+                "verdict": cmd_verdict, "schema": cmd_schema}[args.command](args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

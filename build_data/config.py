@@ -132,13 +132,21 @@ def _check_condition(op: str | None, threshold: float | None, clear: float | Non
         raise ValueError(f"clear {clear:g} must be {side} the threshold {threshold:g} for op {op!r}")
 
 
+_METRIC = "A metric key (`python -m build_data list` prints them all), e.g. rut.rsi_14."
+_OP = "How the metric compares with the threshold; \"true\"/\"false\" test a yes/no metric (no threshold)."
+_THRESHOLD = "The number the metric is compared with, in the metric's unit (a fraction: 0.03 for 3%)."
+_CLEAR = ("Hysteresis: a state begun at `op threshold` lasts until `op clear` fails "
+          "(RSI overbought from 70, cleared only below 67).")
+
+
 class Condition(_Strict):
     """One test `metric op threshold`; with `clear`, a state once begun lasts while `metric op clear`."""
-    metric: str
-    op: Op
-    threshold: float | None = None
-    clear: float | None = None
-    near: float | None = Field(default=None, ge=0)  # watch items: "near" within this of the threshold
+    metric: str = Field(description=_METRIC)
+    op: Op = Field(description=_OP)
+    threshold: float | None = Field(default=None, description=_THRESHOLD)
+    clear: float | None = Field(default=None, description=_CLEAR)
+    near: float | None = Field(default=None, ge=0, description=(
+        "Watch items: 'near' when the metric is within this distance of the threshold (metric units)."))
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -177,13 +185,16 @@ class _Signal(_Strict):
 
     `confirm`: sessions a new state must hold before it counts (one-session blips never reach the
     change log); its `since` is then the first session of that run."""
-    metric: str | None = None
-    op: Op | None = None
-    threshold: float | None = None
-    clear: float | None = None
-    all: list[Condition] | None = Field(default=None, min_length=1)
-    any: list[Condition] | None = Field(default=None, min_length=1)
-    confirm: int = Field(default=2, ge=1, le=63)
+    metric: str | None = Field(default=None, description=_METRIC + " Or give all: / any: instead.")
+    op: Op | None = Field(default=None, description=_OP)
+    threshold: float | None = Field(default=None, description=_THRESHOLD)
+    clear: float | None = Field(default=None, description=_CLEAR)
+    all: list[Condition] | None = Field(default=None, min_length=1, description=(
+        "Instead of metric/op/threshold: every one of these conditions must hold."))
+    any: list[Condition] | None = Field(default=None, min_length=1, description=(
+        "Instead of metric/op/threshold: one of these conditions is enough."))
+    confirm: int = Field(default=2, ge=1, le=63, description=(
+        "Sessions a new state must hold in a row before it counts (1 for weekly and monthly releases)."))
 
     @model_validator(mode="after")
     def _one_form(self):

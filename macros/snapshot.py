@@ -339,6 +339,21 @@ class Snapshot:
                 for c in self._listed("catalog", "metric_reference()")]
         return T.reference_table("metric-reference", ["Key", "Definition", "Unit"], rows)
 
+    def config_reference(self, section: str | None = None) -> str:
+        """The site config's fields (universe.yml, site.yml): each field's path, type, default and
+        what it does, from the same models that check the config. `section` keeps one section,
+        e.g. config_reference("claims")."""
+        rows = self._listed("config_reference", "config_reference()")
+        if section is not None:
+            sections = [r["field"] for r in rows if "." not in r["field"]]
+            if section not in sections:
+                near = ", ".join(repr(k) for k in closest(str(section), sections))
+                raise self.fail(f"config_reference({section!r})", f"unknown config section {section!r}; closest: {near}")
+            rows = [r for r in rows if r["field"] == section or r["field"].startswith(section + ".")]
+        return T.reference_table("config-reference", ["Field", "Type", "Default", "What it does"],
+                                 [[r["field"], r["type"], r.get("default") or "", r.get("description") or ""]
+                                  for r in rows])
+
     # ------------------------------------------------------------ macros: charts
 
     def chart(self, id: str) -> str:

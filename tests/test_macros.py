@@ -238,6 +238,33 @@ def test_threshold_prints_the_configured_number_as_the_snapshot_formatted_it(tmp
         assert message in str(e.value) and str(e.value).startswith("page bull-case.md: ")
 
 
+def test_config_reference_lays_out_the_rows_the_build_wrote(tmp_path):
+    from pydantic import Field
+
+    from build_data import schema
+    from build_data.config import Claim, Universe
+
+    class ToneClaim(Claim):
+        tone: str = Field(default="neutral", description="How firmly the claim is worded.")
+
+    class ToneUniverse(Universe):
+        claims: dict[str, ToneClaim] = {}
+
+    data = load_fixture_snapshot()
+    data["config_reference"] = schema.reference_rows(ToneUniverse)
+    snap = snapshot_at(tmp_path, data)
+    html = snap.config_reference()
+    assert ("<td><code>claims.NAME.tone</code></td><td>string</td><td>&quot;neutral&quot;</td>"
+            "<td>How firmly the claim is worded.</td>") in html
+    only = snap.config_reference("claims")
+    assert "claims.NAME.tone" in only and "watchlist.NAME.why" not in only and "symbols" not in only
+    with pytest.raises(MacroError, match=r"config_reference\('claim'\): unknown config section 'claim'; closest: 'claims'"):
+        snap.config_reference("claim")
+    data["config_reference"] = []
+    with pytest.raises(MacroError, match="config_reference"):
+        snapshot_at(tmp_path / "empty", data).config_reference()
+
+
 def test_claims_tally_counts_any_claim_group(tmp_path):
     data = load_fixture_snapshot()
     data["claims"]["rsi_hot"]["page"] = "semis"

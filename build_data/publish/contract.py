@@ -139,6 +139,13 @@ def model() -> type:
         unit: str
         definition: str
 
+    class ConfigRow(_Entry):
+        """One field of the site config, from its JSON Schema (build_data/schema.py)."""
+        field: str
+        type: str
+        default: str = ""
+        description: str = ""
+
     class Snapshot(_Entry):
         schema_: Literal[1] = Field(alias="schema")
         as_of: str
@@ -156,6 +163,7 @@ def model() -> type:
         levels: list[Level] = []
         targets: list[Target] = []
         catalog: list[CatalogRow] = []
+        config_reference: list[ConfigRow] = []
         # Per claim group: how many claims hold, no longer hold, or can't be checked.
         tally: dict[str, dict[str, int]] = {}
 

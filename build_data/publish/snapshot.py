@@ -10,6 +10,7 @@ import re
 
 import pandas as pd
 
+from build_data import schema
 from build_data.compute import catalog
 from build_data.config import Facts, Universe
 from build_data.formatting import display_format
@@ -56,6 +57,7 @@ def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claim
         "targets": [{"key": f"targets.{k}", "label": v.label, "source": v.source, "move_key": f"targets.{k}_move",
                      "date": v.date.isoformat() if v.date else None} for k, v in universe.targets.items()],
         "catalog": catalog.reference_rows(),
+        "config_reference": schema.reference_rows(),
         "tally": tally(claims),
     }
 
