@@ -243,3 +243,15 @@ def test_full_disk_is_a_one_line_error_and_the_old_output_stays(tmp_path):
     assert run.stderr.strip().splitlines()[-1].startswith("error: ") and "File too large" in run.stderr
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_schema_prints_the_site_config_schema_and_write_refreshes_the_file(tmp_path):
+    from build_data import schema
+
+    run = subprocess.run([sys.executable, "-m", "build_data", "schema"], cwd=REPO, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == schema.schema_text() == schema.SCHEMA_FILE.read_text(encoding="utf-8")
+    assert json.loads(run.stdout)["properties"]["claims"]["additionalProperties"] == {"$ref": "#/$defs/Claim"}
+    target = schema.write(tmp_path / "site-config.schema.json")
+    assert target.read_text(encoding="utf-8") == run.stdout
