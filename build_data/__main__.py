@@ -6,6 +6,7 @@
     python -m build_data archive --from DATE --to DATE --every week [same options]
     python -m build_data review [--out DIR] [--pages DIR]
     python -m build_data verdict [--out DIR]
+    python -m build_data schema [--write]
 
 `show` and `list` answer at once: they read the written snapshot, or the catalog and config,
 and import nothing of the pipeline (pandas, yfinance, altair load only for a build).
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from build_data.errors import BuildError
 
-COMMANDS = ("build", "show", "list", "review", "verdict", "archive", "new", "clean")
+COMMANDS = ("build", "show", "list", "review", "verdict", "archive", "new", "clean", "schema")
 SITE_HELP = "the site folder: its mkdocs.yml names its pages, config, facts and output (default: the project's root)"
 
 
@@ -103,6 +104,10 @@ def parser() -> argparse.ArgumentParser:
     n.add_argument("--title", help="the site's title (default: from the folder's name)")
     c = sub.add_parser("clean", help="remove the site's built site/ and its generated output (keeps the cache)")
     c.add_argument("--site", type=Path, metavar="DIR", help=SITE_HELP)
+    sc = sub.add_parser("schema", help="print the site config's JSON Schema (editor completions and checks), "
+                                       "from the config models")
+    sc.add_argument("--write", action="store_true",
+                    help="write it to build_data/site-config.schema.json instead, which universe.yml names")
     from build_data import archive
 
     archive.add_parser(sub, _build_options)  # build_data/archive.py
@@ -131,7 +136,7 @@ def with_site_defaults(args) -> None:
     """Each path an option leaves unset comes from the site's folder (build_data/site.py)."""
     from build_data import site as sites
 
-    if args.command == "new":
+    if args.command in ("new", "schema"):
         return
     site = sites.load(getattr(args, "site", None))
     args.site = site
@@ -160,9 +165,9 @@ def claims_report(snap: dict, previous: dict | None) -> list[str]:
     unknown = [(cid, c) for cid, c in claims.items() if c["holds"] is None]
     lines = [f"claims: {sum(t['holds'] for t in snap['tally'].values())} of {len(claims)} hold"]
     short = lambda v: f"{v:.4g}" if isinstance(v, float) else repr(v)
-    lines += [f"  no longer holds: {c['page']}-case {cid!r}: {c['title']} ({c['metric']} = {short(c['value'])})"
+    lines += [f"  no longer holds: {c['page']} claim {cid!r}: {c['title']} ({c['metric']} = {short(c['value'])})"
               for cid, c in failing]
-    lines += [f"  can't be checked: {c['page']}-case {cid!r}: {c.get('reason')}" for cid, c in unknown]
+    lines += [f"  can't be checked: {c['page']} claim {cid!r}: {c.get('reason')}" for cid, c in unknown]
     if previous:
         before = previous.get("claims", {})
         for cid, c in claims.items():
@@ -330,6 +335,16 @@ def cmd_verdict(args) -> int:
     return 0 if snap["publishable"] is True else 1
 
 
+def cmd_schema(args) -> int:
+    from build_data import schema
+
+    if args.write:
+        print(f"wrote {schema.write()}", file=sys.stderr)
+    else:
+        sys.stdout.write(schema.schema_text())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
@@ -353,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return archive.run(args)
         return {"build": cmd_build, "show": cmd_show, "list": cmd_list, "review": cmd_review,
-                "verdict": cmd_verdict, "clean": cmd_clean}[args.command](args)
+                "verdict": cmd_verdict, "clean": cmd_clean, "schema": cmd_schema}[args.command](args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

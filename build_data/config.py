@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import string
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from build_data.errors import ConfigError
+from build_data.publish.contract import CLAIM_GROUP
 
 PACKAGE_DIR = Path(__file__).parent
 DEFAULT_UNIVERSE = PACKAGE_DIR / "universe.yml"
@@ -130,13 +133,21 @@ def _check_condition(op: str | None, threshold: float | None, clear: float | Non
         raise ValueError(f"clear {clear:g} must be {side} the threshold {threshold:g} for op {op!r}")
 
 
+_METRIC = "A metric key (`python -m build_data list` prints them all), e.g. rut.rsi_14."
+_OP = "How the metric compares with the threshold; \"true\"/\"false\" test a yes/no metric (no threshold)."
+_THRESHOLD = "The number the metric is compared with, in the metric's unit (a fraction: 0.03 for 3%)."
+_CLEAR = ("Hysteresis: a state begun at `op threshold` lasts until `op clear` fails "
+          "(RSI overbought from 70, cleared only below 67).")
+
+
 class Condition(_Strict):
     """One test `metric op threshold`; with `clear`, a state once begun lasts while `metric op clear`."""
-    metric: str
-    op: Op
-    threshold: float | None = None
-    clear: float | None = None
-    near: float | None = Field(default=None, ge=0)  # watch items: "near" within this of the threshold
+    metric: str = Field(description=_METRIC)
+    op: Op = Field(description=_OP)
+    threshold: float | None = Field(default=None, description=_THRESHOLD)
+    clear: float | None = Field(default=None, description=_CLEAR)
+    near: float | None = Field(default=None, ge=0, description=(
+        "Watch items: 'near' when the metric is within this distance of the threshold (metric units)."))
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -144,18 +155,47 @@ class Condition(_Strict):
         return self
 
 
+# What a claim's or watch item's texts may name: `{threshold}` and `{clear}`, replaced when the
+# snapshot is built by the number in the metric's unit ("3%", "70", "250,000").
+PLACEHOLDERS = ("threshold", "clear")
+
+
+def placeholders(text: str) -> list[str]:
+    """The placeholders a text uses, in order; a ValueError for any other `{...}` (write `{{`
+    and `}}` for a literal brace)."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise ValueError(f"{exc} (write {{{{ and }}}} for a literal brace)") from None
+    names = []
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or spec or conversion:
+            written = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            near = difflib.get_close_matches(name, PLACEHOLDERS, n=1, cutoff=0.5)
+            hint = f"did you mean {{{near[0]}}}?" if near and name not in PLACEHOLDERS else \
+                "use {threshold} or {clear}"
+            raise ValueError(f"unknown placeholder {written!r}; {hint}")
+        names.append(name)
+    return names
+
+
 class _Signal(_Strict):
     """One condition written inline (`metric`, `op`, `threshold`), or a compound `all:` / `any:` list.
 
     `confirm`: sessions a new state must hold before it counts (one-session blips never reach the
     change log); its `since` is then the first session of that run."""
-    metric: str | None = None
-    op: Op | None = None
-    threshold: float | None = None
-    clear: float | None = None
-    all: list[Condition] | None = Field(default=None, min_length=1)
-    any: list[Condition] | None = Field(default=None, min_length=1)
-    confirm: int = Field(default=2, ge=1, le=63)
+    metric: str | None = Field(default=None, description=_METRIC + " Or give all: / any: instead.")
+    op: Op | None = Field(default=None, description=_OP)
+    threshold: float | None = Field(default=None, description=_THRESHOLD)
+    clear: float | None = Field(default=None, description=_CLEAR)
+    all: list[Condition] | None = Field(default=None, min_length=1, description=(
+        "Instead of metric/op/threshold: every one of these conditions must hold."))
+    any: list[Condition] | None = Field(default=None, min_length=1, description=(
+        "Instead of metric/op/threshold: one of these conditions is enough."))
+    confirm: int = Field(default=2, ge=1, le=63, description=(
+        "Sessions a new state must hold in a row before it counts (1 for weekly and monthly releases)."))
 
     @model_validator(mode="after")
     def _one_form(self):
@@ -172,6 +212,21 @@ class _Signal(_Strict):
             _check_condition(self.op, self.threshold, self.clear)
         return self
 
+    def _check_texts(self, fields: tuple[str, ...]) -> None:
+        """Each text's placeholders exist and have a number to stand for."""
+        for name in fields:
+            try:
+                used = placeholders(getattr(self, name))
+            except ValueError as exc:
+                raise PydanticCustomError("placeholder", f"{name}: {exc}") from None
+            if "threshold" in used and self.threshold is None:
+                why = ("a compound item has no single threshold" if self.metric is None
+                       else f"op {self.op!r} takes no threshold")
+                raise PydanticCustomError("placeholder", f"{name}: {{threshold}} has no number to show: {why}")
+            if "clear" in used and self.clear is None:
+                raise PydanticCustomError("placeholder", f"{name}: {{clear}} has no number to show: "
+                                                         "the item has no clear level (clear: N)")
+
     @property
     def mode(self) -> Literal["all", "any"]:
         return "any" if self.any is not None else "all"
@@ -185,19 +240,28 @@ class _Signal(_Strict):
 
 
 class Claim(_Signal):
-    """An argument on the bull or bear page whose truth is checked against metrics."""
-    page: Literal["bull", "bear"]
-    title: str
-    holds: str
-    fails: str
+    """An argument in the prose whose truth is checked against metrics."""
+    page: str = Field(pattern=CLAIM_GROUP, description=(
+        "The claim's group: any name of lowercase letters, digits, '-' and '_', usually the page it argues on "
+        "(bull, bear). claims_tally(\"group\") counts the group's claims."))
+    title: str = Field(description="A short name for the claim; may use {threshold} and {clear}.")
+    holds: str = Field(description="The sentence shown while the claim holds; {threshold} and {clear} are "
+                                   "replaced by the numbers in the metric's unit (\"3%\", \"70\", \"250,000\").")
+    fails: str = Field(description="The sentence shown while it does not hold; same placeholders as holds.")
+
+    @model_validator(mode="after")
+    def _texts(self):
+        self._check_texts(("title", "holds", "fails"))
+        return self
 
 
 class WatchItem(_Signal):
     """A catalyst or risk: triggered when its condition holds; near within `near` of the threshold."""
-    kind: Literal["catalyst", "risk"]
-    title: str
-    near: float | None = Field(default=None, ge=0)
-    why: str
+    kind: Literal["catalyst", "risk"] = Field(description="catalyst (good for the case if triggered) or risk.")
+    title: str = Field(description="What is watched, e.g. \"RSI-14 above {threshold}\"; may use {threshold} and {clear}.")
+    near: float | None = Field(default=None, ge=0, description=(
+        "The item is 'near' when the metric is within this distance of the threshold (metric units)."))
+    why: str = Field(description="Why it matters; may use {threshold} and {clear}.")
 
     @model_validator(mode="after")
     def _numeric(self):
@@ -208,6 +272,7 @@ class WatchItem(_Signal):
             raise ValueError("near: Field required")
         if self.metric is None and self.near is not None:
             raise ValueError("near belongs inside each all:/any: condition")
+        self._check_texts(("title", "why"))
         return self
 
 
@@ -316,6 +381,47 @@ def _load_yaml(path: Path) -> object:
         raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
 
 
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model whose fields sit at `loc` (through dict keys, list items and optional fields)."""
+    current: object = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        else:
+            current = _item_type(current)
+            if current is None:
+                return None
+    current = _item_type(current) if not (isinstance(current, type) and issubclass(current, BaseModel)) else current
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _item_type(annotation: object) -> object:
+    """What a dict's values, a list's items or an optional field hold, when it is a model."""
+    for arg in reversed(get_args(annotation)):  # dict[str, X]: X is last
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        inner = _item_type(arg)
+        if inner is not None:
+            return inner
+    return None
+
+
+def unknown_field(model: type[BaseModel], loc: tuple) -> str:
+    """"unknown field 'treshold'; did you mean 'threshold'?", from the fields of the model at `loc`."""
+    name = str(loc[-1])
+    owner = _model_at(model, loc[:-1])
+    if owner is None:
+        return f"unknown field {name!r}"
+    fields = list(owner.model_fields)
+    near = difflib.get_close_matches(name, fields, n=3, cutoff=0.7)
+    if near:
+        return f"unknown field {name!r}; did you mean {' or '.join(repr(n) for n in near)}?"
+    return f"unknown field {name!r}; valid fields: {', '.join(fields)}"
+
+
 def _parse(model: type[BaseModel], path: Path, context: dict | None = None):
     raw = _load_yaml(path)
     try:
@@ -328,7 +434,7 @@ def _parse(model: type[BaseModel], path: Path, context: dict | None = None):
         message = first["msg"]
         if first["type"] == "extra_forbidden":
             parent = ".".join(str(p) for p in first["loc"][:-1]) or "(top level)"
-            field, message = parent, f"unknown field {first['loc'][-1]!r}"
+            field, message = parent, unknown_field(model, tuple(first["loc"]))
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{path}: {field}: {message}{more}") from None
 

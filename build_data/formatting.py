@@ -282,3 +282,43 @@ def format_fact_value(value: object, unit: str) -> str:
     if unit == "percent":
         return fmt_percent(value, 1)
     return format_value(value, unit)
+
+
+# ---------------------------------------------------------------- claims and watch items
+
+
+def display_format(metric_key: str) -> str | None:
+    """How a claim's or watch item's value reads: a return spread (a difference of fractions) in
+    percentage points, anything else in its metric's own format."""
+    return "pp" if metric_key.endswith("_spread") else None
+
+
+# A threshold the author wrote into the site config reads as written: as many decimals as it has
+# (no more, no fewer), whole counts in full. Per unit and format: the formatter and the power of
+# ten its display shifts the value by (a fraction shows in percent).
+_THRESHOLD_FORMATS = {"count": "int", "sessions": "int"}
+_EXACT: dict[tuple[str, str], tuple[Callable[[object, int], str], int]] = {
+    ("fraction", "pct"): (fmt_pct, 2), ("fraction", "signed_pct"): (fmt_signed_pct, 2), ("fraction", "pp"): (fmt_pp, 2),
+    ("percent", "pct"): (fmt_percent, 0), ("index", "number"): (fmt_number, 0), ("index", "price"): (fmt_price, 0),
+    ("price", "price"): (fmt_price, 0), ("price", "number"): (fmt_number, 0), ("ratio", "ratio"): (fmt_ratio, 0),
+    ("ratio", "number"): (fmt_number, 0), ("multiple", "ratio"): (fmt_multiple, 0),
+    ("multiple", "number"): (fmt_number, 0),
+}
+
+
+def _places(value: float, shift: int) -> int:
+    """The decimals `value` needs once shifted (0.0325 shifted by 2: 2), at most 4."""
+    exponent = Decimal(repr(value)).scaleb(shift).normalize().as_tuple().exponent
+    return min(4, max(0, -exponent)) if isinstance(exponent, int) else 0
+
+
+def format_threshold(value: object, unit: str, fmt: str | None = None) -> str:
+    """A configured threshold (or clear level) in its metric's unit, with the decimals it was
+    written with: 0.03 (fraction) -> "3%", 0.0325 -> "3.25%", 70 (RSI) -> "70", 4.75 (percent)
+    -> "4.75%", 250000 (count) -> "250,000", 0 in "pp" -> "0 pp"."""
+    name = fmt or _THRESHOLD_FORMATS.get(unit) or next(iter(FORMATS.get(unit) or {"": None}))
+    exact = _EXACT.get((unit, name))
+    if exact is None:
+        return format_value(value, unit, name or None)
+    func, shift = exact
+    return func(value, _places(_finite(value), shift))

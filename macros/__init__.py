@@ -28,9 +28,10 @@ from .html import TEMPLATES, T  # noqa: E402
 from .snapshot import MacroError, PageRef, Snapshot, SnapshotError  # noqa: E402
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
-MACROS = ("metric", "holds", "key_numbers", "asof", "data_status", "chart", "claim", "claims_tally", "watch_table",
+MACROS = ("metric", "holds", "key_numbers", "asof", "data_status", "chart", "claim", "threshold", "claims_tally",
+          "watch_table",
           "fact", "changes_list", "sector_table", "levels_table", "targets_table", "series_table", "metrics_table",
-          "metric_reference")
+          "metric_reference", "config_reference")
 # Jinja filters for numbers an author writes into a page: {{ 0.0776 | pct }} -> 7.8%.
 FILTERS = {name: getattr(formatting, f"fmt_{name}") for name in ("pct", "signed_pct", "pp", "price", "compact",
                                                                    "number", "date")}
@@ -151,6 +152,11 @@ def on_post_page_macros(env):
     page = getattr(env, "page", None)
     meta = getattr(page, "meta", None) or {}
     _dump_rendered(env, page)
+    src = page_ref(env).src
+    if src in errors.FAILED_PAGES:
+        # A macro failed: the page is now its error block, without the sections `rests_on` names.
+        errors.FAILED_PAGES.discard(src)
+        return
     if "rests_on" not in meta or "snapshot" not in _loaded:
         return
     try:
@@ -158,7 +164,6 @@ def on_post_page_macros(env):
     except MacroError as e:
         if env.config.get("on_error_fail", True):
             raise _build_error(str(e)) from None
-        src = page_ref(env).src
         env.markdown = errors.error_block(e, env.markdown, src, env.conf["docs_dir"]) + env.markdown
 
 

@@ -15,6 +15,9 @@ from jinja2 import TemplateSyntaxError, UndefinedError
 
 # The names a page can call, refreshed by define_env: macros, filters and variables.
 KNOWN_NAMES: set[str] = set()
+# Pages whose macros failed in this render (their Markdown is now the error block): the hooks
+# that run after the macros skip them, since the page's own text and sections are gone.
+FAILED_PAGES: set[str] = set()
 
 
 def front_matter_lines(source: str, markdown: str) -> int:
@@ -82,6 +85,7 @@ def register(docs_dir: str | None) -> None:
 
     def _format(error, markdown, page):
         src = getattr(getattr(page, "file", None), "src_path", None) or "?"
+        FAILED_PAGES.add(src)
         return error_block(error, markdown, src, docs_dir)
 
     for kind in (Exception, TemplateSyntaxError):  # the plugin registers its own for syntax errors

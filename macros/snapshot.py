@@ -9,6 +9,7 @@ An unknown key raises an error that names the page, the key and the closest vali
 from __future__ import annotations
 
 import difflib
+import html
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 from build_data.errors import BuildError
 from build_data import formatting as f
 from build_data.prose import review
-from build_data.publish.contract import CLAIM_PAGES, WATCH_STATUSES, ContractError, load
+from build_data.publish.contract import WATCH_STATUSES, ContractError, load
 
 from .html import T, md_text, render
 
@@ -190,6 +191,25 @@ class Snapshot:
             threshold = self._in_unit_of(c["metric"], threshold, call, c.get("fmt"))
         return T.claim(id, c.get("text") or c["title"], state, value, threshold)
 
+    def threshold(self, id: str, which: str = "threshold") -> str:
+        """A claim's or watch item's threshold as the site config sets it, in its metric's unit
+        ("3%", "70", "250,000"), so prose never repeats the number: `threshold("overbought")`.
+        `which` = "clear" gives its clear level instead."""
+        call = f"threshold({id!r})" if which == "threshold" else f"threshold({id!r}, {which!r})"
+        if which not in ("threshold", "clear"):
+            raise self.fail(call, f"the second argument is 'threshold' or 'clear', not {which!r}")
+        items = {**self.data["watchlist"], **self.data["claims"]}
+        if not isinstance(id, str) or id not in items:
+            near = ", ".join(repr(k) for k in closest(str(id), items)) or "(none: the snapshot has no claims)"
+            raise self.fail(call, f"unknown claim or watch item {id!r}; closest: {near}")
+        text = items[id].get(f"{which}_text")
+        if text is None:
+            noun = "claim" if id in self.data["claims"] else "watch item"
+            why = ("it has no clear level" if which == "clear" and items[id].get("threshold") is not None
+                   else "it has no single threshold (a yes/no test or all:/any: conditions)")
+            raise self.fail(call, f"{noun} {id!r} has no {which} to show: {why}")
+        return html.escape(text)
+
     def holds(self, id: str) -> bool | None:
         """Whether a claim holds at this build: true, false, or none when it can't be checked.
         For prose in the author's own words: {% if holds("overbought") %} … {% else %} … {% endif %}."""
@@ -202,24 +222,28 @@ class Snapshot:
         try:
             sections = review.failing_sections(markdown, meta, self.page.src, claims)
         except BuildError as e:
-            raise self.fail("rests_on", str(e).split(": ", 1)[-1]) from None
+            # review names the page first ("bear-case.md: rests_on: ..."): the page once, as `fail` does.
+            raise MacroError(f"page {self.page.src}: {str(e).split(': ', 1)[-1]}") from None
         lines = markdown.split("\n")
         for line, section, ids in sorted(sections, reverse=True):
             failing = [{"id": cid, "title": claims[cid]["title"], "since": claims[cid].get("since")} for cid in ids]
             lines[line + 1:line + 1] = ["", T.review_note(section, failing), ""]
         return "\n".join(lines)
 
-    def claims_tally(self, page: str) -> str:
-        """The balance of a page's claims, e.g. "3 of 5 bull-case claims hold; 1 no longer holds;
-        1 can't be checked". `page` is "bull" or "bear"."""
-        call = f"claims_tally({page!r})"
-        if page not in CLAIM_PAGES:
-            raise self.fail(call, f"unknown claims page {page!r}; closest: {', '.join(map(repr, closest(str(page), CLAIM_PAGES)))}")
-        counts = self.data["tally"].get(page) or {}
+    def claims_tally(self, group: str, label: str | None = None) -> str:
+        """The balance of a claim group's claims (the `page:` of each claim in the site config), e.g.
+        "3 of 5 bull-case claims hold; 1 no longer holds; 1 can't be checked". `label` names the
+        claims in that sentence (default: the group and "-case", as in "bull-case")."""
+        call = f"claims_tally({group!r})"
+        tally = self.data["tally"]
+        if group not in tally:
+            near = ", ".join(map(repr, closest(str(group), tally))) or "(none: the snapshot has no claims)"
+            raise self.fail(call, f"unknown claim group {group!r}; closest groups: {near}")
+        counts = tally[group]
         held, failed, unknown = (counts.get(k, 0) for k in ("holds", "fails", "unknown"))
         if not held + failed + unknown:
-            raise self.fail(call, f"the snapshot has no claims for page {page!r}")
-        return T.claims_tally(page, held, failed, unknown)
+            raise self.fail(call, f"the snapshot has no claims in group {group!r}")
+        return T.claims_tally(group, f"{group}-case" if label is None else str(label), held, failed, unknown)
 
     def watch_table(self, kind: str | None = None) -> str:
         """The watchlist: each catalyst or risk with its metric now, the threshold, its status
@@ -314,6 +338,21 @@ class Snapshot:
         rows = [[c["pattern"], c["definition"], c["unit"]]
                 for c in self._listed("catalog", "metric_reference()")]
         return T.reference_table("metric-reference", ["Key", "Definition", "Unit"], rows)
+
+    def config_reference(self, section: str | None = None) -> str:
+        """The site config's fields (universe.yml, site.yml): each field's path, type, default and
+        what it does, from the same models that check the config. `section` keeps one section,
+        e.g. config_reference("claims")."""
+        rows = self._listed("config_reference", "config_reference()")
+        if section is not None:
+            sections = [r["field"] for r in rows if "." not in r["field"]]
+            if section not in sections:
+                near = ", ".join(repr(k) for k in closest(str(section), sections))
+                raise self.fail(f"config_reference({section!r})", f"unknown config section {section!r}; closest: {near}")
+            rows = [r for r in rows if r["field"] == section or r["field"].startswith(section + ".")]
+        return T.reference_table("config-reference", ["Field", "Type", "Default", "What it does"],
+                                 [[r["field"], r["type"], r.get("default") or "", r.get("description") or ""]
+                                  for r in rows])
 
     # ------------------------------------------------------------ macros: charts
 

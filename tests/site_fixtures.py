@@ -87,6 +87,7 @@ The Russell 2000 is {{ metric("rut.ret_ytd", "signed_pct") }} this year as of {{
 {{ claims_tally("bear") }}
 
 {{ claim("rsi_hot") }} {% if holds("rsi_hot") %}Momentum is stretched.{% else %}Momentum has cooled.{% endif %}
+Overbought counts from an RSI-14 of {{ threshold("rsi_hot") }}.
 
 Clients sold {{ fact("bofa_large_cap_outflow") }} of large caps. Valuation: {{ fact("fwd_pe_sep") }}.
 Barclays: {{ fact("barclays_view") }}. GDPNow: {{ fact("gdpnow_q4") }}.
@@ -135,6 +136,8 @@ Filters: {{ 0.0776 | pct }}, {{ -0.032 | signed_pct }}, {{ 2610.4 | price }}, {{
 {{ series_table() }}
 
 {{ metric_reference() }}
+
+{{ config_reference("claims") }}
 
 {{ metrics_table("levels.") }}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from build_data import formatting as f
 from build_data.prose import review
 from tests.site_fixtures import make_site, write_vendor
 from tests.test_real_site import REPO, real_site
@@ -146,3 +147,30 @@ def test_the_default_pages_have_no_naked_numbers(flipped):
     site, snap, _ = flipped
     for page in sorted(site.docs.rglob("*.md")):
         assert naked_numbers(page.read_text(), snap) == [], page.name
+
+
+def test_a_naked_threshold_suggests_a_valid_threshold_call_that_prints_it():
+    import jinja2
+
+    from build_data.prose import naked
+    from macros.snapshot import Snapshot
+
+    golden = REPO / "tests" / "golden" / "sample-2026-01-15.json"
+    snap = Snapshot.load(golden)
+    data = snap.data
+    prose = "# Bear\n\nRSI-14 reached 70 and fell back under 67.\n\nInflation above 3% and claims over 250,000 worry us.\n"
+    found = naked.warnings(prose, data, "bear-case.md")
+    assert len(found) == 4, found
+    calls = [re.search(r"write \{\{ (.*?) \}\}", w).group(1) for w in found]
+    assert calls == ['threshold("overbought")', 'threshold("overbought", "clear")', 'threshold("inflation")',
+                     'threshold("jobs")']
+    assert found[0].endswith("write {{ threshold(\"overbought\") }} (the threshold of claim 'overbought', "
+                             "set in the site config) so it follows the data")
+    # Each suggestion is valid Jinja and prints the very number it replaces.
+    env = jinja2.Environment()
+    env.globals.update(threshold=snap.threshold, metric=snap.metric)
+    assert [env.from_string("{{ " + c + " }}").render() for c in calls] == ["70", "67", "3%", "250,000"]
+    # A current metric's figure still points at metric(), with nothing inside the braces but the call.
+    rsi = f.format_value(data["metrics"]["rut.rsi_14"]["value"], "index")
+    (warning,) = naked.warnings(f"RSI-14 is {rsi} today.", data, "x.md")
+    assert warning.endswith('write {{ metric("rut.rsi_14") }} so it follows the data')

@@ -169,16 +169,20 @@ def test_build_reports_claims_that_no_longer_hold_and_what_flipped(tmp_path):
     for cid in flipped:
         assert f"changed since the last build (2025-06-02): {cid!r}" in second.stderr
     for cid, c in snap_after["claims"].items():
-        assert (f"no longer holds: {c['page']}-case {cid!r}" in second.stderr) == (c["holds"] is False)
+        assert (f"no longer holds: {c['page']} claim {cid!r}" in second.stderr) == (c["holds"] is False)
 
 
 def test_header_only_price_file_is_a_one_line_error(tmp_path):
+    """The only price file is header-only: its series is rejected, and with nothing left the build
+    stops in one line naming the file and the problem (a bad file beside good ones rejects only its
+    own series: tests/test_source_csv.py)."""
     data = tmp_path / "data"
     data.mkdir()
     (data / "^RUT.csv").write_text("Date,Open,High,Low,Close,Adj Close,Volume\n")
     run = cli("--source", "csv", "--data-dir", str(data), "--out", str(tmp_path / "out"))
     assert run.returncode == 1 and "Traceback" not in run.stderr
-    assert run.stderr.strip().splitlines()[-1] == f"error: {data / '^RUT.csv'}: no price rows (only a header)"
+    assert run.stderr.strip().splitlines()[-1] == (f"error: --data-dir {data}: no usable price file; "
+                                                    f"{data / '^RUT.csv'}: no price rows (only a header)")
 
 
 @pytest.mark.parametrize("as_of", ["1900-01-02", "2199-06-01"])
@@ -225,7 +229,7 @@ def test_unknown_field_is_named_as_unknown_not_as_another_missing(tmp_path):
     bad.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError) as err:
         config.load_universe(bad)
-    assert str(err.value) == f"{bad}: symbols.rut: unknown field 'tickr' (and 1 more)"
+    assert str(err.value) == f"{bad}: symbols.rut: unknown field 'tickr'; did you mean 'ticker'? (and 1 more)"
 
 
 def test_full_disk_is_a_one_line_error_and_the_old_output_stays(tmp_path):
@@ -243,3 +247,15 @@ def test_full_disk_is_a_one_line_error_and_the_old_output_stays(tmp_path):
     assert run.stderr.strip().splitlines()[-1].startswith("error: ") and "File too large" in run.stderr
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_schema_prints_the_site_config_schema_and_write_refreshes_the_file(tmp_path):
+    from build_data import schema
+
+    run = subprocess.run([sys.executable, "-m", "build_data", "schema"], cwd=REPO, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == schema.schema_text() == schema.SCHEMA_FILE.read_text(encoding="utf-8")
+    assert json.loads(run.stdout)["properties"]["claims"]["additionalProperties"] == {"$ref": "#/$defs/Claim"}
+    target = schema.write(tmp_path / "site-config.schema.json")
+    assert target.read_text(encoding="utf-8") == run.stdout

@@ -28,19 +28,26 @@ HOSTILE = (
 EDITORIAL = {"name", "label", "source", "title", "holds", "fails", "why", "text"}
 
 
-def poison(node, payloads):
+# Claim and watch item texts take {threshold} and {clear}: a literal brace there is written {{ or }}.
+SIGNAL_SECTIONS = {"claims", "watchlist"}
+
+
+def poison(node, payloads, signal: bool = False):
     """The config with a hostile text appended to each editorial field (in place)."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key in EDITORIAL and isinstance(value, str):
-                node[key] = f"{value} {next(payloads)}"
+                payload = next(payloads)
+                if signal:  # as an author must write it; the page gets the payload itself
+                    payload = payload.replace("{", "{{").replace("}", "}}")
+                node[key] = f"{value} {payload}"
             elif key == "url":
                 node[key] = "javascript:alert(document.domain)"
             else:
-                poison(value, payloads)
+                poison(value, payloads, signal or key in SIGNAL_SECTIONS)
     elif isinstance(node, list):
         for value in node:
-            poison(value, payloads)
+            poison(value, payloads, signal)
     return node
 
 

@@ -219,6 +219,65 @@ def test_claims_badges_and_tally(snap):
     assert ">1 of 1 bear-case claims hold.<" in snap.claims_tally("bear")
 
 
+def test_threshold_prints_the_configured_number_as_the_snapshot_formatted_it(tmp_path):
+    data = load_fixture_snapshot()
+    data["claims"]["rsi_hot"] |= {"threshold_text": "70", "clear_text": "67"}
+    data["watchlist"]["breakout_fail"] |= {"threshold_text": "2,500", "clear_text": None}
+    snap = snapshot_at(tmp_path, data)
+    assert (snap.threshold("rsi_hot"), snap.threshold("rsi_hot", "clear")) == ("70", "67")
+    assert snap.threshold("breakout_fail") == "2,500"  # a watch item's too
+    for call, message in [
+        (lambda: snap.threshold("rsi_ht"), "threshold('rsi_ht'): unknown claim or watch item 'rsi_ht'; closest: 'rsi_hot'"),
+        (lambda: snap.threshold("breakout_fail", "clear"),
+         "threshold('breakout_fail', 'clear'): watch item 'breakout_fail' has no clear to show: it has no clear level"),
+        (lambda: snap.threshold("beats_spx"), "claim 'beats_spx' has no threshold to show"),
+        (lambda: snap.threshold("rsi_hot", "clr"), "the second argument is 'threshold' or 'clear', not 'clr'"),
+    ]:
+        with pytest.raises(MacroError) as e:
+            call()
+        assert message in str(e.value) and str(e.value).startswith("page bull-case.md: ")
+
+
+def test_config_reference_lays_out_the_rows_the_build_wrote(tmp_path):
+    from pydantic import Field
+
+    from build_data import schema
+    from build_data.config import Claim, Universe
+
+    class ToneClaim(Claim):
+        tone: str = Field(default="neutral", description="How firmly the claim is worded.")
+
+    class ToneUniverse(Universe):
+        claims: dict[str, ToneClaim] = {}
+
+    data = load_fixture_snapshot()
+    data["config_reference"] = schema.reference_rows(ToneUniverse)
+    snap = snapshot_at(tmp_path, data)
+    html = snap.config_reference()
+    assert ("<td><code>claims.NAME.tone</code></td><td>string</td><td>&quot;neutral&quot;</td>"
+            "<td>How firmly the claim is worded.</td>") in html
+    only = snap.config_reference("claims")
+    assert "claims.NAME.tone" in only and "watchlist.NAME.why" not in only and "symbols" not in only
+    with pytest.raises(MacroError, match=r"config_reference\('claim'\): unknown config section 'claim'; closest: 'claims'"):
+        snap.config_reference("claim")
+    data["config_reference"] = []
+    with pytest.raises(MacroError, match="config_reference"):
+        snapshot_at(tmp_path / "empty", data).config_reference()
+
+
+def test_claims_tally_counts_any_claim_group(tmp_path):
+    data = load_fixture_snapshot()
+    data["claims"]["rsi_hot"]["page"] = "semis"
+    data["tally"] = {"bull": data["tally"]["bull"], "semis": {"holds": 1, "fails": 0, "unknown": 0}}
+    snap = snapshot_at(tmp_path, data)
+    assert '<p class="claims-tally" data-page="semis">1 of 1 semis-case claims hold.</p>' in snap.claims_tally("semis")
+    assert ">1 of 1 chip-stock claims hold.<" in snap.claims_tally("semis", "chip-stock")
+    with pytest.raises(MacroError) as e:
+        snap.claims_tally("semi")
+    assert str(e.value) == ("page bull-case.md: claims_tally('semi'): unknown claim group 'semi'; "
+                            "closest groups: 'semis', 'bull'")
+
+
 def test_watch_table(snap):
     html = snap.watch_table()
     for status in ("near", "clear", "triggered", "unknown"):

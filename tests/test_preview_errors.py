@@ -90,3 +90,42 @@ def test_the_preview_survives_a_typo_and_recovers_when_it_is_fixed(tmp_path, ven
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+
+
+RESTS_ON = """---
+rests_on: {"Momentum": [rsi_hot]}
+---
+
+# Bear
+
+## Momentum
+
+{{ claim("rsi_hot") }}
+
+## Elsewhere
+
+RSI is {{ metric("rut.rsi14") }}.
+"""
+
+
+def test_a_macro_error_on_a_page_with_rests_on_is_reported_alone(tmp_path, vendor):
+    # The section exists: the only mistake is the metric key further down.
+    site = make_site(tmp_path / "site", vendor=vendor, pages={"oops.md": RESTS_ON})
+    run = lenient_build(site)
+    assert run.returncode == 0, run.stderr[-2000:]
+    terminal = run.stdout + run.stderr
+    shown = html.unescape((site.site / "oops" / "index.html").read_text())
+    for text in (terminal, shown):
+        assert "Macro error in oops.md, line 13" in text and "unknown metric key 'rut.rsi14'" in text
+        assert "rests_on" not in text and "no section titled" not in text
+    assert shown.count("Macro error in oops.md") == 1
+
+
+def test_a_missing_rests_on_section_is_named_once_with_the_closest_heading(tmp_path, vendor):
+    page = RESTS_ON.replace('"Momentum"', '"Momentm"').replace('metric("rut.rsi14")', 'metric("rut.rsi_14")')
+    site = make_site(tmp_path / "site", vendor=vendor, pages={"oops.md": page})
+    run = lenient_build(site)
+    assert run.returncode == 0, run.stderr[-2000:]
+    shown = html.unescape((site.site / "oops" / "index.html").read_text())
+    assert "rests_on: no section titled 'Momentm' on this page; closest: 'Momentum'" in shown
+    assert "rests_on: rests_on" not in shown

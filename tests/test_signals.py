@@ -285,3 +285,109 @@ def test_the_default_universe_passes_the_checks(universe):
     config.check_signals(universe)
     assert universe.claims["above_averages"].mode == "all"
     assert universe.claims["overbought"].clear == 67 and universe.watchlist["rsi_overbought"].clear == 67
+
+
+def test_a_claim_group_is_any_lowercase_name(tmp_path):
+    u = _load_with(tmp_path, "claims", "x", CLAIM | {"page": "small-caps_2", "metric": "rut.rsi_14", "op": ">",
+                                                      "threshold": 70})()
+    assert u.claims["x"].page == "small-caps_2"
+    for bad in ("Semis", "-semis", "semis case", ""):
+        with pytest.raises(ConfigError, match=r"universe\.yml: claims\.x\.page: String should match pattern"):
+            _load_with(tmp_path, "claims", "x", CLAIM | {"page": bad, "metric": "rut.rsi_14", "op": ">",
+                                                          "threshold": 70})()
+
+
+def test_the_tally_counts_every_claim_group_present():
+    from build_data.publish.snapshot import tally
+
+    claims = {"a": {"page": "bull", "holds": True}, "b": {"page": "semis", "holds": False},
+              "c": {"page": "semis", "holds": None}, "d": {"page": "semis", "holds": True}}
+    assert tally(claims) == {"bull": {"holds": 1, "fails": 0, "unknown": 0},
+                             "semis": {"holds": 1, "fails": 1, "unknown": 1}}
+
+
+# ------------------------------------------------------------------ thresholds written once
+
+
+@pytest.mark.parametrize("value, unit, fmt, text", [
+    (0.03, "fraction", None, "3%"), (0.0325, "fraction", None, "3.25%"), (-0.05, "fraction", None, "\u22125%"),
+    (70, "index", None, "70"), (67.5, "index", None, "67.5"), (250000, "count", None, "250,000"),
+    (4.0, "percent", None, "4%"), (4.75, "percent", None, "4.75%"), (0, "fraction", "pp", "0\u00a0pp"),
+    (1.2, "ratio", None, "1.2\u00d7"), (10, "sessions", None, "10"), (2450, "price", None, "2,450"),
+])
+def test_a_threshold_reads_as_written_in_its_metrics_unit(value, unit, fmt, text):
+    from build_data.formatting import format_threshold
+
+    assert format_threshold(value, unit, fmt) == text
+
+
+def test_placeholders_are_filled_in_the_metrics_unit_when_the_snapshot_is_built():
+    claim = _claim(threshold=70, clear=67, title="RSI at {threshold}",
+                   holds="RSI-14 reached {threshold} and stayed above {clear}; {{braces}} stay.",
+                   fails="Under {threshold}.")
+    watch = WatchItem(kind="risk", title="CPI above {threshold}", metric="cpi.yoy", op=">", threshold=0.03,
+                      near=0.002, why="Over {threshold} limits cuts.")
+    u = config.load_universe().model_copy(update={"claims": {"hot": claim}, "watchlist": {"cpi": watch}})
+    out = signals.evaluate_claims(u, {"rut.rsi_14": _metric(71)}, {"rut.rsi_14": None}, START)["hot"]
+    assert out["text"] == "RSI-14 reached 70 and stayed above 67; {braces} stay."
+    assert (out["title"], out["threshold_text"], out["clear_text"]) == ("RSI at 70", "70", "67")
+    w = signals.evaluate_watchlist(u, {"cpi.yoy": _metric(0.031, "fraction")}, {"cpi.yoy": None}, START)["cpi"]
+    assert (w["title"], w["why"], w["threshold_text"], w["clear_text"]) == (
+        "CPI above 3%", "Over 3% limits cuts.", "3%", None)
+    spread = _claim(metric="rut_vs_spx.ret_ytd_spread", op=">", threshold=0.01, holds="Ahead by over {threshold}.")
+    u = u.model_copy(update={"claims": {"lead": spread}})
+    out = signals.evaluate_claims(u, {"rut_vs_spx.ret_ytd_spread": _metric(0.02, "fraction")},
+                                  {"rut_vs_spx.ret_ytd_spread": None}, START)["lead"]
+    assert out["text"] == "Ahead by over +1\u00a0pp."  # a spread reads in percentage points, as claim() shows it
+
+
+@pytest.mark.parametrize("section, item, message", [
+    ("claims", CLAIM | {"metric": "rut.rsi_14", "op": ">", "threshold": 70, "holds": "above {treshold}"},
+     r"^\S*universe\.yml: claims\.x: holds: unknown placeholder '\{treshold\}'; did you mean \{threshold\}\?$"),
+    ("claims", CLAIM | {"metric": "rut.rsi_14", "op": ">", "threshold": 70, "fails": "below {threshold:.1f}"},
+     r"claims\.x: fails: unknown placeholder '\{threshold:\.1f\}'; use \{threshold\} or \{clear\}$"),
+    ("claims", CLAIM | {"metric": "rut.rsi_14", "op": ">", "threshold": 70, "holds": "falls below {clear}"},
+     r"claims\.x: holds: \{clear\} has no number to show: the item has no clear level \(clear: N\)$"),
+    ("claims", CLAIM | {"metric": "levels.breakout_above", "op": "true", "title": "Above {threshold}"},
+     r"claims\.x: title: \{threshold\} has no number to show: op 'true' takes no threshold$"),
+    ("claims", CLAIM | {"all": [{"metric": "rut.above_sma_50", "op": "true"}], "holds": "{threshold}"},
+     r"claims\.x: holds: \{threshold\} has no number to show: a compound item has no single threshold$"),
+    ("claims", CLAIM | {"metric": "rut.rsi_14", "op": ">", "threshold": 70, "holds": "a { brace"},
+     r"claims\.x: holds: .*write \{\{ and \}\} for a literal brace"),
+    ("watchlist", WATCH | {"metric": "rut.rsi_14", "op": ">", "threshold": 70, "near": 3, "why": "over {clear}"},
+     r"watchlist\.x: why: \{clear\} has no number to show"),
+])
+def test_a_bad_placeholder_is_a_one_line_config_error(tmp_path, section, item, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        _load_with(tmp_path, section, "x", item)()
+    assert "\n" not in str(err.value)
+
+
+def test_the_default_universe_writes_each_threshold_once(universe):
+    assert "{threshold}" in universe.claims["overbought"].holds and "{clear}" in universe.claims["overbought"].holds
+    assert universe.watchlist["claims_rise"].title == "Jobless claims above {threshold}"
+
+
+# ------------------------------------------------------------------ unknown fields name the closest
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda raw: raw["claims"]["rotation"].update(treshold=raw["claims"]["rotation"].pop("threshold")),
+     "claims.rotation: unknown field 'treshold'; did you mean 'threshold'?"),
+    (lambda raw: raw["claims"]["above_averages"]["all"][0].update(metrc="x"),
+     "claims.above_averages.all.0: unknown field 'metrc'; did you mean 'metric'?"),
+    (lambda raw: raw["watchlist"]["claims_rise"].update(whyy="w"),
+     "watchlist.claims_rise: unknown field 'whyy'; did you mean 'why'?"),
+    (lambda raw: raw["publish"].update(cores=["rut"]), "publish: unknown field 'cores'; did you mean 'core'?"),
+    (lambda raw: raw.update(claimz={}), "(top level): unknown field 'claimz'; did you mean 'claims'?"),
+    (lambda raw: raw["validation"].update(colour="red"),
+     "validation: unknown field 'colour'; valid fields: max_daily_move, max_stale_sessions, revision_tolerance"),
+])
+def test_an_unknown_field_names_the_models_closest_fields(tmp_path, edit, message):
+    raw = yaml.safe_load(config.DEFAULT_UNIVERSE.read_text())
+    edit(raw)
+    path = tmp_path / "site.yml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as err:
+        config.load_universe(path)
+    assert str(err.value).split(" (and ")[0] == f"{path}: {message}"

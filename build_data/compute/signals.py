@@ -14,6 +14,8 @@ import operator
 import numpy as np
 import pandas as pd
 
+from build_data import formatting
+from build_data.compute.catalog import keys_for
 from build_data.compute.values import Metric
 from build_data.config import Condition, Universe, WatchItem
 
@@ -193,16 +195,38 @@ def _shape(item, metrics: dict[str, Metric]) -> dict:
     return out
 
 
+def threshold_texts(item, units: dict[str, str]) -> dict[str, str | None]:
+    """{threshold, clear}: the item's numbers as its texts show them, in its metric's unit and
+    display format (None where it has none; a compound item has no single threshold)."""
+    first = item.conditions[0]
+    unit, fmt = units[first.metric], formatting.display_format(first.metric)
+    single = item.metric is not None
+    return {name: formatting.format_threshold(value, unit, fmt) if single and value is not None else None
+            for name, value in (("threshold", first.threshold), ("clear", first.clear))}
+
+
+def _fill(text: str, numbers: dict[str, str | None]) -> str:
+    """A config text with its {threshold} and {clear} replaced (config checked that they exist)."""
+    return text.format(**{k: v or "" for k, v in numbers.items()})
+
+
+def _units(universe: Universe) -> dict[str, str]:
+    return {key: spec.unit for key, spec in keys_for(universe).items()}
+
+
 def evaluate_claims(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None],
                     start: pd.Timestamp) -> dict:
     out = {}
+    units = _units(universe) if universe.claims else {}
     for cid, claim in universe.claims.items():
         t, reason = _evaluate(claim, metrics, histories, bool)
         holds = t["state"]
-        out[cid] = {"page": claim.page, "title": claim.title, **_shape(claim, metrics),
+        numbers = threshold_texts(claim, units)
+        out[cid] = {"page": claim.page, "title": _fill(claim.title, numbers), **_shape(claim, metrics),
+                    "threshold_text": numbers["threshold"], "clear_text": numbers["clear"],
                     "holds": holds, "since": t["since"], "previous": t["previous"], "pending": t["pending"],
                     "flips": _flips(t["changes"], start),
-                    "text": claim.holds if holds else claim.fails, "reason": reason}
+                    "text": _fill(claim.holds if holds else claim.fails, numbers), "reason": reason}
     return out
 
 
@@ -213,12 +237,15 @@ def _status(code) -> str:
 def evaluate_watchlist(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None],
                        start: pd.Timestamp) -> dict:
     out = {}
+    units = _units(universe) if universe.watchlist else {}
     for wid, item in universe.watchlist.items():
         t, reason = _evaluate(item, metrics, histories, _status)
         shape = _shape(item, metrics)
-        out[wid] = {"kind": item.kind, "title": item.title, **shape, "near": item.conditions[0].near,
+        numbers = threshold_texts(item, units)
+        out[wid] = {"kind": item.kind, "title": _fill(item.title, numbers), **shape, "near": item.conditions[0].near,
+                    "threshold_text": numbers["threshold"], "clear_text": numbers["clear"],
                     "status": t["state"] or "unknown", "since": t["since"], "previous": t["previous"],
-                    "pending": t["pending"], "why": item.why, "flips": _flips(t["changes"], start),
+                    "pending": t["pending"], "why": _fill(item.why, numbers), "flips": _flips(t["changes"], start),
                     "reason": reason}
     return out
 

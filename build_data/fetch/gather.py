@@ -197,8 +197,10 @@ def _from_csv(opts, universe, log) -> Gathered:
                for a, s in series_ids.items()}
     sources = {a: f"csv:{t}" for a, t in tickers.items()} | {a: f"csv:{s}" for a, s in series_ids.items()}
     if not prices:
-        raise BuildError(f"--data-dir {folder}: none of the {len(tickers)} price files was found "
-                         f"(expected e.g. {next(iter(tickers.values()))}.csv)")
+        rejected = [why for why in price_errors.values() if why.startswith("rejected: ")]
+        raise BuildError(f"--data-dir {folder}: no usable price file; " + (
+            rejected[0].removeprefix("rejected: ") if rejected
+            else f"none of the {len(tickers)} was found (expected e.g. {next(iter(tickers.values()))}.csv)"))
     end = _end_date(opts, universe)
     return _finish(prices, macro, status, sources, universe, opts, "csv",
                    f"Built from the CSV files in {folder.name}/.", end, log)

@@ -40,10 +40,24 @@ def candidates(data: dict) -> tuple[dict[float, str], dict[str, str]]:
     for key, fact in data["facts"].items():
         if isinstance(fact.get("value"), (int, float)) and not isinstance(fact["value"], bool):
             raw.setdefault(float(fact["value"]), f'fact("{key}")')
-    for cid, c in data["claims"].items():
-        if isinstance(c.get("threshold"), (int, float)) and c["threshold"] not in (0, 1):
-            raw.setdefault(float(c["threshold"]), f'claim("{cid}") (its threshold comes from universe.yml)')
+    for section, noun in (("claims", "claim"), ("watchlist", "watch item")):
+        for item_id, item in data.get(section, {}).items():
+            for which in ("threshold", "clear"):
+                value, text = item.get(which), item.get(f"{which}_text")
+                # threshold() prints what the snapshot formatted: an item without it has no call to offer.
+                if not isinstance(text, str) or not isinstance(value, (int, float)) or isinstance(value, bool) \
+                        or value in (0, 1):
+                    continue
+                call = f'threshold("{item_id}")' if which == "threshold" else f'threshold("{item_id}", "clear")'
+                NOTES[call] = f"the {which} of {noun} {item_id!r}, set in the site config"
+                raw.setdefault(float(value), call)
+                if len(text) >= 4 or text.endswith("%"):
+                    shown.setdefault(text.replace(f.MINUS, "-"), call)
     return raw, shown
+
+
+# Why a suggested call fits, said after it (outside the braces: the call must stay valid Jinja).
+NOTES: dict[str, str] = {}
 
 
 _CANDIDATES: dict[int, tuple] = {}
@@ -77,4 +91,5 @@ def naked_numbers(markdown: str, data: dict, first_line: int = 1) -> list[tuple[
 def warnings(markdown: str, data: dict, page: str, first_line: int = 1) -> list[str]:
     """The build's warning for each naked number: the page, the line and the macro to write."""
     return [f"naked number in {page}, line {line}: {text!r} is a configured or current figure; "
-            f"write {{{{ {macro} }}}} so it follows the data" for line, text, macro in naked_numbers(markdown, data, first_line)]
+            f"write {{{{ {macro} }}}}{f' ({NOTES[macro]})' if macro in NOTES else ''} so it follows the data"
+            for line, text, macro in naked_numbers(markdown, data, first_line)]

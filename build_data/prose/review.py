@@ -58,8 +58,10 @@ def failing_sections(markdown: str, meta: dict, where: str, claims: dict) -> lis
     for section, ids in rests_on(meta, where, claims).items():
         found = [i for i, t in titles.items() if t == section]
         if not found:
-            near = ", ".join(repr(t) for t in difflib.get_close_matches(section, set(titles.values()), n=3, cutoff=0.0))
-            raise BuildError(f"{where}: rests_on: no section titled {section!r} on this page; closest: {near}")
+            near = ", ".join(repr(t) for t in difflib.get_close_matches(section, sorted(set(titles.values())), n=3,
+                                                                         cutoff=0.0))
+            hint = f"closest: {near}" if near else "the page has no headings"
+            raise BuildError(f"{where}: rests_on: no section titled {section!r} on this page; {hint}")
         failing = [cid for cid in ids if claims[cid].get("holds") is False]
         if failing:
             out.append((found[0], section, failing))

@@ -1,7 +1,7 @@
 """The snapshot contract: the shape of metrics.json, which build_data writes and macros/ reads.
 
 One module for both packages (pydantic, no pandas): the schema version, the data modes, the
-units, the claim pages, the watch statuses and the chart runtime's path are written here once.
+units, the claim groups' names, the watch statuses and the chart runtime's path are written here once.
 build_data writes metrics.json only through `dumps`, which validates it, fills in the defaults
 and stamps it with the digest of what it checked; macros/ reads it through `load`, which checks
 again only a file whose digest does not match (edited by hand, or written by an older build).
@@ -24,8 +24,8 @@ DATA_MODES = get_args(DataMode)
 Unit = Literal["fraction", "percent", "percent_range", "price", "index", "count", "ratio", "multiple", "sessions",
                "usd_bn", "date", "bool", "label", "text"]
 UNITS = frozenset(get_args(Unit))
-ClaimPage = Literal["bull", "bear"]
-CLAIM_PAGES = get_args(ClaimPage)
+# A claim's group: any name (usually the page it argues on, "bull", "bear"); the tally counts per group.
+CLAIM_GROUP = r"^[a-z0-9][a-z0-9_-]*$"
 WatchStatus = Literal["clear", "near", "triggered", "unknown"]
 WATCH_STATUSES = get_args(WatchStatus)
 # The chart runtime, relative to metrics.json's folder (macros/theme/assets/charts.js loads the same file).
@@ -64,7 +64,7 @@ def model() -> type:
 
 
     class Claim(_Entry):
-        page: ClaimPage
+        page: str = Field(pattern=CLAIM_GROUP)
         title: str
         metric: str
         holds: bool | None
@@ -73,6 +73,9 @@ def model() -> type:
         since: str | None = None
         # How the value and threshold read, in the metric's unit ("pp" for a return spread).
         fmt: str | None = None
+        # The threshold and clear level as the texts show them ("3%", "70"): threshold() prints them.
+        threshold_text: str | None = None
+        clear_text: str | None = None
 
 
     class WatchItem(_Entry):
@@ -84,6 +87,8 @@ def model() -> type:
         threshold: float | None = None
         since: str | None = None
         fmt: str | None = None
+        threshold_text: str | None = None
+        clear_text: str | None = None
 
 
     class Fact(_Entry):
@@ -134,6 +139,13 @@ def model() -> type:
         unit: str
         definition: str
 
+    class ConfigRow(_Entry):
+        """One field of the site config, from its JSON Schema (build_data/schema.py)."""
+        field: str
+        type: str
+        default: str = ""
+        description: str = ""
+
     class Snapshot(_Entry):
         schema_: Literal[1] = Field(alias="schema")
         as_of: str
@@ -151,7 +163,8 @@ def model() -> type:
         levels: list[Level] = []
         targets: list[Target] = []
         catalog: list[CatalogRow] = []
-        # Per claims page: how many claims hold, no longer hold, or can't be checked.
+        config_reference: list[ConfigRow] = []
+        # Per claim group: how many claims hold, no longer hold, or can't be checked.
         tally: dict[str, dict[str, int]] = {}
 
         @field_validator("as_of")

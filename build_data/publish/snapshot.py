@@ -10,8 +10,10 @@ import re
 
 import pandas as pd
 
+from build_data import schema
 from build_data.compute import catalog
 from build_data.config import Facts, Universe
+from build_data.formatting import display_format
 from build_data.publish import contract
 from build_data.publish.contract import SCHEMA
 
@@ -55,22 +57,18 @@ def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claim
         "targets": [{"key": f"targets.{k}", "label": v.label, "source": v.source, "move_key": f"targets.{k}_move",
                      "date": v.date.isoformat() if v.date else None} for k, v in universe.targets.items()],
         "catalog": catalog.reference_rows(),
+        "config_reference": schema.reference_rows(),
         "tally": tally(claims),
     }
 
 
 def tally(claims: dict[str, dict]) -> dict[str, dict[str, int]]:
-    """Per claims page, how many claims hold, no longer hold, and can't be checked."""
-    out = {page: {"holds": 0, "fails": 0, "unknown": 0} for page in contract.CLAIM_PAGES}
+    """Per claim group (`page:` in config), how many claims hold, no longer hold, and can't be checked."""
+    out: dict[str, dict[str, int]] = {}
     for c in claims.values():
-        out[c["page"]][{True: "holds", False: "fails", None: "unknown"}[c["holds"]]] += 1
+        counts = out.setdefault(c["page"], {"holds": 0, "fails": 0, "unknown": 0})
+        counts[{True: "holds", False: "fails", None: "unknown"}[c["holds"]]] += 1
     return out
-
-
-def display_format(metric_key: str) -> str | None:
-    """How a claim's or watch item's value reads: a return spread (a difference of fractions) in
-    percentage points, anything else in its metric's own format."""
-    return "pp" if metric_key.endswith("_spread") else None
 
 
 # An absolute file path (POSIX, home-relative or Windows) that is not part of a URL.
