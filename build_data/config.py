@@ -139,8 +139,8 @@ class ReturnsChart(_Chart):
     horizons: list[Literal["1d", "1m", "3m", "ytd", "1y"]] = Field(default=["ytd", "1m"], min_length=1)
 
     def default_title(self, names):
-        return " and ".join(RETURN_HORIZONS[h].lower() if i else RETURN_HORIZONS[h]
-                            for i, h in enumerate(self.horizons)) + " returns"
+        words = [RETURN_HORIZONS[h].lower() if i else RETURN_HORIZONS[h] for i, h in enumerate(self.horizons)]
+        return (", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]) + " returns"
 
 
 class MacroChart(_Chart):
@@ -196,6 +196,21 @@ def _chart_shapes(raw: object) -> None:
                 raise _chart_error(f"charts.{cid}.kind: Field required (one of {', '.join(CHART_KINDS)})")
             if kind not in CHART_KINDS:
                 raise _chart_error(f"charts.{cid}.kind: unknown chart kind {kind!r}{_closest(kind, CHART_KINDS)}")
+            # The kind's own model, so an error's path is the chart's (the union would add the kind to it).
+            try:
+                CHART_KINDS[kind].model_validate(decl)
+            except ValidationError as exc:
+                first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+                loc, message = [str(p) for p in first["loc"]], first["msg"]
+                if first["type"] == "extra_forbidden":
+                    message = f"unknown field {loc[-1]!r}"
+                    if len(loc) == 1:
+                        valid = sorted(CHART_KINDS[kind].model_fields)
+                        near = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.6)
+                        message += (f"; closest valid name: {near[0]}" if near else "") + (
+                            f" (a {kind} chart takes {', '.join(valid)})")
+                    loc = loc[:-1]
+                raise _chart_error(".".join([f"charts.{cid}", *loc]) + f": {message}") from None
 
 
 def _chart_problems(universe) -> None:
