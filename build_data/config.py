@@ -190,27 +190,29 @@ def _chart_shapes(raw: object) -> None:
         if not isinstance(cid, str) or not re.match(CHART_ID, cid):
             raise _chart_error(f"charts.{cid}: a chart id is lower-case letters, digits and hyphens, "
                                "starting with a letter or digit (such as index-trend)")
-        if isinstance(decl, dict):
-            kind = decl.get("kind")
-            if kind is None:
-                raise _chart_error(f"charts.{cid}.kind: Field required (one of {', '.join(CHART_KINDS)})")
-            if kind not in CHART_KINDS:
-                raise _chart_error(f"charts.{cid}.kind: unknown chart kind {kind!r}{_closest(kind, CHART_KINDS)}")
-            # The kind's own model, so an error's path is the chart's (the union would add the kind to it).
-            try:
-                CHART_KINDS[kind].model_validate(decl)
-            except ValidationError as exc:
-                first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
-                loc, message = [str(p) for p in first["loc"]], first["msg"]
-                if first["type"] == "extra_forbidden":
-                    message = f"unknown field {loc[-1]!r}"
-                    if len(loc) == 1:
-                        valid = sorted(CHART_KINDS[kind].model_fields)
-                        near = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.6)
-                        message += (f"; closest valid name: {near[0]}" if near else "") + (
-                            f" (a {kind} chart takes {', '.join(valid)})")
-                    loc = loc[:-1]
-                raise _chart_error(".".join([f"charts.{cid}", *loc]) + f": {message}") from None
+        if not isinstance(decl, dict):
+            raise _chart_error(f"charts.{cid}: a chart is a mapping with a kind and its series, such as "
+                               "{kind: trend, series: ALIAS}" + f" (got {decl!r})")
+        kind = decl.get("kind")
+        if kind is None:
+            raise _chart_error(f"charts.{cid}.kind: Field required (one of {', '.join(CHART_KINDS)})")
+        if not isinstance(kind, str) or kind not in CHART_KINDS:
+            raise _chart_error(f"charts.{cid}.kind: unknown chart kind {kind!r}{_closest(kind, CHART_KINDS)}")
+        # The kind's own model, so an error's path is the chart's (the union would add the kind to it).
+        try:
+            CHART_KINDS[kind].model_validate(decl)
+        except ValidationError as exc:
+            first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+            loc, message = [str(p) for p in first["loc"]], first["msg"]
+            if first["type"] == "extra_forbidden":
+                message = f"unknown field {loc[-1]!r}"
+                if len(loc) == 1:
+                    valid = sorted(CHART_KINDS[kind].model_fields)
+                    near = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.6)
+                    message += (f"; closest valid name: {near[0]}" if near else "") + (
+                        f" (a {kind} chart takes {', '.join(valid)})")
+                loc = loc[:-1]
+            raise _chart_error(".".join([f"charts.{cid}", *loc]) + f": {message}") from None
 
 
 def _chart_problems(universe) -> None:
@@ -414,6 +416,8 @@ class Universe(_Strict):
     @classmethod
     def _chart_kinds(cls, raw):
         if isinstance(raw, dict):
+            if "charts" in raw and raw["charts"] is None:  # `charts:` with nothing under it: no charts
+                raw = {**raw, "charts": {}}
             _chart_shapes(raw.get("charts"))
         return raw
 

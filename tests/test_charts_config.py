@@ -160,6 +160,8 @@ def test_the_ten_charts_draw_and_only_the_card_gets_a_png(ten):
 
 def test_no_charts_is_a_valid_site(tmp_path, facts):
     raw = raw_universe()
+    raw["charts"] = None  # `charts:` with nothing under it
+    assert config.load_universe(write(tmp_path, raw)).charts == {}
     del raw["charts"]
     universe = config.load_universe(write(tmp_path, raw))
     assert universe.charts == {} and universe.card_chart is None
@@ -217,6 +219,10 @@ def chart_error(tmp_path: Path, charts: dict) -> str:
     ({"x": {"kind": "trnd", "series": "rut"}}, "charts.x.kind: unknown chart kind 'trnd'; closest valid names: trend"),
     ({"x": {"kind": "candles", "series": "rut"}}, "charts.x.kind: unknown chart kind 'candles'; valid names: "),
     ({"x": {"series": "rut"}}, "charts.x.kind: Field required (one of performance, trend, indicator"),
+    ({"x": {"kind": ["trend"], "series": "rut"}}, "charts.x.kind: unknown chart kind ['trend']; closest valid names: trend"),
+    # The former layout (a kind -> its series) says what a chart now is.
+    ({"performance": ["rut", "spx"], "trend": "rut"},
+     "charts.performance: a chart is a mapping with a kind and its series, such as {kind: trend, series: ALIAS}"),
     ({"a": {"kind": "trend", "series": "rut", "card": True}, "b": {"kind": "indicator", "series": "rut", "card": True}},
      "charts.b.card: charts.a is already the card; at most one chart has card: true"),
     ({"Rut_Trend": {"kind": "trend", "series": "rut"}}, "charts.Rut_Trend: a chart id is lower-case letters"),
