@@ -2,7 +2,7 @@
 
     python -m build_data [--source auto|yahoo|csv|sample] [--data-dir DIR] [--as-of YYYY-MM-DD] [--out DIR]
     python -m build_data show KEY [--json] [--out DIR]
-    python -m build_data list [--patterns]
+    python -m build_data list [--patterns | --charts]
     python -m build_data archive --from DATE --to DATE --every week [same options]
     python -m build_data review [--out DIR] [--pages DIR]
     python -m build_data verdict [--out DIR]
@@ -87,7 +87,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--site", type=Path, metavar="DIR", help=SITE_HELP)
     s.add_argument("--out", type=Path, help="folder holding the snapshot (default: the site's)")
     lst = sub.add_parser("list", help="print every metric key with its unit and label (from the catalog and config)")
-    lst.add_argument("--patterns", action="store_true", help="print the catalog's key patterns and definitions instead")
+    what = lst.add_mutually_exclusive_group()
+    what.add_argument("--patterns", action="store_true", help="print the catalog's key patterns and definitions instead")
+    what.add_argument("--charts", action="store_true",
+                      help="print each chart the config declares instead: id, kind, series, title (* the card)")
     lst.add_argument("--site", type=Path, metavar="DIR", help=SITE_HELP)
     lst.add_argument("--config", type=Path, help="site config (default: the site's)")
     r = sub.add_parser("review", help="print, as JSON, one issue (title and body) per claim that a page section "
@@ -315,6 +318,13 @@ def cmd_list(args) -> int:
             print(f"{row['pattern']:<36} {row['unit']:<14} {row['definition']}")
         return 0
     from build_data import config
+
+    if args.charts:
+        universe = config.load_universe(args.config, keys_only=True)
+        for cid, c in universe.charts.items():
+            card = "*" if cid == universe.card_chart else " "
+            print(f"{cid:<24}{card} {c.kind:<12} {','.join(c.series_list()):<28} {universe.chart_title(cid)}")
+        return 0
     from build_data.compute.keys import metric_keys
 
     for key, (unit, label) in metric_keys(config.load_universe(args.config, keys_only=True)).items():

@@ -25,7 +25,7 @@ def build(opts: Options, universe: config.Universe, facts: config.Facts, log=std
     chart_list = charts_mod.build_charts(data, metrics)
     log(f"compute: {len(metrics)} metrics, {len(chart_list)} charts ({time.perf_counter() - t1:.1f}s)")
     snap = snapshot.assemble(universe=universe, facts=facts, gathered=got, metrics=metrics, claims=claims,
-                             watchlist=watch, changes=changes, charts=render.chart_entries(chart_list),
+                             watchlist=watch, changes=changes, charts=render.chart_entries(chart_list, universe=universe),
                              built_at=opts.now)
     snap |= policy.verdict(universe=universe, data_mode=got.data_mode, as_of=got.as_of, status=got.status,
                            latest_session=got.as_of)

@@ -9,7 +9,8 @@ import datetime as dt
 import difflib
 import string
 from pathlib import Path
-from typing import Literal, get_args
+import re
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -63,13 +64,181 @@ class Range(_Strict):
     name: str
 
 
-class Charts(_Strict):
-    """Which series each chart shows: aliases and pairs from this file, never names in code."""
-    performance: list[str]     # symbols rebased to 100 at the previous year-end
-    trend: str                 # symbol shown with its averages, levels and targets (and its RSI)
-    volume: str                # a symbol listed in volume_symbols
-    ratio: str                 # a pair
-    macro: list[str]           # macro aliases or range names, one panel each
+# ---------------------------------------------------------------- charts
+# Each chart is declared under `charts:` by an id the pages call (`chart("index-trend")`), with a
+# kind and the series it shows: aliases from this file, never names in code.
+CHART_ID = r"^[a-z0-9][a-z0-9-]*$"
+# How far back each time chart reaches (the performance chart: the year to date).
+RETURN_HORIZONS = {"1d": "1 day", "1m": "1 month", "3m": "3 months", "ytd": "Year to date", "1y": "1 year"}
+
+
+class Annotation(_Strict):
+    """A labelled vertical rule on a time chart."""
+    date: dt.date
+    text: str = Field(min_length=1)
+
+
+class _Chart(_Strict):
+    title: str | None = None               # default: from the names of the series shown
+    annotations: list[Annotation] = []     # on time charts
+    card: bool = False                     # the chart rendered as the link-preview PNG (at most one)
+
+    def series_list(self) -> list[str]:
+        return [self.series] if isinstance(self.series, str) else list(self.series)
+
+    def default_title(self, names: dict[str, str]) -> str:
+        raise NotImplementedError
+
+
+class PerformanceChart(_Chart):
+    """Symbols rebased to 100 at the previous year-end."""
+    kind: Literal["performance"]
+    series: list[str] = Field(min_length=1)
+
+    def default_title(self, names):
+        return " vs ".join(names[a] for a in self.series) + ", year to date"
+
+
+class TrendChart(_Chart):
+    """A symbol's close with its 50- and 200-day averages, and the levels and targets set on it."""
+    kind: Literal["trend"]
+    series: str
+
+    def default_title(self, names):
+        return f"{names[self.series]} with its moving averages, levels and targets"
+
+
+class IndicatorChart(_Chart):
+    """A symbol's RSI-14 with the overbought and oversold bands of `thresholds`."""
+    kind: Literal["indicator"]
+    series: str
+
+    def default_title(self, names):
+        return f"{names[self.series]} RSI-14"
+
+
+class VolumeChart(_Chart):
+    """Daily volume of a `volume_symbols` alias against its 63-session average."""
+    kind: Literal["volume"]
+    series: str
+
+    def default_title(self, names):
+        return f"{names[self.series]} volume vs its 3-month average"
+
+
+class RatioChart(_Chart):
+    """The first series' close over the second's: relative strength."""
+    kind: Literal["ratio"]
+    series: list[str] = Field(min_length=2, max_length=2)
+
+    def default_title(self, names):
+        return f"Relative strength: {names[self.series[0]]} vs {names[self.series[1]]}"
+
+
+class ReturnsChart(_Chart):
+    """Bars of a basket's returns over one or more horizons, sorted by the first."""
+    kind: Literal["returns"]
+    series: list[str] = Field(min_length=1)
+    horizons: list[Literal["1d", "1m", "3m", "ytd", "1y"]] = Field(default=["ytd", "1m"], min_length=1)
+
+    def default_title(self, names):
+        words = [RETURN_HORIZONS[h].lower() if i else RETURN_HORIZONS[h] for i, h in enumerate(self.horizons)]
+        return (", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]) + " returns"
+
+
+class MacroChart(_Chart):
+    """One panel per macro alias or range."""
+    kind: Literal["macro"]
+    series: list[str] = Field(min_length=1)
+
+    def default_title(self, names):
+        return "Macro panel: " + ", ".join(names[n] for n in self.series)
+
+
+class DrawdownChart(_Chart):
+    """A symbol's distance below its record close (the catalog's `X.drawdown`)."""
+    kind: Literal["drawdown"]
+    series: str
+
+    def default_title(self, names):
+        return f"{names[self.series]}: drawdown from its record close"
+
+
+ChartSpec = Annotated[PerformanceChart | TrendChart | IndicatorChart | VolumeChart | RatioChart | ReturnsChart
+                      | MacroChart | DrawdownChart, Field(discriminator="kind")]
+CHART_KINDS = {"performance": PerformanceChart, "trend": TrendChart, "indicator": IndicatorChart,
+               "volume": VolumeChart, "ratio": RatioChart, "returns": ReturnsChart, "macro": MacroChart,
+               "drawdown": DrawdownChart}
+# Charts drawn against time, which take annotations.
+TIME_KINDS = frozenset(CHART_KINDS) - {"returns"}
+
+
+def _closest(name: str, valid) -> str:
+    near = difflib.get_close_matches(str(name), sorted(valid), n=3, cutoff=0.5)
+    return f"; closest valid names: {', '.join(near)}" if near else (
+        f"; valid names: {', '.join(sorted(valid))}" if valid else "; none are defined")
+
+
+def _chart_error(message: str) -> PydanticCustomError:
+    """A chart config error whose message is printed as is (no "Value error, " before it)."""
+    return PydanticCustomError("chart_config", message)
+
+
+def _chart_shapes(raw: object) -> None:
+    """Before the models: chart ids and kinds, with the closest valid names (pydantic's own
+    message for an unknown tag lists every kind, not the one meant)."""
+    if not isinstance(raw, dict):
+        return
+    for cid, decl in raw.items():
+        if not isinstance(cid, str) or not re.match(CHART_ID, cid):
+            raise _chart_error(f"charts.{cid}: a chart id is lower-case letters, digits and hyphens, "
+                               "starting with a letter or digit (such as index-trend)")
+        if not isinstance(decl, dict):
+            raise _chart_error(f"charts.{cid}: a chart is a mapping with a kind and its series, such as "
+                               "{kind: trend, series: ALIAS}" + f" (got {decl!r})")
+        kind = decl.get("kind")
+        if kind is None:
+            raise _chart_error(f"charts.{cid}.kind: Field required (one of {', '.join(CHART_KINDS)})")
+        if not isinstance(kind, str) or kind not in CHART_KINDS:
+            raise _chart_error(f"charts.{cid}.kind: unknown chart kind {kind!r}{_closest(kind, CHART_KINDS)}")
+        # The kind's own model, so an error's path is the chart's (the union would add the kind to it).
+        try:
+            CHART_KINDS[kind].model_validate(decl)
+        except ValidationError as exc:
+            first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+            loc, message = [str(p) for p in first["loc"]], first["msg"]
+            if first["type"] == "extra_forbidden":
+                message = f"unknown field {loc[-1]!r}"
+                if len(loc) == 1:
+                    valid = sorted(CHART_KINDS[kind].model_fields)
+                    near = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.6)
+                    message += (f"; closest valid name: {near[0]}" if near else "") + (
+                        f" (a {kind} chart takes {', '.join(valid)})")
+                loc = loc[:-1]
+            raise _chart_error(".".join([f"charts.{cid}", *loc]) + f": {message}") from None
+
+
+def _chart_problems(universe) -> None:
+    """Every chart names series that exist for its kind; at most one is the card; annotations
+    only on time charts."""
+    symbols = set(universe.symbols) | set(getattr(universe, "derived", None) or {})
+    macro = set(universe.macro) | set(universe.ranges)
+    card = None
+    for cid, c in universe.charts.items():
+        valid, what = {"volume": (set(universe.volume_symbols), "volume_symbols alias"),
+                       "macro": (macro, "macro alias or range")}.get(c.kind, (symbols, "symbol"))
+        for i, alias in enumerate(c.series_list()):
+            if alias not in valid:
+                where = f"charts.{cid}.series" + (f"[{i}]" if not isinstance(c.series, str) else "")
+                raise _chart_error(f"{where}: unknown {what} {alias!r}{_closest(alias, valid)}")
+        if c.annotations and c.kind not in TIME_KINDS:
+            raise _chart_error(f"charts.{cid}.annotations: a {c.kind} chart has no time axis to mark "
+                               f"(annotations go on {', '.join(k for k in CHART_KINDS if k in TIME_KINDS)} charts)")
+        if c.card:
+            if card is not None:
+                raise _chart_error(f"charts.{cid}.card: charts.{card} is already the card; at most one chart "
+                                   "has card: true")
+            card = cid
 
 
 class Pair(_Strict):
@@ -291,7 +460,7 @@ class Universe(_Strict):
     levels: dict[str, Level] = {}
     targets: dict[str, Level] = {}
     ranges: dict[str, Range] = {}
-    charts: Charts
+    charts: dict[str, ChartSpec] = {}
     claims: dict[str, Claim] = {}
     watchlist: dict[str, WatchItem] = {}
 
@@ -308,6 +477,15 @@ class Universe(_Strict):
             raise ValueError(f"unknown exchange calendar {name!r}{hint}")
         return name
 
+    @model_validator(mode="before")
+    @classmethod
+    def _chart_kinds(cls, raw):
+        if isinstance(raw, dict):
+            if "charts" in raw and raw["charts"] is None:  # `charts:` with nothing under it: no charts
+                raw = {**raw, "charts": {}}
+            _chart_shapes(raw.get("charts"))
+        return raw
+
     @model_validator(mode="after")
     def _aliases_exist(self):
         known = set(self.symbols)
@@ -316,7 +494,6 @@ class Universe(_Strict):
         refs |= {f"{group}.{k}.symbol": [lv.symbol] for group in ("levels", "targets")
                  for k, lv in getattr(self, group).items()}
         refs |= {f"pairs.{k}": [p.a, p.b] for k, p in self.pairs.items()}
-        refs |= {"charts.performance": self.charts.performance, "charts.trend": [self.charts.trend]}
         for field, aliases in refs.items():
             for alias in aliases:
                 if alias not in known:
@@ -325,14 +502,26 @@ class Universe(_Strict):
             for bound in (r.lo, r.hi):
                 if bound not in self.macro:
                     raise ValueError(f"ranges.{name}: unknown macro alias {bound!r} (known: {', '.join(sorted(self.macro))})")
-        if self.charts.volume not in self.volume_symbols:
-            raise ValueError(f"charts.volume: {self.charts.volume!r} is not in volume_symbols")
-        if self.charts.ratio not in self.pairs:
-            raise ValueError(f"charts.ratio: unknown pair {self.charts.ratio!r} (known: {', '.join(sorted(self.pairs))})")
-        for name in self.charts.macro:
-            if name not in self.macro and name not in self.ranges:
-                raise ValueError(f"charts.macro: {name!r} is neither a macro alias nor a range")
+        _chart_problems(self)
         return self
+
+    @property
+    def card_chart(self) -> str | None:
+        """The chart drawn as the link-preview PNG: the one with `card: true`, else the first."""
+        return next((cid for cid, c in self.charts.items() if c.card), next(iter(self.charts), None))
+
+    def series_names(self) -> dict[str, str]:
+        """Display names of everything a chart can show: symbols (derived series too), macro
+        aliases and ranges."""
+        names = {a: s.name for a, s in self.symbols.items()}
+        names |= {a: d.name for a, d in (getattr(self, "derived", None) or {}).items()}
+        names |= {a: m.name for a, m in self.macro.items()} | {a: r.name for a, r in self.ranges.items()}
+        return names
+
+    def chart_title(self, cid: str) -> str:
+        """A chart's title: its own, else one made from the names of its series."""
+        c = self.charts[cid]
+        return c.title or c.default_title(self.series_names())
 
     @property
     def tickers(self) -> dict[str, str]:

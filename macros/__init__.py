@@ -126,11 +126,20 @@ def define_env(env):
     errors.KNOWN_NAMES.update(env.macros, env.filters, env.variables)
     # The theme override reads this, so every page carries the banner without authors writing it.
     env.conf["extra"]["data_banner"] = snap.banner()
+    env.conf["extra"]["social_card"] = social_card(snap)
     # Zensical runs define_env per page and renders the theme from its first config: hand the
     # banner over through the page's metadata too (macros/theme/main.html reads either).
     page = getattr(env, "page", None)
     if isinstance(getattr(page, "meta", None), dict):
         page.meta["data_banner"] = env.conf["extra"]["data_banner"]
+        page.meta["social_card"] = env.conf["extra"]["social_card"]
+
+
+def social_card(snap: Snapshot) -> str | None:
+    """The link-preview image, relative to the site root: the PNG of the chart the snapshot marks
+    as the card (config `card: true`, else the first chart); None if it has none."""
+    png = next((c.get("png") for c in snap.data.get("charts", {}).values() if c.get("card") and c.get("png")), None)
+    return None if png is None or snap.site_folder is None else snap.site_folder + png
 
 
 def on_pre_page_macros(env):

@@ -68,8 +68,11 @@ def fault_universe() -> config.Universe:
     raw["pairs"] = {k: v for k, v in raw["pairs"].items() if {v["a"], v["b"]} <= set(TICKERS)}
     raw["macro"] = {a: raw["macro"][a] for a in MACRO}
     raw["ranges"] = {}
-    raw["charts"] = {"performance": ["rut", "spx"], "trend": "rut", "volume": "iwm", "ratio": "rut_vs_spx",
-                     "macro": list(MACRO)}
+    raw["charts"] = {"performance-ytd": {"kind": "performance", "series": ["rut", "spx"]},
+                     "rut-trend": {"kind": "trend", "series": "rut"},
+                     "iwm-volume": {"kind": "volume", "series": "iwm"},
+                     "rut-spx-ratio": {"kind": "ratio", "series": ["rut", "spx"]},
+                     "macro-panel": {"kind": "macro", "series": list(MACRO)}}
     raw["claims"], raw["watchlist"] = {}, {}
     raw["history_start"] = FIRST_SESSION
     raw["publish"]["core"] = ["rut", "spx"]
@@ -136,7 +139,7 @@ def run_build(world: World, opts: Options, universe, facts, lines: list[str]) ->
         snap, _charts = build(opts, universe, facts, log=lines.append)
         # Charts are not drawn here (the runs test the data, and drawing is slow): the published
         # snapshot says so, as the writer requires of an entry whose files it did not write.
-        undrawn = {**snap, "charts": render.chart_entries([], "not drawn in the fault runs")}
+        undrawn = {**snap, "charts": render.chart_entries([], "not drawn in the fault runs", universe)}
         render.publish(world.out, snapshot.to_json(undrawn), [], lines.append, vendor=False, changes=snap["changes"])
     return snap
 

@@ -118,7 +118,7 @@ def test_show_and_list_import_nothing_of_the_pipeline(built):
     probe = ("import sys, runpy; sys.argv = ['build_data', *sys.argv[1:]]\n"
              "try:\n    runpy.run_module('build_data', run_name='__main__')\nexcept SystemExit:\n    pass\n"
              "print(sorted({'pandas', 'yfinance', 'altair', 'numpy'} & set(sys.modules)), file=sys.stderr)")
-    for args in (["show", "rut.close", "--out", str(out)], ["list"], ["list", "--patterns"]):
+    for args in (["show", "rut.close", "--out", str(out)], ["list"], ["list", "--patterns"], ["list", "--charts"]):
         run = subprocess.run([sys.executable, "-c", probe, *args], cwd=REPO, capture_output=True, text=True)
         assert run.stderr.strip().splitlines()[-1] == "[]", (args, run.stderr)
 

@@ -1,7 +1,8 @@
-"""Chart specs (Altair -> Vega-Lite v6), one per chart, named after what it shows.
+"""Chart specs (Altair -> Vega-Lite v6): one builder per chart kind, dispatched by `BUILDERS`.
 
-Every plotted series is a metric's daily history from the catalog, and config names the series
-each chart shows, so a chart can never disagree with the numbers on the page.
+Config declares the charts (`charts:` in the site config: id -> kind, series, optional title,
+annotations, card); this module knows kinds, never ids or aliases. Every plotted series is a
+metric's daily history from the catalog, so a chart can never disagree with the numbers on the page.
 
 Data is trimmed to the window each chart shows. Dates are written as plain `YYYY-MM-DD`
 strings on a UTC time scale, so a session reads as the same day in every time zone.
@@ -15,11 +16,16 @@ import pandas as pd
 
 from build_data.compute import metrics as m
 from build_data.compute.values import Data, Metric, history
+from build_data.config import RETURN_HORIZONS
 
 WIDTH_FALLBACK = 720  # SVG fallbacks need a fixed width; the interactive chart fills its container
 # Line colours of the performance chart, in the order config lists its symbols.
 PALETTE = ["#d9480f", "#1c7ed6", "#7048e8", "#2b8a3e", "#495057"]
-CHART_IDS = ["performance-ytd", "rut-trend", "rsi", "iwm-volume", "rut-spx-ratio", "sector-returns", "macro-panel"]
+# Bar colours of a returns chart, one per horizon, in the order config lists them.
+HORIZON_COLOURS = ["#1c7ed6", "#a5d8ff", "#7048e8", "#d0bfff", "#495057"]
+ANNOTATION_COLOUR = "#495057"
+# More series than this and the legend wraps to two columns (four labels must fit a 390 px phone).
+LEGEND_ONE_ROW = 3
 
 
 @dataclass
@@ -29,6 +35,8 @@ class Chart:
     description: str
     spec: dict | None
     reason: str | None = None     # why there is no spec (a series the chart needs has no data)
+    kind: str = ""
+    card: bool = False            # rendered as the link-preview PNG too
 
 
 def _x(title: str | None = None, fmt: str = "%b %Y") -> alt.X:
@@ -53,6 +61,15 @@ def _num(v, digits: int = 0) -> str:
     return "n/a" if v is None else f"{v:,.{digits}f}"
 
 
+def _value(metrics: dict[str, Metric], key: str):
+    met = metrics.get(key)
+    return None if met is None else met.value
+
+
+def _legend(n: int) -> alt.Legend:
+    return alt.Legend(orient="top", labelLimit=160, **({"columns": 2} if n > LEGEND_ONE_ROW else {}))
+
+
 def _finish(chart: alt.TopLevelMixin, cid: str, title: str, description: str) -> Chart:
     spec = chart.properties(description=description).to_dict()
     spec["usermeta"] = {"id": cid}
@@ -63,9 +80,46 @@ def _window(s: pd.Series, start) -> pd.Series:
     return s.loc[start:].dropna()
 
 
-def performance_ytd(data: Data, metrics: dict[str, Metric]) -> Chart:
-    aliases = [a for a in data.universe.charts.performance if a in data.closes.columns]
-    as_of, names = data.as_of, data.names
+def _annotations(decl, start, end) -> list[alt.Chart]:
+    """The chart's annotations inside its window, as labelled vertical rules (no layers if none)."""
+    rows = [{"date": a.date.isoformat(), "text": a.text} for a in decl.annotations
+            if pd.Timestamp(start) <= pd.Timestamp(a.date) <= pd.Timestamp(end)]
+    if not rows:
+        return []
+    frame = pd.DataFrame(rows, columns=["date", "text"])
+    rule = alt.Chart(frame).mark_rule(strokeDash=[3, 3], color=ANNOTATION_COLOUR).encode(
+        x=_x(), tooltip=[alt.Tooltip("date:N", title="Date"), alt.Tooltip("text:N", title="Note")])
+    text = alt.Chart(frame).mark_text(align="left", baseline="top", dx=3, dy=2, fontSize=10,
+                                      color=ANNOTATION_COLOUR).encode(x=_x(), y=alt.value(0), text="text:N")
+    return [rule, text]
+
+
+def _names(data: Data) -> dict[str, str]:
+    return data.universe.series_names()
+
+
+def _label(data: Data, alias: str) -> str:
+    """Short name for legends and bars: a symbol's `short`, else its name."""
+    sym = data.universe.symbols.get(alias)
+    if sym is not None:
+        return sym.label
+    derived = (getattr(data.universe, "derived", None) or {}).get(alias)
+    return getattr(derived, "short", None) or _names(data)[alias]
+
+
+def _unit_title(data: Data, alias: str) -> str:
+    """What a price axis counts: index points or dollars (config `unit`), or a plain ratio."""
+    sym = data.universe.symbols.get(alias)
+    unit = sym.price_unit if sym is not None else getattr(
+        (getattr(data.universe, "derived", None) or {}).get(alias), "unit", None)
+    suffix = {"points": " (points)", "usd": " ($)"}.get(unit, "")
+    return f"{_names(data)[alias]}{suffix}"
+
+
+def performance(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
+    have = _with_data(data, decl.series)
+    aliases = [a for a in decl.series if a in have]
+    as_of = data.as_of
     base = m.ytd_base_date(as_of)
     sessions_in_base_year = data.closes.index[data.closes.index <= base]
     series = {}
@@ -74,33 +128,36 @@ def performance_ytd(data: Data, metrics: dict[str, Metric]) -> Chart:
         # close) ret_ytd is that whole previous year's return, not 0.
         ytd = history(f"{a}.ret_ytd", data)
         ytd = ytd[ytd.index > base]
-        if not len(sessions_in_base_year) or pd.isna(data.closes[a].get(sessions_in_base_year[-1])):
+        close = history(f"{a}.close", data)
+        if not len(sessions_in_base_year) or pd.isna(close.get(sessions_in_base_year[-1])):
             continue  # no close at the previous year-end: nothing to rebase on
         base_point = pd.Series([100.0], index=sessions_in_base_year[-1:])
-        series[names[a]] = pd.concat([base_point, (1 + ytd.dropna()) * 100])
+        series[_label(data, a)] = pd.concat([base_point, (1 + ytd.dropna()) * 100])
     data_long = _frame(series)
     colors = [PALETTE[i % len(PALETTE)] for i, _ in enumerate(series)]
     line = alt.Chart(data_long).mark_line(strokeWidth=2).encode(
         x=_x(), y=alt.Y("value:Q", title="Rebased (previous year-end = 100)", scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", title=None, scale=alt.Scale(domain=list(series), range=colors),
-                        legend=alt.Legend(orient="top")),
+                        legend=_legend(len(series))),
         tooltip=[alt.Tooltip("date:N", title="Session"), "series:N", alt.Tooltip("value:Q", format=".1f", title="Rebased")])
     rule = alt.Chart(pd.DataFrame({"y": [100]})).mark_rule(strokeDash=[4, 4], opacity=0.5).encode(y="y:Q")
+    names = _names(data)
     desc = "Year-to-date performance, rebased to 100 at the previous year's last close: " + "; ".join(
-        f"{names[a]} {_pct(metrics[f'{a}.ret_ytd'].value)}" for a in aliases) + f", as of {as_of.date()}."
-    title = " vs ".join(names[a] for a in data.universe.charts.performance) + ", year to date"
-    return _finish(alt.layer(line, rule).properties(width="container", height=320), "performance-ytd", title, desc)
+        f"{names[a]} {_pct(_value(metrics, f'{a}.ret_ytd'))}" for a in aliases) + f", as of {as_of.date()}."
+    layers = [line, rule, *_annotations(decl, base, as_of)]
+    return _finish(alt.layer(*layers).properties(width="container", height=320), cid,
+                   data.universe.chart_title(cid), desc)
 
 
-def trend(data: Data, metrics: dict[str, Metric]) -> Chart:
-    alias, universe, as_of = data.universe.charts.trend, data.universe, data.as_of
-    name = data.names[alias]
+def trend(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
+    alias, universe, as_of = decl.series, data.universe, data.as_of
+    name = _names(data)[alias]
     start = as_of - pd.DateOffset(years=1)
     series = {"Close": _window(history(f"{alias}.close", data), start),
               "50-day average": _window(history(f"{alias}.sma_50", data), start),
               "200-day average": _window(history(f"{alias}.sma_200", data), start)}
     lines = alt.Chart(_frame(series)).mark_line().encode(
-        x=_x(), y=alt.Y("value:Q", title=f"{name} (points)", scale=alt.Scale(zero=False)),
+        x=_x(), y=alt.Y("value:Q", title=_unit_title(data, alias), scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
                         scale=alt.Scale(domain=list(series), range=["#d9480f", "#1c7ed6", "#868e96"])),
         strokeDash=alt.StrokeDash("series:N", title=None,
@@ -117,16 +174,18 @@ def trend(data: Data, metrics: dict[str, Metric]) -> Chart:
     text = alt.Chart(lv).mark_text(align="left", dx=4, dy=-6, fontSize=11).encode(
         x=alt.value(0), y="value:Q", text="label:N", color=alt.value("#2b8a3e"))
     desc = (f"{name} over the past year with its 50- and 200-day averages, the author's levels and the "
-            f"analyst targets. Close {_num(metrics[f'{alias}.close'].value, 2)}; 50-day "
-            f"{_num(metrics[f'{alias}.sma_50'].value, 2)}; 200-day {_num(metrics[f'{alias}.sma_200'].value, 2)}.")
-    return _finish(alt.layer(lines, rules, text).properties(width="container", height=340),
-                   "rut-trend", f"{name} with its moving averages, levels and targets", desc)
+            f"analyst targets. Close {_num(_value(metrics, f'{alias}.close'), 2)}; 50-day "
+            f"{_num(_value(metrics, f'{alias}.sma_50'), 2)}; 200-day {_num(_value(metrics, f'{alias}.sma_200'), 2)}.")
+    layers = [lines, rules, text, *_annotations(decl, start, as_of)]
+    return _finish(alt.layer(*layers).properties(width="container", height=340), cid,
+                   universe.chart_title(cid), desc)
 
 
-def rsi(data: Data, metrics: dict[str, Metric]) -> Chart:
-    alias, universe, as_of = data.universe.charts.trend, data.universe, data.as_of
-    name = data.names[alias]
-    r = _window(history(f"{alias}.rsi_14", data), as_of - pd.DateOffset(years=1))
+def indicator(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
+    alias, universe, as_of = decl.series, data.universe, data.as_of
+    name = _names(data)[alias]
+    start = as_of - pd.DateOffset(years=1)
+    r = _window(history(f"{alias}.rsi_14", data), start)
     hi, lo = universe.thresholds.rsi_overbought, universe.thresholds.rsi_oversold
     line = alt.Chart(_frame({"RSI-14": r})).mark_line(color="#d9480f").encode(
         x=_x(), y=alt.Y("value:Q", title="RSI-14", scale=alt.Scale(domain=[0, 100])),
@@ -134,13 +193,15 @@ def rsi(data: Data, metrics: dict[str, Metric]) -> Chart:
     bands = alt.Chart(pd.DataFrame({"y": [lo, hi], "label": [f"{lo:g} oversold", f"{hi:g} overbought"]})).mark_rule(
         strokeDash=[4, 4], color="#868e96").encode(y="y:Q", tooltip=["label:N"])
     desc = (f"Wilder RSI-14 of the {name} over the past year, with the {hi:g} and {lo:g} bands; latest "
-            f"{_num(metrics[f'{alias}.rsi_14'].value, 1)}.")
-    return _finish(alt.layer(bands, line).properties(width="container", height=220), "rsi", f"{name} RSI-14", desc)
+            f"{_num(_value(metrics, f'{alias}.rsi_14'), 1)}.")
+    layers = [bands, line, *_annotations(decl, start, as_of)]
+    return _finish(alt.layer(*layers).properties(width="container", height=220), cid,
+                   universe.chart_title(cid), desc)
 
 
-def volume(data: Data, metrics: dict[str, Metric]) -> Chart:
-    alias, as_of = data.universe.charts.volume, data.as_of
-    name = data.names[alias]
+def volume(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
+    alias, as_of = decl.series, data.as_of
+    name = _names(data)[alias]
     start = as_of - pd.DateOffset(months=6)
     bars = _frame({"Volume": _window(history(f"{alias}.volume", data), start)})
     line = _frame({"63-session average": _window(history(f"{alias}.volume_avg_63", data), start)})
@@ -151,47 +212,66 @@ def volume(data: Data, metrics: dict[str, Metric]) -> Chart:
         x=_x(), y="value:Q", tooltip=[alt.Tooltip("date:N", title="Session"),
                                       alt.Tooltip("value:Q", format=",.0f", title="63-session average")])
     desc = (f"Daily {name} volume over six months against its 63-session average; last session "
-            f"{_num(metrics[f'{alias}.volume'].value)} shares, average {_num(metrics[f'{alias}.volume_avg_63'].value)}.")
-    return _finish(alt.layer(b, ln).properties(width="container", height=220),
-                   "iwm-volume", f"{name} volume vs its 3-month average", desc)
+            f"{_num(_value(metrics, f'{alias}.volume'))} shares, average {_num(_value(metrics, f'{alias}.volume_avg_63'))}.")
+    layers = [b, ln, *_annotations(decl, start, as_of)]
+    return _finish(alt.layer(*layers).properties(width="container", height=220), cid,
+                   data.universe.chart_title(cid), desc)
 
 
-def ratio(data: Data, metrics: dict[str, Metric]) -> Chart:
-    pair = data.universe.charts.ratio
-    p, names = data.universe.pairs[pair], data.names
-    r = _window(history(f"{pair}.ratio", data), data.as_of - pd.DateOffset(years=2))
+def ratio(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
+    a, b = decl.series
+    names = _names(data)
+    start = data.as_of - pd.DateOffset(years=2)
+    # A configured pair of the same two series has this ratio as a metric already: the same numbers.
+    pair = next((k for k, p in data.universe.pairs.items() if (p.a, p.b) == (a, b)), None)
+    r = history(f"{pair}.ratio", data) if pair else history(f"{a}.close", data) / history(f"{b}.close", data)
+    r = _window(r, start)
     line = alt.Chart(_frame({"Ratio": r})).mark_line(color="#d9480f").encode(
-        x=_x(), y=alt.Y("value:Q", title=f"{names[p.a]} / {names[p.b]}", scale=alt.Scale(zero=False)),
+        x=_x(), y=alt.Y("value:Q", title=f"{names[a]} / {names[b]}", scale=alt.Scale(zero=False)),
         tooltip=[alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=".4f", title="Ratio")])
-    desc = (f"{names[p.a]} divided by the {names[p.b]} over two years; a rising line means the {names[p.a]} outperforms. "
-            f"Current streak of sessions beating the {names[p.b]}: {_num(metrics[f'{pair}.outperf_streak'].value)}.")
-    return _finish(line.properties(width="container", height=220), "rut-spx-ratio",
-                   f"Relative strength: {names[p.a]} vs {names[p.b]}", desc)
+    desc = f"{names[a]} divided by the {names[b]} over two years; a rising line means the {names[a]} outperforms. "
+    if pair:
+        desc += (f"Current streak of sessions beating the {names[b]}: "
+                 f"{_num(_value(metrics, f'{pair}.outperf_streak'))}.")
+    else:
+        desc += f"Latest ratio: {_num(r.iloc[-1] if len(r) else None, 4)}."
+    layers = [line, *_annotations(decl, start, data.as_of)]
+    chart = alt.layer(*layers) if len(layers) > 1 else line
+    return _finish(chart.properties(width="container", height=220), cid, data.universe.chart_title(cid), desc)
 
 
-def sectors(data: Data, metrics: dict[str, Metric]) -> Chart:
-    aliases = [a for a in data.universe.sectors if a in data.closes.columns]
-    names = data.names
-    rows = [{"sector": names[a], "horizon": h, "value": metrics[f"{a}.ret_{k}"].value}
-            for a in aliases for k, h in (("1m", "1 month"), ("ytd", "Year to date"))
-            if metrics[f"{a}.ret_{k}"].value is not None]
+# How a horizon reads before "returns" ("Year-to-date and 1-month returns").
+_HORIZON_ADJ = {"1d": "1-day", "1m": "1-month", "3m": "3-month", "ytd": "year-to-date", "1y": "1-year"}
+
+
+def returns(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
+    have = _with_data(data, decl.series)
+    aliases = [a for a in decl.series if a in have]
+    labels = [RETURN_HORIZONS[h] for h in decl.horizons]
+    rows = [{"sector": _label(data, a), "horizon": RETURN_HORIZONS[h], "value": _value(metrics, f"{a}.ret_{h}")}
+            for a in aliases for h in reversed(decl.horizons)]
+    rows = [r for r in rows if r["value"] is not None]
     frame = pd.DataFrame(rows, columns=["sector", "horizon", "value"])
-    order = (frame[frame.horizon == "Year to date"].sort_values("value", ascending=False)["sector"].tolist()
-             if len(frame) else [])
+    first = frame[frame.horizon == labels[0]].sort_values("value", ascending=False)
+    order = first["sector"].tolist()
     bars = alt.Chart(frame).mark_bar().encode(
         y=alt.Y("sector:N", sort=order, title=None),
         x=alt.X("value:Q", title="Return", axis=alt.Axis(format="%")),
-        yOffset=alt.YOffset("horizon:N", sort=["Year to date", "1 month"]),
-        color=alt.Color("horizon:N", title=None, sort=["Year to date", "1 month"],
-                        scale=alt.Scale(range=["#1c7ed6", "#a5d8ff"]), legend=alt.Legend(orient="top")),
+        yOffset=alt.YOffset("horizon:N", sort=labels),
+        color=alt.Color("horizon:N", title=None, sort=labels,
+                        scale=alt.Scale(range=HORIZON_COLOURS[:len(labels)]), legend=alt.Legend(orient="top")),
         tooltip=["sector:N", "horizon:N", alt.Tooltip("value:Q", format="+.1%", title="Return")])
-    leader, laggard = metrics["sectors.leader_ytd"].value, metrics["sectors.laggard_ytd"].value
-    desc = (f"Year-to-date and 1-month returns of the {len(aliases)} sector funds as of {data.as_of.date()}; "
-            f"leader this year: {leader or 'n/a'}, laggard: {laggard or 'n/a'}.")
+    adjs = [_HORIZON_ADJ[h] for h in decl.horizons]
+    what = (", ".join(adjs[:-1]) + " and " + adjs[-1]) if len(adjs) > 1 else adjs[0]
+    noun = "sector funds" if set(decl.series) == set(data.universe.sectors) else "series"
+    leader, laggard = (order[0], order[-1]) if order else (None, None)
+    when = "this year" if decl.horizons[0] == "ytd" else f"over {RETURN_HORIZONS[decl.horizons[0]].lower()}"
+    desc = (f"{what[0].upper() + what[1:]} returns of the {len(aliases)} {noun} as of {data.as_of.date()}; "
+            f"leader {when}: {leader or 'n/a'}, laggard: {laggard or 'n/a'}.")
     # The height follows the number of bars; only the width fits the container.
     sized = bars.properties(width="container", height=alt.Step(11),
                             autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
-    return _finish(sized, "sector-returns", "Sector returns", desc)
+    return _finish(sized, cid, data.universe.chart_title(cid), desc)
 
 
 def _panel_key(data: Data, name: str) -> str:
@@ -202,10 +282,10 @@ def _panel_key(data: Data, name: str) -> str:
     return f"{name}.{derived[-1] if derived and derived[-1] == 'yoy' else 'latest'}"
 
 
-def macro_panel(data: Data, metrics: dict[str, Metric]) -> Chart:
+def macro(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     start = data.as_of - pd.DateOffset(years=3)
     panels, parts = [], []
-    for name in data.universe.charts.macro:
+    for name in decl.series:
         key = _panel_key(data, name)
         s = history(key, data).loc[start:]
         met = metrics[key]
@@ -218,55 +298,91 @@ def macro_panel(data: Data, metrics: dict[str, Metric]) -> Chart:
             # Daily observations of a step function: keep only the days the range changed, plus the first and last.
             changed = (band[["lo", "hi"]].diff().abs().sum(axis=1) > 0) | (band.index == band.index[0]) | (
                 band.index == band.index[-1])
-            panels.append(alt.Chart(band[changed], title=f"{title} (%)").mark_area(
+            panel, title = alt.Chart(band[changed]).mark_area(
                 interpolate="step-after", color="#7048e8", opacity=0.5).encode(
                 x=_x(), y=alt.Y("lo:Q", title=None), y2="hi:Q",
-                tooltip=[alt.Tooltip("date:N", title="From"), "lo:Q", "hi:Q"]))
+                tooltip=[alt.Tooltip("date:N", title="From"), "lo:Q", "hi:Q"]), f"{title} (%)"
             now = "n/a" if met.value is None else f"{met.value[0]:.2f}–{met.value[1]:.2f}%"
         else:
             fraction = met.unit == "fraction"
-            panels.append(alt.Chart(_frame({title: s}), title=title).mark_line(
+            panel = alt.Chart(_frame({title: s})).mark_line(
                 color="#e8590c" if fraction else "#1c7ed6").encode(
                 x=_x(), y=alt.Y("value:Q", title=None, axis=alt.Axis(format="%" if fraction else "~s"),
                                 scale=alt.Scale(zero=False)),
                 tooltip=[alt.Tooltip("date:N", title="Observed"),
-                         alt.Tooltip("value:Q", format=".1%" if fraction else ",.2f", title=title)]))
+                         alt.Tooltip("value:Q", format=".1%" if fraction else ",.2f", title=title)])
             now = _pct(met.value) if fraction else _num(met.value, 0 if met.unit == "count" else 2)
-        parts.append(f"{title} (latest {now})")
+        marks = _annotations(decl, s.index[0], data.as_of)
+        panel = alt.layer(panel, *marks, title=title) if marks else panel.properties(title=title)
+        panels.append(panel)
+        parts.append(f"{title.removesuffix(' (%)')} (latest {now})")
     desc = "Macro panel over three years: " + "; ".join(parts) + "."
     chart = alt.vconcat(*[p.properties(width=WIDTH_FALLBACK - 80, height=120) for p in panels], spacing=18)
-    u = data.universe
-    title = "Macro panel: " + ", ".join(u.ranges[n].name if n in u.ranges else u.macro[n].name for n in u.charts.macro)
-    return _finish(chart, "macro-panel", title, desc)
+    return _finish(chart, cid, data.universe.chart_title(cid), desc)
 
 
-def _needs(data: Data) -> dict[str, list[str]]:
-    """Per chart, the aliases whose data it cannot be drawn without."""
-    u = data.universe
-    p = u.pairs[u.charts.ratio]
-    return {"performance-ytd": [], "rut-trend": [u.charts.trend], "rsi": [u.charts.trend],
-            "iwm-volume": [u.charts.volume], "rut-spx-ratio": [p.a, p.b], "sector-returns": [], "macro-panel": []}
+def drawdown(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
+    alias, as_of = decl.series, data.as_of
+    name = _names(data)[alias]
+    start = as_of - pd.DateOffset(years=2)
+    dd = _window(history(f"{alias}.drawdown", data), start)
+    area = alt.Chart(_frame({"Drawdown": dd})).mark_area(color="#e03131", opacity=0.35, line={"color": "#c92a2a"}).encode(
+        x=_x(), y=alt.Y("value:Q", title="Below the record close", axis=alt.Axis(format="%")),
+        tooltip=[alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=".1%", title="Drawdown")])
+    record, day = _value(metrics, f"{alias}.record_close"), _value(metrics, f"{alias}.record_date")
+    desc = (f"How far the {name} closed below its record close, over two years; now {_pct(_value(metrics, f'{alias}.drawdown'))}, "
+            f"record close {_num(record, 2)}" + (f" on {day}." if day else "."))
+    layers = [area, *_annotations(decl, start, as_of)]
+    chart = alt.layer(*layers) if len(layers) > 1 else area
+    return _finish(chart.properties(width="container", height=220), cid, data.universe.chart_title(cid), desc)
 
 
-BUILDERS = {"performance-ytd": performance_ytd, "rut-trend": trend, "rsi": rsi, "iwm-volume": volume,
-            "rut-spx-ratio": ratio, "sector-returns": sectors, "macro-panel": macro_panel}
+# One builder per kind: (data, metrics, chart id, declaration) -> Chart.
+BUILDERS = {"performance": performance, "trend": trend, "indicator": indicator, "volume": volume, "ratio": ratio,
+            "returns": returns, "macro": macro, "drawdown": drawdown}
+# Kinds that show each of their series on its own and cannot be drawn without every one of them;
+# the others (a basket, a panel) are drawn with whichever of their series have data.
+NEEDS_ALL = frozenset({"trend", "indicator", "volume", "ratio", "drawdown"})
+
+
+def _with_data(data: Data, aliases) -> set[str]:
+    """The aliases among `aliases` with at least one value: a close (a symbol, a derived series),
+    volume (a volume chart), or a macro panel's metric."""
+    out = set()
+    for a in aliases:
+        if a in data.closes.columns:
+            ok = data.closes[a].notna().any()
+        elif a in data.universe.macro or a in data.universe.ranges:
+            ok = bool(len(history(_panel_key(data, a), data).dropna()))
+        elif f"{a}.close" in data.entries:
+            ok = history(f"{a}.close", data).notna().any()
+        else:
+            ok = False
+        if ok:
+            out.add(a)
+    return out
 
 
 def build_charts(data: Data, metrics: dict[str, Metric]) -> list[Chart]:
-    """Every chart the site shows; one whose data is missing comes back with the reason instead of a spec."""
+    """Every chart config declares, in its order; one whose data is missing comes back with the
+    reason instead of a spec."""
     u = data.universe
-    have = set(data.closes.columns[data.closes.notna().any()])
-    anything = {"performance-ytd": [a for a in u.charts.performance if a in have],
-                "sector-returns": [a for a in u.sectors if a in have],
-                "macro-panel": [n for n in u.charts.macro if len(history(_panel_key(data, n), data))]}
+    card = u.card_chart
     charts = []
-    for cid in CHART_IDS:
-        missing = [a for a in _needs(data)[cid] if a not in have]
-        if missing:
+    for cid, decl in u.charts.items():
+        aliases = decl.series_list()
+        have = _with_data(data, aliases)
+        if decl.kind == "volume":
+            have = {a for a in have if a in data.volumes.columns and data.volumes[a].notna().any()}
+        missing = [a for a in aliases if a not in have]
+        title = u.chart_title(cid)
+        if decl.kind in NEEDS_ALL and missing:
             why = "; ".join(f"{a}: {data.missing.get(a, 'no data')}" for a in missing)
-            charts.append(Chart(cid, cid, f"No data: {why}", None, f"no data for {why}"))
-        elif cid in anything and not anything[cid]:
-            charts.append(Chart(cid, cid, "No data for any of its series", None, "no data for any of its series"))
+            chart = Chart(cid, title, f"No data: {why}", None, f"no data for {why}")
+        elif not have:
+            chart = Chart(cid, title, "No data for any of its series", None, "no data for any of its series")
         else:
-            charts.append(BUILDERS[cid](data, metrics))
+            chart = BUILDERS[decl.kind](data, metrics, cid, decl)
+        chart.kind, chart.card = decl.kind, cid == card
+        charts.append(chart)
     return charts

@@ -106,6 +106,11 @@ def model() -> type:
         spec: str | None = None
         svg: str | None = None
         reason: str | None = None
+        # The kind config declared (performance, trend, ...), and whether this chart is the
+        # link-preview card (config `card: true`, else the first chart): its PNG is `png`.
+        kind: str | None = None
+        card: bool = False
+        png: str | None = None
         # The SVG fallback's size, so the page reserves its space before it loads.
         width: int | None = None
         height: int | None = None

@@ -27,28 +27,36 @@ from pathlib import Path
 from build_data import atomic
 from build_data.errors import BuildError
 from build_data.publish import contract, feeds, output
-from build_data.compute.charts import CHART_IDS, WIDTH_FALLBACK, Chart
-
-# Rendered once more as a PNG: link previews (Open Graph cards) do not show SVG.
-SOCIAL_CARD = "performance-ytd"
+from build_data.compute.charts import WIDTH_FALLBACK, Chart
 
 
-def chart_entries(charts: list[Chart], missing_reason: str = "no data for this chart") -> dict:
-    """The snapshot's `charts` table: every known chart id, with a reason where it could not be drawn."""
+def chart_entries(charts: list[Chart], missing_reason: str = "no data for this chart", universe=None) -> dict:
+    """The snapshot's `charts` table, in config order: every chart the config declares (`universe`;
+    else those given), with a reason where it could not be drawn. The card chart (config
+    `card: true`, else the first) has `card: true` and, once drawn, a PNG for link previews."""
     built = {c.id: c for c in charts}
+    ids = list(universe.charts) if universe is not None else []
+    ids += [cid for cid in built if cid not in ids]
+    card = universe.card_chart if universe is not None else next((c.id for c in charts if c.card), None)
     out = {}
-    for cid in CHART_IDS + [c for c in built if c not in CHART_IDS]:
+    for cid in ids:
         c = built.get(cid)
+        kind = c.kind if c is not None else universe.charts[cid].kind
+        title = c.title if c is not None else universe.chart_title(cid)
         if c is not None and c.spec is not None:
             # `spec` is what the page draws (Vega); `source` the Vega-Lite it was compiled from.
             # `narrow_spec` and `narrow_svg`: the same chart drawn for phones (WIDTH_NARROW).
-            out[cid] = {"title": c.title, "description": c.description,
+            out[cid] = {"title": title, "description": c.description, "kind": kind, "card": cid == card,
                         "spec": f"charts/{cid}.vg.json", "source": f"charts/{cid}.vl.json",
                         "svg": f"charts/{cid}.svg", "csv": f"charts/{cid}.csv",
                         "narrow_spec": f"charts/{cid}.narrow.vg.json", "narrow_svg": f"charts/{cid}.narrow.svg"}
+            if cid == card:
+                # Rendered once more as a PNG: link previews (Open Graph cards) do not show SVG.
+                out[cid]["png"] = f"charts/{cid}.png"
         else:
             reason = c.reason if c is not None and c.reason else missing_reason
-            out[cid] = {"title": cid, "description": reason, "spec": None, "svg": None, "reason": reason}
+            out[cid] = {"title": title, "description": reason, "kind": kind, "card": cid == card,
+                        "spec": None, "svg": None, "reason": reason}
     return out
 
 
@@ -177,7 +185,7 @@ def write_charts(out_dir: Path, charts: list[Chart], log, previous: Path | None 
     written = []
     for c in (c for c in charts if c.spec is not None):
         spec_text = json.dumps(c.spec, sort_keys=True, separators=(",", ":"))
-        card = c.id == SOCIAL_CARD
+        card = c.card
         names = [f"charts/{c.id}.{ext}" for ext in ("vl.json", *CHART_FILES, *(["png"] if card else []))]
         written += [out_dir / n for n in names]
         t0 = time.perf_counter()
@@ -209,7 +217,7 @@ def with_chart_files(out_dir: Path, snapshot_json: str, vendor: bool) -> str:
     for cid, entry in data["charts"].items():
         if not entry.get("spec"):
             continue
-        names = [entry[k] for k in ("spec", "source", "svg", "csv", "narrow_spec", "narrow_svg") if entry.get(k)]
+        names = [entry[k] for k in ("spec", "source", "svg", "csv", "narrow_spec", "narrow_svg", "png") if entry.get(k)]
         names += [contract.VENDOR_BUNDLE] if vendor else []
         missing = [n for n in names if not (out_dir / n).is_file()]
         if missing:

@@ -1,0 +1,293 @@
+"""Charts declared in the site config: every kind builds from its declaration, config errors name
+the key and the closest valid names, `list --charts`, and the default site's chart ids."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from build_data import config
+from build_data.errors import ConfigError
+from build_data.publish import render
+from tests.conftest import build_snapshot, day
+from tests.site_fixtures import spec_problems
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_IDS = ["performance-ytd", "rut-trend", "rsi", "iwm-volume", "rut-spx-ratio", "sector-returns", "macro-panel"]
+
+# Ten charts: every kind, two trend charts (an index and a fund), annotations, the card not first.
+TEN = {
+    "four-way": {"kind": "performance", "series": ["rut", "spx", "ndx", "iwm"],
+                 "annotations": [{"date": "2026-01-08", "text": "CPI day"}]},
+    "index-trend": {"kind": "trend", "series": "rut"},
+    "fund-trend": {"kind": "trend", "series": "iwm", "title": "IWM and its averages",
+                   "annotations": [{"date": "2025-11-03", "text": "Breakout"}, {"date": "2019-01-01", "text": "Too old"}]},
+    "momentum": {"kind": "indicator", "series": "spx"},
+    "shares": {"kind": "volume", "series": "iwm"},
+    "micro-vs-small": {"kind": "ratio", "series": ["iwc", "iwm"], "card": True},
+    "index-ratio": {"kind": "ratio", "series": ["rut", "spx"]},
+    "basket": {"kind": "returns", "series": ["xlk", "xlf", "xle"], "horizons": ["3m", "1m", "ytd"]},
+    "rates": {"kind": "macro", "series": ["us10y", "fed"], "annotations": [{"date": "2025-09-17", "text": "Fed cut"}]},
+    "off-the-high": {"kind": "drawdown", "series": "rut"},
+}
+
+
+def raw_universe() -> dict:
+    return yaml.safe_load(config.DEFAULT_UNIVERSE.read_text(encoding="utf-8"))
+
+
+def write(tmp_path: Path, raw: dict) -> Path:
+    path = tmp_path / "site.yml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def ten_chart_universe(tmp_path: Path) -> config.Universe:
+    raw = raw_universe()
+    raw["symbols"]["iwm"]["short"] = "IWM"
+    raw["charts"] = TEN
+    return config.load_universe(write(tmp_path, raw))
+
+
+@pytest.fixture(scope="module")
+def ten(tmp_path_factory, facts):
+    universe = ten_chart_universe(tmp_path_factory.mktemp("ten"))
+    snap, charts = build_snapshot(universe, facts, source="sample", as_of=day("2026-01-15"))
+    return universe, snap, charts
+
+
+def layers(spec: dict) -> list[dict]:
+    out, stack = [], [spec]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "mark" in node:
+                out.append(node)
+            stack.extend(v for k, v in node.items() if k not in ("datasets", "data"))
+        elif isinstance(node, list):
+            stack.extend(node)
+    return out
+
+
+def test_ten_declared_charts_of_every_kind_each_get_a_spec_in_config_order(ten):
+    universe, snap, charts = ten
+    assert [c.id for c in charts] == list(TEN) == list(snap["charts"])
+    assert {c.kind for c in charts} == set(config.CHART_KINDS)
+    for c in charts:
+        assert c.spec is not None, (c.id, c.reason)
+        assert c.spec["usermeta"] == {"id": c.id}
+        assert spec_problems(json.loads(json.dumps(c.spec))) == [], c.id
+        entry = snap["charts"][c.id]
+        assert entry["kind"] == TEN[c.id]["kind"] and entry["spec"] == f"charts/{c.id}.vg.json"
+        assert entry["title"] == universe.chart_title(c.id) and entry["description"].strip()
+    # The card is the one marked, not the first; only it has a PNG.
+    assert [cid for cid, e in snap["charts"].items() if e["card"]] == ["micro-vs-small"]
+    assert [e["png"] for e in snap["charts"].values() if e.get("png")] == ["charts/micro-vs-small.png"]
+    assert snap["charts"]["fund-trend"]["title"] == "IWM and its averages"
+    assert snap["charts"]["index-trend"]["title"] == "Russell 2000 with its moving averages, levels and targets"
+    assert snap["charts"]["basket"]["title"] == "3 months, 1 month and year to date returns"
+
+
+def test_price_axes_count_points_for_an_index_and_dollars_for_a_fund(ten):
+    _, _, charts = ten
+    by_id = {c.id: c for c in charts}
+    titles = lambda cid: {(l["encoding"].get("y") or {}).get("title") for l in layers(by_id[cid].spec)}  # noqa: E731
+    assert "Russell 2000 (points)" in titles("index-trend")
+    assert "iShares Russell 2000 ETF ($)" in titles("fund-trend")
+    # Levels and targets are drawn on the chart of the symbol they name only.
+    assert any("2,500 breakout" in json.dumps(v) for v in by_id["index-trend"].spec["datasets"].values())
+    assert not any("2,500 breakout" in json.dumps(v) for v in by_id["fund-trend"].spec["datasets"].values())
+
+
+def test_legends_use_short_names_and_wrap_four_series(ten):
+    _, _, charts = ten
+    perf = next(c for c in charts if c.id == "four-way")
+    series = {r["series"] for v in perf.spec["datasets"].values() for r in v if "series" in r}
+    assert series == {"Russell 2000", "S&P 500", "Nasdaq-100", "IWM"}  # IWM's `short`, the others' names
+    legend = next(l["encoding"]["color"]["legend"] for l in layers(perf.spec) if "color" in l.get("encoding", {}))
+    assert legend["orient"] == "top" and legend["columns"] == 2
+
+
+def test_annotations_are_labelled_rules_inside_the_window(ten):
+    _, _, charts = ten
+    by_id = {c.id: c for c in charts}
+    rows = lambda cid: [r for v in by_id[cid].spec["datasets"].values() for r in v if "text" in r]  # noqa: E731
+    assert rows("fund-trend") == [{"date": "2025-11-03", "text": "Breakout"}]  # 2019 is outside the past year
+    assert rows("four-way") == [{"date": "2026-01-08", "text": "CPI day"}]
+    assert rows("index-trend") == []
+    rules = [l for l in layers(by_id["fund-trend"].spec) if l["mark"]["type"] == "rule" and "x" in l["encoding"]]
+    assert len(rules) == 1 and rules[0]["encoding"]["x"]["scale"] == {"type": "utc"}
+    # A macro panel gets the rule in each of its panels that reaches the date.
+    panels = by_id["rates"].spec["vconcat"]
+    assert all(any(l["mark"]["type"] == "rule" for l in layers(p)) for p in panels)
+
+
+def test_returns_bars_follow_the_declared_horizons(ten):
+    _, snap, charts = ten
+    basket = next(c for c in charts if c.id == "basket")
+    bars = [r for v in basket.spec["datasets"].values() for r in v]
+    assert {r["horizon"] for r in bars} == {"3 months", "1 month", "Year to date"}
+    assert {r["sector"] for r in bars} == {"Technology", "Financials", "Energy"}
+    three_month = {r["sector"]: r["value"] for r in bars if r["horizon"] == "3 months"}
+    leader = max(three_month, key=three_month.get)
+    assert f"leader over 3 months: {leader}" in snap["charts"]["basket"]["description"]
+    assert three_month["Energy"] == snap["metrics"]["xle.ret_3m"]["value"]
+
+
+def test_drawdown_and_free_ratio_plot_the_catalog_numbers(ten):
+    _, snap, charts = ten
+    by_id = {c.id: c for c in charts}
+    dd = [r for v in by_id["off-the-high"].spec["datasets"].values() for r in v]
+    assert dd[-1] == {"date": "2026-01-15", "series": "Drawdown", "value": snap["metrics"]["rut.drawdown"]["value"]}
+    # No configured pair iwc/iwm: the ratio is drawn from the two closes, ending at their ratio.
+    ratio = [r for v in by_id["micro-vs-small"].spec["datasets"].values() for r in v]
+    closes = snap["metrics"]["iwc.close"]["value"] / snap["metrics"]["iwm.close"]["value"]
+    assert ratio[-1]["value"] == pytest.approx(closes, rel=1e-12)
+
+
+def test_the_ten_charts_draw_and_only_the_card_gets_a_png(ten):
+    _, _, charts = ten
+    for c in charts:
+        files = render.draw_chart(c.spec, card=c.card)
+        assert files["svg"].startswith("<svg") and files["narrow.svg"].startswith("<svg"), c.id
+        assert ("png" in files) == (c.id == "micro-vs-small")
+
+
+def test_no_charts_is_a_valid_site(tmp_path, facts):
+    raw = raw_universe()
+    raw["charts"] = None  # `charts:` with nothing under it
+    assert config.load_universe(write(tmp_path, raw)).charts == {}
+    del raw["charts"]
+    universe = config.load_universe(write(tmp_path, raw))
+    assert universe.charts == {} and universe.card_chart is None
+    snap, charts = build_snapshot(universe, facts, source="sample", as_of=day("2026-01-15"))
+    assert charts == [] and snap["charts"] == {}
+
+
+def test_a_chart_missing_its_data_keeps_its_configured_title_and_says_why(tmp_path, facts):
+    universe = ten_chart_universe(tmp_path)
+    _, charts = build_snapshot(universe, facts, source="sample", as_of=day("2026-01-15"))
+    entries = render.chart_entries([c for c in charts if c.id != "shares"], "not drawn", universe)
+    assert list(entries) == list(TEN)
+    # Titles name series in full; legends and bars use the short names.
+    assert entries["shares"] == {"title": "iShares Russell 2000 ETF volume vs its 3-month average", "description": "not drawn",
+                                 "kind": "volume", "card": False, "spec": None, "svg": None, "reason": "not drawn"}
+
+
+def test_pages_name_charts_by_configured_id_and_the_card_comes_from_the_snapshot(ten):
+    import macros
+    from macros.snapshot import MacroError, Snapshot
+
+    _, snap, _ = ten
+    snap = json.loads(json.dumps(snap))
+    page_snapshot = Snapshot(data=snap, path=Path("docs/generated/metrics.json"))
+    with pytest.raises(MacroError, match=r"chart\('fund-trnd'\): unknown chart key 'fund-trnd'; "
+                                         r"closest valid keys: 'fund-trend', 'index-trend'"):
+        page_snapshot.chart("fund-trnd")
+    assert macros.social_card(page_snapshot) == "generated/charts/micro-vs-small.png"
+    snap["charts"] = {}
+    assert macros.social_card(Snapshot(data=snap, path=Path("docs/generated/metrics.json"))) is None
+
+
+# ---------------------------------------------------------------- config errors
+
+
+def chart_error(tmp_path: Path, charts: dict) -> str:
+    raw = raw_universe()
+    raw["charts"] = charts
+    path = write(tmp_path, raw)
+    with pytest.raises(ConfigError) as exc:
+        config.load_universe(path)
+    message = str(exc.value)
+    assert "\n" not in message and message.startswith(str(path))
+    return message
+
+
+@pytest.mark.parametrize("charts, expected", [
+    ({"t": {"kind": "trend", "series": "rutt"}}, "charts.t.series: unknown symbol 'rutt'; closest valid names: rut"),
+    ({"p": {"kind": "performance", "series": ["rut", "spy"]}},
+     "charts.p.series[1]: unknown symbol 'spy'; closest valid names: spx"),
+    ({"r": {"kind": "ratio", "series": ["rut", "nqd"]}}, "charts.r.series[1]: unknown symbol 'nqd'; closest valid names: ndx"),
+    ({"v": {"kind": "volume", "series": "rut"}}, "charts.v.series: unknown volume_symbols alias 'rut'; valid names: iwm"),
+    ({"m": {"kind": "macro", "series": ["claims", "fed_range"]}},
+     "charts.m.series[1]: unknown macro alias or range 'fed_range'; closest valid names: fed_lo, fed_hi, fed"),
+    ({"x": {"kind": "trnd", "series": "rut"}}, "charts.x.kind: unknown chart kind 'trnd'; closest valid names: trend"),
+    ({"x": {"kind": "candles", "series": "rut"}}, "charts.x.kind: unknown chart kind 'candles'; valid names: "),
+    ({"x": {"series": "rut"}}, "charts.x.kind: Field required (one of performance, trend, indicator"),
+    ({"x": {"kind": ["trend"], "series": "rut"}}, "charts.x.kind: unknown chart kind ['trend']; closest valid names: trend"),
+    # The former layout (a kind -> its series) says what a chart now is.
+    ({"performance": ["rut", "spx"], "trend": "rut"},
+     "charts.performance: a chart is a mapping with a kind and its series, such as {kind: trend, series: ALIAS}"),
+    ({"a": {"kind": "trend", "series": "rut", "card": True}, "b": {"kind": "indicator", "series": "rut", "card": True}},
+     "charts.b.card: charts.a is already the card; at most one chart has card: true"),
+    ({"Rut_Trend": {"kind": "trend", "series": "rut"}}, "charts.Rut_Trend: a chart id is lower-case letters"),
+    ({"s": {"kind": "returns", "series": ["xlk"], "annotations": [{"date": "2026-01-02", "text": "x"}]}},
+     "charts.s.annotations: a returns chart has no time axis to mark"),
+])
+def test_chart_config_errors_name_the_key_and_the_closest_names(tmp_path, charts, expected):
+    assert expected in chart_error(tmp_path, charts)
+
+
+def test_chart_fields_are_checked_per_kind(tmp_path):
+    assert "charts.t: unknown field 'horizons' (a trend chart takes annotations, card, kind, series, title)" in chart_error(
+        tmp_path, {"t": {"kind": "trend", "series": "rut", "horizons": ["1m"]}})
+    assert "charts.t: unknown field 'serie'; closest valid name: series (a trend" in chart_error(
+        tmp_path, {"t": {"kind": "trend", "serie": "rut"}})
+    assert "charts.r.series: List should have at most 2 items" in chart_error(
+        tmp_path, {"r": {"kind": "ratio", "series": ["rut", "spx", "ndx"]}})
+    assert "charts.t.annotations.0.date: Input should be a valid date" in chart_error(
+        tmp_path, {"t": {"kind": "trend", "series": "rut", "annotations": [{"date": "someday", "text": "x"}]}})
+
+
+def test_derived_aliases_are_valid_chart_series_once_config_has_them():
+    """Charts accept the `derived` mapping's aliases when the config model carries one."""
+    universe = config.load_universe()
+    assert "charts.x.series[0]: unknown symbol 'smh_spy'" in _problem(universe, {"x": {"kind": "ratio", "series": ["smh_spy", "rut"]}})
+    with_derived = universe.model_copy(update={"derived": {"smh_spy": object()}})
+    assert _problem(with_derived, {"x": {"kind": "ratio", "series": ["smh_spy", "rut"]}}) == ""
+
+
+def _problem(universe, charts: dict) -> str:
+    adapter = __import__("pydantic").TypeAdapter(dict[str, config.ChartSpec])
+    candidate = universe.model_copy(update={"charts": adapter.validate_python(charts)})
+    try:
+        config._chart_problems(candidate)
+    except Exception as exc:  # PydanticCustomError
+        return str(exc)
+    return ""
+
+
+# ---------------------------------------------------------------- the default site and the CLI
+
+
+def test_default_site_declares_its_seven_chart_ids_and_every_page_call_exists(universe):
+    assert list(universe.charts) == DEFAULT_IDS
+    assert universe.card_chart == "performance-ytd"
+    called = {m for page in (REPO / "docs").glob("*.md")
+              for m in re.findall(r'\{\{\s*chart\("([^"]+)"\)', page.read_text(encoding="utf-8"))}
+    assert called and called <= set(universe.charts)
+
+
+def test_list_charts_prints_id_kind_series_and_title(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "build_data", "list", "--charts"], cwd=REPO, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == DEFAULT_IDS
+    assert re.fullmatch(r"performance-ytd\s+\* performance\s+rut,spx,ndx\s+"
+                        r"Russell 2000 vs S&P 500 vs Nasdaq-100, year to date", lines[0])
+    assert re.fullmatch(r"sector-returns\s+returns\s+xlk,.*,xlc\s+Sector returns", lines[5])
+    raw = raw_universe()
+    raw["charts"] = TEN
+    run = subprocess.run([sys.executable, "-m", "build_data", "list", "--charts", "--config", str(write(tmp_path, raw))],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    rows = {line.split()[0]: line for line in run.stdout.splitlines()}
+    assert list(rows) == list(TEN)
+    assert "*" in rows["micro-vs-small"].split()[1] and "*" not in rows["four-way"]
+    assert rows["off-the-high"].endswith("Russell 2000: drawdown from its record close")
