@@ -144,7 +144,8 @@ def social_card(snap: Snapshot) -> str | None:
 
 def on_pre_page_macros(env):
     """Before a page's macros run: warn about naked numbers in its prose (page, line, macro)."""
-    if "snapshot" not in _loaded:
+    meta = getattr(getattr(env, "page", None), "meta", None) or {}
+    if "snapshot" not in _loaded or meta.get("render_macros") is False:
         return
     src = page_ref(env).src
     try:

@@ -32,7 +32,7 @@ SNAPSHOT_FIXTURE = FIXTURES / "snapshot_min.json"
 
 # Pages of the real docs/ that must build against any snapshot (they use only generic keys).
 # The other pages are written against the real catalog, so fixture versions stand in for them.
-REAL_PAGES = ("authoring.md",)
+REAL_PAGES = ("authoring.md", "tutorial.md")
 
 # Fixture versions of the pages other people write; together they call every macro, at two
 # depths, inside admonitions and next to Material's `{#id}` attribute lists and code blocks.

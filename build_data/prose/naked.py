@@ -63,8 +63,15 @@ NOTES: dict[str, str] = {}
 _CANDIDATES: dict[int, tuple] = {}
 
 
+MACROS_OFF = re.compile(r"---\n(?:.*\n)*?render_macros:\s*false\s*\n(?:.*\n)*?---\n")
+
+
 def naked_numbers(markdown: str, data: dict, first_line: int = 1) -> list[tuple[int, str, str]]:
-    """(line, number as written, macro to use) for each naked number in the page's prose."""
+    """(line, number as written, macro to use) for each naked number in the page's prose. A page
+    that turns the macros off (`render_macros: false`, e.g. a tutorial about another site) can use
+    none, so it has none to use instead."""
+    if MACROS_OFF.match(markdown):
+        return []
     # Once per snapshot, not per page: formatting every metric is most of the check's cost.
     if id(data) not in _CANDIDATES:
         _CANDIDATES.clear()
