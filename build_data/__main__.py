@@ -173,10 +173,11 @@ def cmd_build(args) -> int:
     warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)
     from build_data import config
     from build_data.build import build
+    from build_data.compute import keys
     from build_data.fetch.gather import stderr_log
     from build_data.publish import render, snapshot
 
-    universe = config.load_universe(args.config or config.DEFAULT_UNIVERSE)
+    universe = keys.load_universe(args.config or config.DEFAULT_UNIVERSE)
     facts = config.load_facts(args.facts or config.DEFAULT_FACTS)
     t0 = time.perf_counter()
     from build_data.publish import output
@@ -251,9 +252,9 @@ def cmd_list(args) -> int:
             print(f"{row['pattern']:<36} {row['unit']:<14} {row['definition']}")
         return 0
     from build_data import config
-    from build_data.compute.keys import metric_keys
+    from build_data.compute.keys import load_universe, metric_keys
 
-    for key, (unit, label) in metric_keys(config.load_universe(args.config or config.DEFAULT_UNIVERSE, keys_only=True)).items():
+    for key, (unit, label) in metric_keys(load_universe(args.config or config.DEFAULT_UNIVERSE, keys_only=True)).items():
         print(f"{key:<40} {unit:<14} {label}")
     return 0
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from build_data import config, sessions
+from build_data.compute import keys
 from build_data.build import frame
 from build_data.compute import catalog, values
 from build_data.fetch.gather import Options, gather
@@ -158,7 +159,7 @@ def _same(a, b) -> bool:
     return a == b
 
 
-@pytest.mark.parametrize("key", sorted(catalog.keys_for(config.load_universe())))
+@pytest.mark.parametrize("key", sorted(catalog.keys_for(keys.load_universe())))
 def test_every_key_has_a_daily_series_whose_last_value_is_the_published_one(universe, sample_data, sample_metrics,
                                                                             key):
     entry = catalog.entries(universe)[key]
@@ -187,16 +188,3 @@ def test_the_catalog_and_the_metrics_list_the_same_keys(universe, sample_metrics
     assert set(sample_metrics) == set(catalog.keys_for(universe))
     assert {e.family for e in catalog.entries(universe).values()} == {
         "symbol", "volume", "pair", "sectors", "breadth", "levels", "targets", "macro", "range"}
-
-
-def test_the_fast_rsi_equals_the_series_with_and_without_gaps():
-    from build_data.compute import metrics as m
-    rng = np.random.default_rng(7)
-    frame_ = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0, 0.01, (700, 30)), axis=0)),
-                          index=sessions.sessions(dt.date(2023, 1, 3), dt.date(2026, 1, 16))[-700:])
-    frame_.iloc[:200, 2] = np.nan          # a late start
-    frame_.iloc[650, 3] = np.nan           # a gap
-    frame_.iloc[:690, 4] = np.nan          # too short for a seed
-    fast, full = m.calc_rsi(frame_), m.to_rsi(frame_).iloc[-1]
-    assert np.allclose(fast, full, rtol=1e-12, equal_nan=True)
-    assert np.isnan(fast.iloc[4]) and not np.isnan(fast.iloc[3])
