@@ -14,10 +14,10 @@ Families:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from build_data.units import NATIVE
+from build_data.units import METRIC_UNITS, NATIVE
 
 SLOPE_SESSIONS = 20
 VOLUME_WINDOW = 63
@@ -40,6 +40,10 @@ class Spec:
     # Why the value is empty when its inputs are there but it is not: a template over the
     # entry's names ({a}, {b} for a pair's symbols, {symbol} for a level's, {day} the session).
     empty: str | None = None
+
+    def __post_init__(self):
+        if self.unit not in METRIC_UNITS and self.unit != NATIVE:
+            raise ValueError(f"catalog: {self.name!r}: unknown unit {self.unit!r} (see build_data/units.py)")
 
 
 # Per symbol or derived series (alias.metric), from the close.
@@ -91,6 +95,16 @@ SYMBOL = [
     Spec("vol_20d", "fraction", "{name} 20-day volatility",
          "Sample standard deviation of the last 20 daily log returns, times the square root of 252.", 21, window=21),
 ]
+
+# A ratio series (config `derived: {x: {ratio: [a, b]}}`) is counted as a ratio, not a price.
+RATIO_SYMBOL = [replace(s, unit="ratio") if s.unit == "price" else s for s in SYMBOL]
+
+
+def symbol_specs(universe, alias: str) -> list[Spec]:
+    """The per-symbol specs as they apply to `alias`: a ratio series' levels are ratios."""
+    d = universe.derived.get(alias)
+    return RATIO_SYMBOL if d is not None and d.kind == "ratio" else SYMBOL
+
 
 # Volume-based, for the symbols listed in config `volume_symbols` (IWM by default: index volume is meaningless).
 VOLUME = [
@@ -263,7 +277,7 @@ def entries(universe) -> dict[str, Entry]:
             out[f"{prefix}{s.name}"] = Entry(f"{prefix}{s.name}", s, family, subject, name)
 
     for alias in [*universe.symbols, *universe.derived]:
-        add("symbol", alias, SYMBOL, f"{alias}.", series_label(universe, alias))
+        add("symbol", alias, symbol_specs(universe, alias), f"{alias}.", series_label(universe, alias))
     for alias in universe.volume_symbols:
         add("volume", alias, VOLUME, f"{alias}.", series_label(universe, alias))
     for pair, p in universe.pairs.items():

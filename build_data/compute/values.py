@@ -310,6 +310,8 @@ def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, 
         src = _symbol_source(alias, data)
         name = names[alias]
         r = reasons.get(alias, {})
+        if family == "symbol":
+            specs = catalog.symbol_specs(data.universe, alias)
         if alias not in prices.columns or alias not in last:
             why = data.missing.get(alias)
             reason = f"no data: {why}" if why else f"no {family} data for {alias}"
