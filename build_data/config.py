@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from build_data.errors import ConfigError
 from build_data.units import FACT_UNITS, MACRO_UNITS, PRICE_UNITS
@@ -269,6 +269,12 @@ class Universe(_Strict):
     charts: Charts
     claims: dict[str, Claim] = {}
     watchlist: dict[str, WatchItem] = {}
+    # The file it was read from (errors found later name it); None when built in code.
+    _path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
 
     @field_validator("calendar")
     @classmethod
@@ -391,7 +397,9 @@ def load_universe(path: Path = DEFAULT_UNIVERSE, *, keys_only: bool = False) -> 
     check, for commands that only list keys (and must not wait for pandas to load). That its
     claims and watch items name metric keys is checked against the catalog by
     `compute.keys.check_signals` (`compute.keys.load_universe` does both)."""
-    return _parse(Universe, Path(path), {"keys_only": keys_only})
+    universe = _parse(Universe, Path(path), {"keys_only": keys_only})
+    universe._path = Path(path)
+    return universe
 
 
 def load_facts(path: Path = DEFAULT_FACTS) -> Facts:

@@ -339,3 +339,11 @@ def test_every_derived_key_has_a_daily_series_whose_last_value_is_the_published_
         # Only a streak rank may be empty (no current streak): its reason comes from its catalog entry.
         assert metric.value is not None or metric.reason.startswith("no current streak: RUT/SPX did not beat"), key
         assert _same(metric.value, last), f"{key}: published {metric.value!r}, series ends at {last!r}"
+
+
+def test_a_build_checks_the_claims_against_the_catalog_however_the_universe_was_made(derived_universe, facts):
+    bad = config.Claim(page="bull", title="t", metric="rut_spx.rsi_41", op=">", threshold=50, holds="h", fails="f")
+    u = derived_universe.model_copy(update={"claims": {"typo": bad}})
+    with pytest.raises(ConfigError, match=r"universe\.yml: claims\.typo: unknown metric key 'rut_spx\.rsi_41'; "
+                                          r"closest: rut_spx\.rsi_14"):
+        build_snapshot(u, facts, source="sample", as_of=AS_OF)

@@ -40,6 +40,9 @@ class Spec:
     # Why the value is empty when its inputs are there but it is not: a template over the
     # entry's names ({a}, {b} for a pair's symbols, {symbol} for a level's, {day} the session).
     empty: str | None = None
+    # The value is the config's own (a level's or a target's value), not read from a session:
+    # dated by its source, never emptied by the data.
+    static: bool = False
 
     def __post_init__(self):
         if self.unit not in METRIC_UNITS and self.unit != NATIVE:
@@ -156,14 +159,14 @@ BREADTH = [
 ]
 
 LEVEL = [
-    Spec("", "price", "{name}", "The author's level, from config.", 1),
+    Spec("", "price", "{name}", "The author's level, from config.", 1, static=True),
     Spec("_distance", "fraction", "{name}: distance", "Close over the level, minus one.", 1,
          empty="no close for {symbol} on {day}"),
     Spec("_above", "bool", "{name}: close above", "Whether the close is above the level.", 1,
          empty="no close for {symbol} on {day}"),
 ]
 TARGET = [
-    Spec("", "price", "{name}", "An analyst target: a sourced fact with its date.", 1),
+    Spec("", "price", "{name}", "An analyst target: a sourced fact with its date.", 1, static=True),
     Spec("_move", "fraction", "{name}: implied move", "Target over the close, minus one: the move it implies.", 1,
          empty="no close for {symbol} on {day}"),
 ]

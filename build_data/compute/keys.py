@@ -34,8 +34,10 @@ def signal_problem(cond: config.Condition, keys: dict, watch: bool) -> str | Non
     return None
 
 
-def check_signals(universe: config.Universe, path: Path | str = config.DEFAULT_UNIVERSE) -> None:
-    """Every claim and watch item names a catalog key, with a comparison its unit allows."""
+def check_signals(universe: config.Universe, path: Path | str | None = None) -> None:
+    """Every claim and watch item names a catalog key, with a comparison its unit allows. Errors
+    name `path`, else the file the universe was read from."""
+    path = path or universe.path or "site config"
     keys = keys_for(universe)
     for section, items in (("claims", universe.claims), ("watchlist", universe.watchlist)):
         for item_id, item in items.items():

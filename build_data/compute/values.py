@@ -357,7 +357,7 @@ def _source(e: catalog.Entry, data: Data) -> str:
         return f"{data.sources.get(r.lo, 'none')} + {data.sources.get(r.hi, 'none')}"
     group, name = e.subject.split(".", 1)
     level = getattr(u, group)[name]
-    if e.spec.name == "":
+    if e.spec.static:
         return f"{level.source} ({level.date.isoformat()})" if level.source and level.date else "config: the site's levels"
     return data.sources.get(level.symbol, "none")
 
@@ -365,7 +365,7 @@ def _source(e: catalog.Entry, data: Data) -> str:
 def _put_priced(out: Assembler, e: catalog.Entry, data: Data, src: str, have: set[str]) -> None:
     """Pairs, sectors, breadth, levels and targets: the value on the as-of session of the daily series."""
     u, as_of = data.universe, data.as_of
-    if e.family in ("levels", "targets") and e.spec.name == "":
+    if e.spec.static:
         group, name = e.subject.split(".", 1)
         level = getattr(u, group)[name]
         out.put(e, level.value, level.date or as_of, src)
