@@ -206,6 +206,10 @@ def short_label(universe, alias: str) -> str:
     return item.short or item.name
 
 
+# What the vectorized families are read from: "no volume on 2026-01-15".
+READS = {"symbol": "close", "volume": "volume"}
+
+
 class Entry(NamedTuple):
     """One key of a universe: its spec, its family and the subject its functions take."""
     key: str
@@ -246,6 +250,15 @@ class Entry(NamedTuple):
         if self.family in ("symbol", "volume"):
             return [self.subject]
         return []
+
+    def basket(self, universe) -> tuple[str, list[str]]:
+        """A basket family's name and members, at least one of which must have data: ("", [])
+        for the others."""
+        if self.family == "sectors":
+            return "sector", list(universe.sectors)
+        if self.family == "breadth":
+            return "breadth basket", list(universe.breadth_basket)
+        return "", []
 
     def names(self, universe) -> dict[str, str]:
         """The names the spec's `empty` template may use."""

@@ -321,10 +321,10 @@ def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, 
         d = last[alias]
         day = days.get(d) or days.setdefault(d, _iso(d))
         n = int(counts[alias])
-        no_volume = family == "volume" and pd.isna(prices.at[d, alias])
+        none_that_day = pd.isna(prices.at[d, alias])  # volume: a session with a close but no volume
         for s in specs:
             value = table[s.name][alias]
-            reason = (f"no volume on {day}" if no_volume else r.get("*") or r.get(s.name) or (
+            reason = (f"no {catalog.READS[family]} on {day}" if none_that_day else r.get("*") or r.get(s.name) or (
                 f"too little history: {n} sessions, needs {s.min_sessions}" if n < s.min_sessions else None))
             if value is None and reason is None:
                 reason = "not computable from the available data"
@@ -375,8 +375,9 @@ def _put_priced(out: Assembler, e: catalog.Entry, data: Data, src: str, have: se
     if missing:
         out.put(e, None, as_of, src, "no data for " + ", ".join(data.names[a] for a in missing))
         return
-    if e.family == "sectors" and not any(a in have for a in u.sectors):
-        out.put(e, None, as_of, src, "no sector data")
+    what, basket = e.basket(u)
+    if basket and not any(a in have for a in basket):
+        out.put(e, None, as_of, src, f"no {what} data")
         return
     if needs:
         # As of the last session its series share: one that trails (within the staleness limit)
