@@ -347,3 +347,16 @@ def test_a_build_checks_the_claims_against_the_catalog_however_the_universe_was_
     with pytest.raises(ConfigError, match=r"universe\.yml: claims\.typo: unknown metric key 'rut_spx\.rsi_41'; "
                                           r"closest: rut_spx\.rsi_14"):
         build_snapshot(u, facts, source="sample", as_of=AS_OF)
+
+
+def test_a_leg_with_no_data_empties_its_derived_series_with_the_legs_reason(derived_universe, derived_data):
+    closes = derived_data.closes[list(derived_universe.symbols)].copy()
+    closes["spx"] = np.nan
+    sources, missing = dict(derived_data.sources), {"spx": "yahoo: HTTP 404"}
+    out = values.compute_metrics(values.Data(closes, derived_data.volumes, derived_data.macro, derived_universe,
+                                             sources, missing))
+    assert missing == {"spx": "yahoo: HTTP 404"}  # the caller's dicts are left as they were
+    assert out["rut_spx.rsi_14"].value is None and out["rut_spx.rsi_14"].reason == "no data: spx: yahoo: HTTP 404"
+    assert out["rutspx_vs_ndx.ratio"].reason == "no data for Russell 2000 / S&P 500"
+    assert out["levels.rs_line_distance"].reason == "no data for Russell 2000 / S&P 500"
+    assert out["rut.rsi_14"].value is not None

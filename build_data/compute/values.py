@@ -1,9 +1,10 @@
 """Every catalog key's value as of the build date, and any key's daily history, from the catalog.
 
 Pure: series in, `{key: Metric}` out. Prices are laid on the exchange calendar: one row per
-session, one column per symbol, NaN where a series has no close. Windows therefore count
-sessions, and a series' own gaps, late start or early end stay in its own column. Every key in
-the catalog is present; a metric that cannot be computed has value None and a reason.
+session, one column per symbol and per derived series (a / b or a - b of two symbols' closes),
+NaN where a series has no close. Windows therefore count sessions, and a series' own gaps, late
+start or early end stay in its own column. Every key in the catalog is present; a metric that
+cannot be computed has value None and the reason its catalog entry gives.
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class Data:
         # pair, level and chart reads them the same way.
         if self.universe.derived:
             self.closes = with_derived(self.closes, self.universe)
+            self.sources, self.missing = dict(self.sources), dict(self.missing)  # the caller's stay as they were
             for alias, d in self.universe.derived.items():
                 self.sources.setdefault(alias, d.source(self.universe))
                 gone = [leg for leg in d.legs if leg in self.missing]
