@@ -292,9 +292,12 @@ class Universe(_Strict):
     @model_validator(mode="after")
     def _aliases_exist(self):
         known = set(self.symbols)
+        taken = {**{a: "a symbol's" for a in known}, **{a: "a pair's" for a in self.pairs},
+                 **{a: "a macro series'" for a in self.macro}, **{a: "a range's" for a in self.ranges},
+                 **{a: "a metric group's" for a in ("sectors", "breadth", "levels", "targets")}}
         for alias, d in self.derived.items():
-            if alias in known:
-                raise ValueError(f"derived.{alias}: the alias is already a symbol's; give the derived series another")
+            if alias in taken:  # its keys (alias.close, ...) would sit among the other's
+                raise ValueError(f"derived.{alias}: the alias is already {taken[alias]}; give the derived series another")
             for leg in d.legs:
                 if leg not in known:
                     raise _unknown(f"derived.{alias}.{d.kind}", leg, known)
