@@ -362,3 +362,12 @@ def test_a_leg_with_no_data_empties_its_derived_series_with_the_legs_reason(deri
     assert out["rutspx_vs_ndx.ratio"].reason == "no data for Russell 2000 / S&P 500"
     assert out["levels.rs_line_distance"].reason == "no data for Russell 2000 / S&P 500"
     assert out["rut.rsi_14"].value is not None
+
+
+def test_catalog_units_are_the_named_units():
+    from build_data import units
+    from build_data.publish import contract
+    assert {s.unit for specs in catalog.FAMILIES.values() for s in specs} <= set(units.METRIC_UNITS) | {units.NATIVE}
+    assert contract.UNITS == set(units.METRIC_UNITS)
+    with pytest.raises(ValueError, match="unknown unit 'furlongs'"):
+        catalog.Spec("x", "furlongs", "{name} x", "d")
