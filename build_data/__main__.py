@@ -240,10 +240,11 @@ def cmd_build(args) -> int:
     warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)
     from build_data import config
     from build_data.build import build
+    from build_data.compute import keys
     from build_data.fetch.gather import stderr_log
     from build_data.publish import render, snapshot
 
-    universe = config.load_universe(args.config)
+    universe = keys.load_universe(args.config)
     facts = config.load_facts(args.facts)
     t0 = time.perf_counter()
     from build_data.publish import output
@@ -318,6 +319,7 @@ def cmd_list(args) -> int:
             print(f"{row['pattern']:<36} {row['unit']:<14} {row['definition']}")
         return 0
     from build_data import config
+    from build_data.compute.keys import load_universe, metric_keys
 
     if args.charts:
         universe = config.load_universe(args.config, keys_only=True)
@@ -325,9 +327,8 @@ def cmd_list(args) -> int:
             card = "*" if cid == universe.card_chart else " "
             print(f"{cid:<24}{card} {c.kind:<12} {','.join(c.series_list()):<28} {universe.chart_title(cid)}")
         return 0
-    from build_data.compute.keys import metric_keys
 
-    for key, (unit, label) in metric_keys(config.load_universe(args.config, keys_only=True)).items():
+    for key, (unit, label) in metric_keys(load_universe(args.config, keys_only=True)).items():
         print(f"{key:<40} {unit:<14} {label}")
     return 0
 

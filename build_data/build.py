@@ -8,7 +8,7 @@ import pandas as pd
 
 from build_data import config, sessions
 from build_data.compute import charts as charts_mod
-from build_data.compute import signals, values
+from build_data.compute import keys, signals, values
 from build_data.fetch.gather import Gathered, Options, gather, stderr_log
 from build_data import policy
 from build_data.publish import render, snapshot
@@ -16,6 +16,7 @@ from build_data.publish import render, snapshot
 
 def build(opts: Options, universe: config.Universe, facts: config.Facts, log=stderr_log):
     """Gather, compute and assemble; returns (snapshot dict, charts). Writes nothing."""
+    keys.check_signals(universe)  # however the universe was made: its claims name real keys
     t0 = time.perf_counter()
     got = gather(opts, universe, log)
     log(f"data: {got.data_mode}, as of {got.as_of} ({time.perf_counter() - t0:.1f}s)")

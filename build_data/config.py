@@ -13,11 +13,12 @@ import re
 from typing import Annotated, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from build_data.errors import ConfigError
 from build_data.publish.contract import CLAIM_GROUP
+from build_data.units import FACT_UNITS, MACRO_UNITS, PRICE_UNITS
 
 PACKAGE_DIR = Path(__file__).parent
 DEFAULT_UNIVERSE = PACKAGE_DIR / "universe.yml"
@@ -36,7 +37,7 @@ class Symbol(_Strict):
     short: str | None = None
     # What a close is counted in: index points or US dollars (a fund). Default: points for a
     # ticker starting with "^" (an index on Yahoo), else dollars.
-    unit: Literal["points", "usd"] | None = None
+    unit: Literal[PRICE_UNITS] | None = None
 
     @property
     def label(self) -> str:
@@ -47,10 +48,49 @@ class Symbol(_Strict):
         return self.unit or ("points" if self.ticker.startswith("^") else "usd")
 
 
+class Derived(_Strict):
+    """A series computed from two symbols' closes on each session: `ratio: [a, b]` is a / b,
+    `spread: [a, b]` is a - b. It gets every per-symbol metric and goes wherever a symbol does."""
+    ratio: tuple[str, str] | None = None
+    spread: tuple[str, str] | None = None
+    name: str
+    short: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        if (self.ratio is None) == (self.spread is None):
+            raise ValueError("give exactly one of ratio: [a, b] or spread: [a, b]")
+        return self
+
+    @property
+    def kind(self) -> Literal["ratio", "spread"]:
+        return "ratio" if self.ratio is not None else "spread"
+
+    @property
+    def legs(self) -> tuple[str, str]:
+        return self.ratio or self.spread
+
+    @property
+    def label(self) -> str:
+        return self.short or self.name
+
+    def source(self, universe: "Universe") -> str:
+        """Where its numbers come from, for the metrics' `source`: "computed: SMH / SPY"."""
+        a, b = (universe.symbols[leg].label for leg in self.legs)
+        return f"computed: {a} {'/' if self.kind == 'ratio' else '-'} {b}"
+
+
+def _unknown(field: str, alias: str, known, what: str = "symbol alias") -> ValueError:
+    """One line: the field, the alias and the closest valid ones."""
+    close = difflib.get_close_matches(alias, sorted(known), n=3, cutoff=0.5)
+    hint = f"; closest: {', '.join(close)}" if close else f" (known: {', '.join(sorted(known))})"
+    return ValueError(f"{field}: unknown {what} {alias!r}{hint}")
+
+
 class MacroSeries(_Strict):
     series: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
     name: str
-    unit: Literal["count", "percent", "index"]
+    unit: Literal[MACRO_UNITS]
     # Days from the observation date until the figure is public: `--as-of` never sees it earlier.
     release_lag_days: int = Field(default=0, ge=0)
     # Metrics derived from the series besides `latest` (see the catalog's MACRO_DERIVED).
@@ -449,6 +489,7 @@ class Universe(_Strict):
     calendar: str = Field(description="an exchange_calendars name, such as XNYS")
     history_start: dt.date
     symbols: dict[str, Symbol]
+    derived: dict[str, Derived] = {}
     sectors: list[str] = []
     breadth_basket: list[str] = []
     volume_symbols: list[str] = []
@@ -463,6 +504,12 @@ class Universe(_Strict):
     charts: dict[str, ChartSpec] = {}
     claims: dict[str, Claim] = {}
     watchlist: dict[str, WatchItem] = {}
+    # The file it was read from (errors found later name it); None when built in code.
+    _path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
 
     @field_validator("calendar")
     @classmethod
@@ -489,15 +536,31 @@ class Universe(_Strict):
     @model_validator(mode="after")
     def _aliases_exist(self):
         known = set(self.symbols)
+        taken = {**{a: "a symbol's" for a in known}, **{a: "a pair's" for a in self.pairs},
+                 **{a: "a macro series'" for a in self.macro}, **{a: "a range's" for a in self.ranges},
+                 **{a: "a metric group's" for a in ("sectors", "breadth", "levels", "targets")}}
+        for alias, d in self.derived.items():
+            if alias in taken:  # its keys (alias.close, ...) would sit among the other's
+                raise ValueError(f"derived.{alias}: the alias is already {taken[alias]}; give the derived series another")
+            for leg in d.legs:
+                if leg not in known:
+                    raise _unknown(f"derived.{alias}.{d.kind}", leg, known)
+        # Fetched series only: these need a ticker (and volume_symbols a volume).
         refs = {"sectors": self.sectors, "breadth_basket": self.breadth_basket, "publish.core": self.publish.core,
                 "volume_symbols": self.volume_symbols}
-        refs |= {f"{group}.{k}.symbol": [lv.symbol] for group in ("levels", "targets")
-                 for k, lv in getattr(self, group).items()}
-        refs |= {f"pairs.{k}": [p.a, p.b] for k, p in self.pairs.items()}
         for field, aliases in refs.items():
             for alias in aliases:
                 if alias not in known:
-                    raise ValueError(f"{field}: unknown symbol alias {alias!r} (known: {', '.join(sorted(known))})")
+                    raise _unknown(field, alias, known)
+        # Any series: a symbol or a derived one.
+        series = known | set(self.derived)
+        refs = {f"{group}.{k}.symbol": [lv.symbol] for group in ("levels", "targets")
+                for k, lv in getattr(self, group).items()}
+        refs |= {f"pairs.{k}": [p.a, p.b] for k, p in self.pairs.items()}
+        for field, aliases in refs.items():
+            for alias in aliases:
+                if alias not in series:
+                    raise _unknown(field, alias, series)
         for name, r in self.ranges.items():
             for bound in (r.lo, r.hi):
                 if bound not in self.macro:
@@ -533,7 +596,7 @@ class Fact(_Strict):
     """A figure that cannot be fetched live: it always travels with its source and date."""
     text: str
     value: float | None = None
-    unit: Literal["fraction", "percent", "usd_bn", "multiple", "count", "index", "price", "text"] = "text"
+    unit: Literal[FACT_UNITS] = "text"
     source: str
     date: dt.date
     max_age_days: int = Field(gt=0)
@@ -628,45 +691,13 @@ def _parse(model: type[BaseModel], path: Path, context: dict | None = None):
         raise ConfigError(f"{path}: {field}: {message}{more}") from None
 
 
-# Units a comparison with a number can apply to ("native" never reaches here: macro series carry their own).
-NUMERIC_UNITS = {"fraction", "percent", "price", "index", "count", "ratio", "sessions"}
-
-
-def _signal_problem(cond: Condition, keys: dict, watch: bool) -> str | None:
-    """Why a condition cannot be checked against the catalog's keys, or None."""
-    spec = keys.get(cond.metric)
-    if spec is None:
-        near = difflib.get_close_matches(cond.metric, keys, n=3, cutoff=0.5)
-        return f"unknown metric key {cond.metric!r}" + (f"; closest: {', '.join(near)}" if near else "")
-    if cond.op in ("true", "false"):
-        if spec.unit != "bool":
-            return f"op {cond.op!r} needs a yes/no metric; {cond.metric!r} is in unit {spec.unit!r}"
-    elif spec.unit not in NUMERIC_UNITS:
-        return f"op {cond.op!r} cannot compare {cond.metric!r} (unit {spec.unit!r}) with a number"
-    if watch and spec.unit not in NUMERIC_UNITS:
-        return f"watch items need a numeric metric; {cond.metric!r} is in unit {spec.unit!r}"
-    return None
-
-
-def check_signals(universe: Universe, path: Path | str = DEFAULT_UNIVERSE) -> None:
-    """Every claim and watch item names a catalog key, with a comparison its unit allows."""
-    from build_data.compute.catalog import keys_for  # lazy: config stays import-light
-
-    keys = keys_for(universe)
-    for section, items in (("claims", universe.claims), ("watchlist", universe.watchlist)):
-        for item_id, item in items.items():
-            for i, cond in enumerate(item.conditions):
-                problem = _signal_problem(cond, keys, watch=section == "watchlist")
-                if problem:
-                    where = f"{section}.{item_id}" + (f".{item.mode}[{i}]" if item.metric is None else "")
-                    raise ConfigError(f"{path}: {where}: {problem}")
-
-
 def load_universe(path: Path = DEFAULT_UNIVERSE, *, keys_only: bool = False) -> Universe:
-    """The editorial config, validated. `keys_only` skips the exchange-calendar check, for
-    commands that only list keys (and must not wait for pandas to load)."""
+    """The editorial config, validated field by field. `keys_only` skips the exchange-calendar
+    check, for commands that only list keys (and must not wait for pandas to load). That its
+    claims and watch items name metric keys is checked against the catalog by
+    `compute.keys.check_signals` (`compute.keys.load_universe` does both)."""
     universe = _parse(Universe, Path(path), {"keys_only": keys_only})
-    check_signals(universe, path)
+    universe._path = Path(path)
     return universe
 
 

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from numbers import Real
 
+from build_data.units import METRIC_UNITS
+
 MINUS = "\u2212"
 NBSP = "\u00a0"
 EN_DASH = "\u2013"
@@ -257,7 +259,8 @@ FORMATS: dict[str, dict[str, Formatter]] = {
     "label": {"label": fmt_label},
     "text": {"label": fmt_label},
 }
-UNITS = frozenset(FORMATS)
+UNITS = frozenset(METRIC_UNITS)
+assert set(FORMATS) == UNITS, "every unit has its formats, and only units have them"
 FORMAT_NAMES = frozenset(name for table in FORMATS.values() for name in table)
 
 

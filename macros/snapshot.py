@@ -28,7 +28,6 @@ SnapshotError = ContractError  # metrics.json is missing, unreadable, or breaks 
 BANNERS = {"live": "Data as of {} (close).", "csv": "Data as of {} (close), from local CSV files.",
            "cache": "Cached data, as of {}.", "sample": "SAMPLE DATA, not real prices."}
 CLAIM_STATES = {True: "holds", False: "fails", None: "unknown"}
-HORIZONS = {"ret_1d": "1 day", "ret_1m": "1 month", "ret_3m": "3 months", "ret_ytd": "YTD", "ret_1y": "1 year"}
 
 
 class MacroError(LookupError):
@@ -289,7 +288,15 @@ class Snapshot:
         rows = [{"name": s["name"], "alias": s["alias"],
                  "values": [self._linked(f"{s['alias']}.{h}", call, "signed_pct") for h in horizons]}
                 for s in self._listed("sectors", call)]
-        return T.sector_table(["Sector"] + [HORIZONS.get(h, h) for h in horizons], rows)
+        return T.sector_table(["Sector"] + [self._horizon(h) for h in horizons], rows)
+
+    def _horizon(self, metric: str) -> str:
+        """How a per-symbol return's horizon reads ("ret_1m" -> "1 month"), from the metric
+        catalog the snapshot carries; the metric name itself if it has none."""
+        for row in self.data.get("catalog") or ():
+            if row["pattern"] == f"X.{metric}" and row.get("horizon"):
+                return row["horizon"]
+        return metric
 
     def levels_table(self) -> str:
         """Author-defined price levels: the level, the distance of the last close from it, and

@@ -12,6 +12,7 @@ settings.register_profile("project", deadline=None)
 settings.load_profile("project")
 
 from build_data import config
+from build_data.compute import keys
 from build_data.build import build
 from build_data.fetch.gather import Options
 
@@ -21,7 +22,7 @@ FIXED_NOW = pd.Timestamp("2026-01-16 22:00", tz="UTC")
 
 @pytest.fixture(scope="session")
 def universe() -> config.Universe:
-    return config.load_universe()
+    return keys.load_universe()
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from build_data import config
+from build_data.compute import keys
 from build_data.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,16 +137,16 @@ def test_bad_config_names_the_file_and_the_field(tmp_path):
     bad = tmp_path / "universe.yml"
     bad.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError, match=r"universe\.yml: symbols\.rut\.ticker: Field required"):
-        config.load_universe(bad)
+        keys.load_universe(bad)
     raw = yaml.safe_load(config.DEFAULT_UNIVERSE.read_text())
     raw["pairs"]["rut_vs_spx"]["b"] = "sp500"
     bad.write_text(yaml.safe_dump(raw))
     run = cli("--source", "sample", "--config", str(bad), "--out", str(tmp_path / "o"))
     assert run.returncode == 1
-    assert "universe.yml" in run.stderr and "pairs.rut_vs_spx: unknown symbol alias 'sp500'" in run.stderr
+    assert "universe.yml" in run.stderr and "pairs.rut_vs_spx: unknown symbol alias 'sp500'; closest: spx" in run.stderr
     bad.write_text("symbols: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
-        config.load_universe(bad)
+        keys.load_universe(bad)
 
 
 def test_bad_facts_file_names_the_field(tmp_path):
@@ -212,7 +213,7 @@ def test_duplicate_yaml_keys_are_rejected_naming_the_key_and_both_lines(tmp_path
     bad = tmp_path / "universe.yml"
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(ConfigError) as err:
-        config.load_universe(bad)
+        keys.load_universe(bad)
     assert str(err.value) == f"{bad}: line {ndx + 1}: duplicate key 'spx' (first defined on line {first})"
     facts = tmp_path / "facts.yml"
     facts.write_text("facts:\n  a: {text: t, source: s, date: 2026-01-01, max_age_days: 9}\n"
@@ -228,7 +229,7 @@ def test_unknown_field_is_named_as_unknown_not_as_another_missing(tmp_path):
     bad = tmp_path / "universe.yml"
     bad.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError) as err:
-        config.load_universe(bad)
+        keys.load_universe(bad)
     assert str(err.value) == f"{bad}: symbols.rut: unknown field 'tickr'; did you mean 'ticker'? (and 1 more)"
 
 

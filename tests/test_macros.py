@@ -470,3 +470,12 @@ def test_attribute_lists_are_not_jinja_comments(tmp_path, vendor):
     html = (site.site / "bull-case" / "index.html").read_text()
     assert 'id="bull-top"' in html and 'id="next"' in html and ">71.2<" in html
     assert "hidden" not in re.sub(r"<[^>]+>", "", html.split("<article", 1)[1].split("</article>", 1)[0])
+
+
+def test_sector_table_heads_read_the_horizon_from_the_snapshot_catalog(tmp_path):
+    data = load_fixture_snapshot()
+    data["catalog"] += [{"pattern": "X.ret_1d", "unit": "fraction", "definition": "d", "horizon": "1 session"},
+                        {"pattern": "X.ret_1m", "unit": "fraction", "definition": "d", "horizon": "one month"}]
+    data["catalog"][1]["horizon"] = "this year"  # X.ret_ytd
+    heads = re.findall(r"<th[^>]*>([^<]+)</th>", snapshot_at(tmp_path, data).sector_table())
+    assert heads == ["Sector", "1 session", "one month", "this year"]

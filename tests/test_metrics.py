@@ -1,4 +1,5 @@
-"""Metric functions against hand computations, a published worked example and TA-Lib."""
+"""The catalog's metric functions (the ones production runs, through `formulas`) against hand
+computations, a published worked example and TA-Lib."""
 from __future__ import annotations
 
 import math
@@ -10,7 +11,13 @@ import talib
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.pandas import column, data_frames, range_indexes
 
+from build_data.compute import formulas
 from build_data.compute import metrics as m
+
+
+def catalog_fn(name: str):
+    """The function the catalog computes the per-symbol metric `name` with."""
+    return formulas.function("symbol", name)
 
 
 def series(values, start="2026-01-02"):
@@ -28,21 +35,21 @@ STOCKCHARTS_RSI = [70.53, 66.32, 66.55, 69.41, 66.36, 57.97, 62.93, 63.26, 56.06
 
 
 def test_rsi_matches_stockcharts_worked_example():
-    rsi = m.to_rsi(series(STOCKCHARTS_CLOSES))
+    rsi = catalog_fn("rsi_14")(series(STOCKCHARTS_CLOSES))
     assert rsi.iloc[:14].isna().all()
     assert np.allclose(rsi.iloc[14:].to_numpy(), STOCKCHARTS_RSI, atol=0.1)
 
 
 def test_rsi_first_value_by_hand():
     # First 14 changes: gains sum 3.34, losses sum 1.40 -> RS = 3.34 / 1.40.
-    rsi = m.to_rsi(series(STOCKCHARTS_CLOSES))
+    rsi = catalog_fn("rsi_14")(series(STOCKCHARTS_CLOSES))
     assert rsi.iloc[14] == pytest.approx(100 - 100 / (1 + 3.34 / 1.40), abs=1e-9)
 
 
 def test_rsi_equals_talib_on_a_long_series():
     rng = np.random.default_rng(7)
     closes = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 600)))
-    ours = m.to_rsi(series(closes)).to_numpy()
+    ours = catalog_fn("rsi_14")(series(closes)).to_numpy()
     ref = talib.RSI(closes, timeperiod=14)
     assert np.allclose(ours[14:], ref[14:], atol=1e-9)
 
@@ -56,15 +63,15 @@ def test_rsi_differs_from_the_simple_average_variant():
 
 
 def test_rsi_edges():
-    assert m.to_rsi(series(range(1, 31))).iloc[-1] == 100  # only gains
-    assert m.to_rsi(series([5.0] * 30)).iloc[-1] == 50  # flat
+    assert catalog_fn("rsi_14")(series(range(1, 31))).iloc[-1] == 100  # only gains
+    assert catalog_fn("rsi_14")(series([5.0] * 30)).iloc[-1] == 50  # flat
 
 
 def test_rsi_vectorized_over_columns_matches_per_column():
     c = STOCKCHARTS_CLOSES
     frame = pd.DataFrame({"a": c, "b": [np.nan] * 3 + c[:-3]}, index=pd.bdate_range("2026-01-02", periods=len(c)))
     wide = m.to_rsi(frame)
-    assert np.allclose(wide["b"].dropna().to_numpy(), m.to_rsi(series(c[:-3])).dropna().to_numpy())
+    assert np.allclose(wide["b"].dropna().to_numpy(), catalog_fn("rsi_14")(series(c[:-3])).dropna().to_numpy())
 
 
 @pytest.mark.parametrize("values, expected", [
@@ -73,41 +80,66 @@ def test_rsi_vectorized_over_columns_matches_per_column():
     ([50, 50], 0.0),
 ])
 def test_one_day_return(values, expected):
-    assert m.to_returns(series(values)).iloc[-1] == pytest.approx(expected)
+    assert catalog_fn("ret_1d")(series(values)).iloc[-1] == pytest.approx(expected)
+
+
+def test_twenty_session_return_by_hand():
+    closes = [100.0 + i for i in range(25)]
+    ret = catalog_fn("ret_20d")(series(closes))
+    assert ret.iloc[:20].isna().all()  # no close 20 sessions back yet
+    assert ret.iloc[20] == pytest.approx(120 / 100 - 1)
+    assert ret.iloc[-1] == pytest.approx(124 / 104 - 1)
+    with_gap = series(closes).copy()
+    with_gap.iloc[4] = np.nan  # the base of the last value: no base, no return (never bridged)
+    assert math.isnan(catalog_fn("ret_20d")(with_gap).iloc[-1])
 
 
 def test_calendar_returns_and_ytd_base():
     s = pd.Series([100.0, 104.0, 110.0, 121.0],
                   index=pd.to_datetime(["2025-12-30", "2025-12-31", "2026-01-02", "2026-02-02"]))
     as_of = pd.Timestamp("2026-02-02")
+    assert s.index[-1] == as_of
     # YTD base is the 2025-12-31 close (104), not the first 2026 close.
-    assert m.calc_return(s, m.ytd_base_date(as_of)) == pytest.approx(121 / 104 - 1)
+    assert catalog_fn("ret_ytd")(s).iloc[-1] == pytest.approx(121 / 104 - 1)
     # 1m base: last close on or before 2026-01-02 -> 110.
-    assert m.calc_return(s, m.horizon_base_dates(as_of)["ret_1m"]) == pytest.approx(0.1)
+    assert catalog_fn("ret_1m")(s).iloc[-1] == pytest.approx(0.1)
 
 
 def test_return_without_a_base_is_nan_not_filled():
     s = series([100.0, 101.0], start="2026-03-02")
-    assert math.isnan(m.calc_return(s, pd.Timestamp("2025-12-31")))
+    assert math.isnan(catalog_fn("ret_ytd")(s).iloc[-1])
+    assert math.isnan(catalog_fn("ret_1m")(s).iloc[-1])
 
 
 def test_sma_and_drawdown_by_hand():
     s = series([10, 12, 8, 9, 16])
     assert m.to_sma(s, 3).tolist()[2:] == pytest.approx([10, 29 / 3, 11])
-    assert m.to_drawdown(s).tolist() == pytest.approx([0, 0, 8 / 12 - 1, 9 / 12 - 1, 0])
+    assert catalog_fn("drawdown")(s).tolist() == pytest.approx([0, 0, 8 / 12 - 1, 9 / 12 - 1, 0])
+    assert catalog_fn("pct_from_record")(s).tolist() == pytest.approx([0, 0, 8 / 12 - 1, 9 / 12 - 1, 0])
+    long = series(range(1, 71))
+    assert catalog_fn("sma_50")(long).iloc[-1] == pytest.approx(sum(range(21, 71)) / 50)
+    assert catalog_fn("above_sma_50")(long).iloc[-1] == True  # noqa: E712 (a numpy bool)
+    # 50-day average now (of 21..70) over the one 20 sessions earlier (of 1..50), minus one.
+    assert catalog_fn("sma_50_slope")(long).iloc[-1] == pytest.approx(45.5 / 25.5 - 1)
+    assert math.isnan(catalog_fn("sma_50_slope")(long).iloc[-2])  # 69 sessions: too few
 
 
 def test_volatility_by_hand():
     s = series([100, 101, 99, 102])
     logs = np.log([101 / 100, 99 / 101, 102 / 99])
     assert m.to_volatility(s, window=3).iloc[-1] == pytest.approx(np.std(logs, ddof=1) * np.sqrt(252))
+    closes = series(100 * np.exp(np.cumsum(np.tile([0.01, -0.02, 0.015], 10))))
+    logs = np.log(closes / closes.shift(1)).iloc[-20:]
+    assert catalog_fn("vol_20d")(closes).iloc[-1] == pytest.approx(np.std(logs, ddof=1) * np.sqrt(252))
 
 
 def test_records_and_streaks():
     s = series([10, 11, 10.5, 12, 12, 13])
     assert m.to_new_records(s).tolist() == [False, True, False, True, False, True]
-    record, when = m.calc_record(series([1, 3, 2, 3]))
-    assert record == 3 and when == pd.Timestamp("2026-01-05")  # the first time, on ties
+    ties = series([1, 3, 2, 3])
+    assert catalog_fn("record_close")(ties).iloc[-1] == 3
+    assert catalog_fn("record_date")(ties).iloc[-1] == pd.Timestamp("2026-01-05")  # the first time, on ties
+    assert catalog_fn("sessions_since_record")(ties).tolist() == [0, 0, 1, 2]
     flags = pd.Series([True, True, False, True, True, True, False, True])
     assert m.to_streak(flags).tolist() == [1, 2, 0, 1, 2, 3, 0, 1]
 
@@ -117,17 +149,19 @@ def test_outperformance_streak_and_rank():
     b = series([100, 100, 100, 100, 100, 100, 100])
     streak = m.to_streak(m.to_outperformance(a, b))
     assert streak.tolist() == [0, 1, 2, 0, 1, 2, 3]
-    longest, ended = m.calc_longest_streak(streak)
-    assert longest == 3 and ended == streak.index[-1]
-    assert m.calc_streak_rank(streak) == 1
-    assert m.calc_streak_rank(streak.iloc[:5]) == 2  # current run of 1 behind an earlier run of 2
+    assert m.to_longest_streak(streak).iloc[-1] == 3
+    assert m.to_longest_streak_date(streak).iloc[-1] == streak.index[-1]
+    assert m.to_streak_rank(streak).iloc[-1] == 1
+    assert m.to_streak_rank(streak.iloc[:5]).iloc[-1] == 2  # current run of 1 behind an earlier run of 2
+    assert math.isnan(m.to_streak_rank(streak).iloc[3])  # no current run
 
 
 def test_52_week_range_uses_the_trailing_year_only():
     idx = pd.to_datetime(["2024-11-01", "2025-12-01", "2026-06-01", "2026-11-20"])
     s = pd.Series([500.0, 90.0, 120.0, 100.0], index=idx)
-    high, low = m.calc_range(s, pd.Timestamp("2026-11-20"))
-    assert (high, low) == (120.0, 90.0)
+    assert catalog_fn("high_52w")(s).iloc[-1] == 120.0
+    assert catalog_fn("low_52w")(s).iloc[-1] == 90.0
+    assert catalog_fn("pct_from_high_52w")(s).iloc[-1] == pytest.approx(100 / 120 - 1)
 
 
 def test_metrics_do_not_mutate_input():
@@ -168,20 +202,14 @@ def test_rsi_stays_in_bounds(frame):
     assert ((rsi.dropna() >= 0) & (rsi.dropna() <= 100)).all().all()
 
 
-def test_records_since_matches_the_running_peak_definition():
-    rng = np.random.default_rng(11)
-    frame = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0.001, 0.01, (600, 3)), axis=0)),
-                         index=pd.bdate_range("2024-01-01", periods=600), columns=list("abc"))
-    frame.iloc[:300, 2] = np.nan  # listed later
-    start = pd.Timestamp("2025-01-01")
-    expected = m.to_new_records(frame).loc[start:].sum()
-    assert m.calc_records_since(frame, start).tolist() == expected.astype(float).tolist()
-    assert m.calc_records_since(frame["a"], start) == expected["a"]
-    assert m.calc_drawdown(frame["a"]) == pytest.approx(m.to_drawdown(frame["a"]).iloc[-1])
-
-
-def test_rsi_on_a_600_session_tail_equals_rsi_on_the_whole_history():
-    from build_data.compute.catalog import RSI_TAIL
-    rng = np.random.default_rng(5)
-    s = series(100 * np.exp(np.cumsum(rng.normal(0, 0.012, 3000))))
-    assert m.to_rsi(s.iloc[-RSI_TAIL:]).iloc[-1] == pytest.approx(m.to_rsi(s).iloc[-1], rel=1e-12)
+def test_records_this_year_by_hand():
+    s = pd.Series([10.0, 12.0, 11.0, 13.0, 12.5, 14.0, 14.0],
+                  index=pd.to_datetime(["2025-12-29", "2025-12-30", "2025-12-31", "2026-01-02", "2026-01-05",
+                                        "2026-01-06", "2026-01-07"]))
+    # 2025: 12 is a record (10 is the first close, not a record); 2026: 13 and 14 (the tie is not).
+    assert catalog_fn("records_ytd")(s).tolist() == [0, 1, 1, 1, 1, 2, 2]
+    gap = s.copy()
+    gap.iloc[4] = np.nan  # no close on 2026-01-05: the running record (13) is not forgotten
+    assert catalog_fn("records_ytd")(gap).tolist()[3:] == [1, 1, 2, 2]
+    gap.iloc[3] = np.nan  # nor 2026-01-02: 14 is then the year's first record close
+    assert catalog_fn("records_ytd")(gap).tolist()[3:] == [0, 0, 1, 1]

@@ -297,17 +297,17 @@ def test_each_chart_is_drawn_narrow_for_phones(sample_site):
 
 
 def _aliases():
-    from build_data import config
+    from build_data.compute import keys
 
-    u = config.load_universe()
+    u = keys.load_universe()
     return [(a, s.ticker) for a, s in u.symbols.items()] + [(a, m.series) for a, m in u.macro.items()]
 
 
 @pytest.fixture(scope="module")
 def full_csv(tmp_path_factory):
-    from build_data import config
+    from build_data.compute import keys
 
-    u = config.load_universe()
+    u = keys.load_universe()
     end = dt.date(2026, 1, 16)
     return (sample.sample_prices([s.ticker for s in u.symbols.values()], end),
             sample.sample_macro([m.series for m in u.macro.values()], end))

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from build_data import config
+from build_data.compute import keys
 from build_data.compute import signals
 from build_data.compute.values import Metric
 from build_data.config import Claim, WatchItem
@@ -77,7 +78,7 @@ def test_a_reading_that_recrosses_every_session_never_reaches_the_change_log():
 
 
 def test_since_previous_and_pending():
-    universe = config.load_universe()
+    universe = keys.load_universe()
     claims = {"stretched": _claim(clear=67, confirm=3)}
     u = universe.model_copy(update={"claims": claims, "watchlist": {}})
     # Latched on from 01-06 to 01-14, off from 01-15; back to 71 on the last two sessions.
@@ -102,7 +103,7 @@ def test_a_state_held_over_the_whole_history_dates_from_its_start():
 
 
 def test_no_current_value_means_the_claim_cannot_be_checked():
-    u = config.load_universe().model_copy(update={"claims": {"stretched": _claim()}, "watchlist": {}})
+    u = keys.load_universe().model_copy(update={"claims": {"stretched": _claim()}, "watchlist": {}})
     metrics = {"rut.rsi_14": _metric(None, reason="stale: last close 2026-01-02")}
     out = signals.evaluate_claims(u, metrics, {"rut.rsi_14": _history(WAVER)}, START)["stretched"]
     assert out["holds"] is None and out["reason"] == "stale: last close 2026-01-02"
@@ -111,7 +112,7 @@ def test_no_current_value_means_the_claim_cannot_be_checked():
 
 
 def test_without_a_history_the_current_reading_decides_alone():
-    u = config.load_universe().model_copy(update={"claims": {"stretched": _claim(clear=67)}, "watchlist": {}})
+    u = keys.load_universe().model_copy(update={"claims": {"stretched": _claim(clear=67)}, "watchlist": {}})
     out = signals.evaluate_claims(u, {"rut.rsi_14": _metric(71.0)}, {"rut.rsi_14": None}, START)["stretched"]
     assert (out["holds"], out["since"], out["previous"], out["pending"], out["flips"]) == (True, None, None, None, [])
     out = signals.evaluate_claims(u, {"rut.rsi_14": _metric(68.0)}, {}, START)["stretched"]
@@ -140,7 +141,7 @@ def test_compound_any_needs_one_condition():
 
 
 def test_compound_claim_in_the_snapshot():
-    u = config.load_universe().model_copy(update={"claims": {"both": _claim(**BOTH)}, "watchlist": {}})
+    u = keys.load_universe().model_copy(update={"claims": {"both": _claim(**BOTH)}, "watchlist": {}})
     metrics = {"rut.above_sma_50": _metric(True, "bool"), "rut.above_sma_200": _metric(True, "bool")}
     hist = {"rut.above_sma_50": ABOVE_50, "rut.above_sma_200": ABOVE_200}
     out = signals.evaluate_claims(u, metrics, hist, START)["both"]
@@ -168,7 +169,7 @@ def test_watch_item_status_with_hysteresis_and_confirmation():
     assert _flip_dates(item.model_copy(update={"confirm": 1}), {"rut.rsi_14": _history(WAVER)}) == [
         ("2026-01-06", "triggered"), ("2026-01-15", "clear"), ("2026-01-16", "near"), ("2026-01-19", "triggered"),
         ("2026-01-21", "clear"), ("2026-01-23", "triggered"), ("2026-01-26", "clear")]
-    u = config.load_universe().model_copy(update={"claims": {}, "watchlist": {"rsi": item}})
+    u = keys.load_universe().model_copy(update={"claims": {}, "watchlist": {"rsi": item}})
     out = signals.evaluate_watchlist(u, {"rut.rsi_14": _metric(68.5)}, {"rut.rsi_14": _history(WAVER[:-1] + [68.5])},
                                      START)["rsi"]
     # 71 on 01-23 latches, and 68.5 stays above the clear level: triggered for two sessions, confirmed.
@@ -189,7 +190,7 @@ def test_compound_watch_item_near_per_condition():
     # any: triggered while either is met (01-08 to 01-12), then near on the last session only: pending.
     either = WatchItem(kind="risk", title="t", why="w", any=conds)
     assert _flip_dates(either, hist) == [("2026-01-06", "near"), ("2026-01-08", "triggered")]
-    u = config.load_universe().model_copy(update={"claims": {}, "watchlist": {"credit": either}})
+    u = keys.load_universe().model_copy(update={"claims": {}, "watchlist": {"credit": either}})
     metrics = {"hy_spread.latest": _metric(3.6, "percent"), "us10y.latest": _metric(4.7, "percent")}
     out = signals.evaluate_watchlist(u, metrics, hist, START)["credit"]
     assert (out["status"], out["pending"]) == ("triggered", {"to": "near", "sessions": 1, "needs": 2})
@@ -221,7 +222,7 @@ def _load_with(tmp_path, section: str, item_id: str, item: dict):
     raw[section][item_id] = item
     path = tmp_path / "universe.yml"
     path.write_text(yaml.safe_dump(raw))
-    return lambda: config.load_universe(path)
+    return lambda: keys.load_universe(path)
 
 
 CLAIM = {"page": "bull", "title": "t", "holds": "h", "fails": "f"}
@@ -282,7 +283,7 @@ def test_malformed_watch_item_is_a_config_error(tmp_path, item, message):
 
 
 def test_the_default_universe_passes_the_checks(universe):
-    config.check_signals(universe)
+    keys.check_signals(universe)
     assert universe.claims["above_averages"].mode == "all"
     assert universe.claims["overbought"].clear == 67 and universe.watchlist["rsi_overbought"].clear == 67
 

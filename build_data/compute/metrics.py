@@ -1,11 +1,13 @@
 """Pure, vectorized market metrics.
 
-`to_*` maps prices to a series (a Series, or a DataFrame with one column per symbol);
-`calc_*` reduces prices to one value per symbol (a scalar for a Series, a Series for a
-DataFrame). Inputs are close prices indexed by session date, ascending. Nothing here reads
+`to_*` maps prices to a daily series (a Series, or a DataFrame with one column per symbol):
+the catalog's value of a metric is the last row of its series, so one function defines it.
+Inputs are close prices indexed by session date, ascending. Nothing here reads
 files, fills gaps or mutates its input: NaN in gives NaN out.
 """
 from __future__ import annotations
+
+import bisect
 
 import numpy as np
 import pandas as pd
@@ -15,9 +17,9 @@ TRADING_DAYS = 252
 Prices = pd.Series | pd.DataFrame
 
 
-def to_returns(prices: Prices) -> Prices:
-    """Simple session-over-session return: p_t / p_{t-1} - 1."""
-    return prices / prices.shift(1) - 1
+def to_returns(prices: Prices, *, sessions: int = 1) -> Prices:
+    """Simple return over `sessions` sessions: p_t / p_{t-sessions} - 1 (NaN if either close is missing)."""
+    return prices / prices.shift(sessions) - 1
 
 
 def to_log_returns(prices: Prices) -> Prices:
@@ -67,20 +69,6 @@ def to_rsi(prices: Prices, *, window: int = 14) -> Prices:
     return rsi.mask(flat, 50.0)
 
 
-def calc_sma(prices: Prices, window: int, *, sessions_ago: int = 0) -> Prices:
-    """The `window`-session simple average as it stood `sessions_ago` sessions before the last row
-    (NaN if any close in that window is missing)."""
-    end = len(prices) - sessions_ago
-    if end < window:
-        return prices.iloc[:0].mean() * np.nan if isinstance(prices, pd.DataFrame) else np.nan
-    return prices.iloc[end - window:end].mean(skipna=False)
-
-
-def calc_drawdown(prices: Prices) -> Prices:
-    """The last row's fall from the peak close: p_last / max(p) - 1."""
-    return prices.iloc[-1] / prices.max() - 1
-
-
 def to_drawdown(prices: Prices) -> Prices:
     """Fall from the running peak: p_t / max(p_0..p_t) - 1, always <= 0."""
     return prices / prices.cummax() - 1
@@ -89,21 +77,6 @@ def to_drawdown(prices: Prices) -> Prices:
 def to_volatility(prices: Prices, *, window: int = 20) -> Prices:
     """Realized volatility, annualized: stdev of the last `window` log returns x sqrt(252)."""
     return to_log_returns(prices).rolling(window, min_periods=window).std() * np.sqrt(TRADING_DAYS)
-
-
-def calc_records_since(prices: Prices, start: pd.Timestamp) -> Prices:
-    """Number of record closes (closes above every earlier close) on or after `start`.
-
-    The same count as `to_new_records(prices).loc[start:].sum()`, but the running peak is only
-    walked through the rows since `start`; the peak before it is one max()."""
-    before, since = prices.loc[: start - pd.Timedelta(days=1)], prices.loc[start:]
-    earlier_peak = np.asarray(before.max(), dtype="float64") if len(before) else np.nan
-    # fmax ignores NaN: the prior peak is the running peak this year or the earlier one, whichever exists.
-    prior = np.fmax(since.cummax().shift(1).to_numpy(), earlier_peak)
-    records = (since.to_numpy() > prior) & ~np.isnan(prior)
-    if isinstance(prices, pd.DataFrame):
-        return pd.Series(records.sum(axis=0), index=prices.columns, dtype="float64")
-    return float(records.sum())
 
 
 def to_new_records(prices: Prices) -> Prices:
@@ -127,23 +100,6 @@ def to_outperformance(a: Prices, b: pd.Series) -> Prices:
     return beat & ra.notna() & (rb.notna() if isinstance(rb, pd.Series) else True)
 
 
-def last_valid(prices: Prices, on_or_before: pd.Timestamp, *, within_days: int = 10) -> Prices:
-    """The last close on or before a date, if one exists within `within_days` calendar days.
-
-    That is the definition of a return's base ("close on or before the date one month ago"),
-    not gap filling: a series with no close in that window has no base.
-    """
-    window = prices.loc[on_or_before - pd.Timedelta(days=within_days): on_or_before]
-    if window.empty:
-        return pd.Series(np.nan, index=prices.columns) if isinstance(prices, pd.DataFrame) else np.nan
-    return window.ffill().iloc[-1]
-
-
-def calc_return(prices: Prices, base_date: pd.Timestamp) -> Prices:
-    """Return from the last close on or before `base_date` to the last row's close."""
-    return prices.iloc[-1] / last_valid(prices, base_date) - 1
-
-
 def ytd_base_date(as_of: pd.Timestamp) -> pd.Timestamp:
     """YTD base: the last close of the previous year, as index providers report it."""
     return pd.Timestamp(year=as_of.year - 1, month=12, day=31)
@@ -160,36 +116,7 @@ def horizon_base_dates(as_of: pd.Timestamp) -> dict[str, pd.Timestamp]:
     }
 
 
-def calc_record(prices: Prices) -> tuple[Prices, Prices]:
-    """All-time record close and the date it was first set."""
-    return prices.max(), prices.idxmax()
-
-
-def calc_range(prices: Prices, as_of: pd.Timestamp, *, days: int = 365) -> tuple[Prices, Prices]:
-    """Highest and lowest close in the 52 weeks ending at `as_of` (closing basis)."""
-    window = prices.loc[as_of - pd.Timedelta(days=days - 1): as_of]
-    return window.max(), window.min()
-
-
-def calc_longest_streak(streak: Prices) -> tuple[Prices, Prices]:
-    """Longest run in a streak series and the session it ended on (the latest, on ties)."""
-    longest = streak.max()
-    ended = streak[::-1].idxmax()
-    return longest, ended
-
-
-def calc_streak_rank(streak: pd.Series) -> float:
-    """Rank of the current run among all runs in the history (1 = longest; ties share a rank).
-    NaN when there is no current run."""
-    current = streak.iloc[-1]
-    if current == 0:
-        return np.nan
-    ends = streak[(streak > 0) & (streak.shift(-1, fill_value=0) == 0)]
-    earlier = ends.iloc[:-1]  # the last end is the current run itself
-    return float((earlier > current).sum() + 1)
-
-
-# --- Daily series of the catalog's metrics (one value per session; the last equals the calc_* value).
+# --- Daily series of the catalog's metrics (one value per session).
 
 def to_base_close(prices: Prices, base_dates: pd.DatetimeIndex) -> Prices:
     """For each row, the close of the last row on or before that row's base date (NaN if that
@@ -294,10 +221,8 @@ def to_longest_streak_date(streak: pd.Series) -> pd.Series:
 
 
 def to_streak_rank(streak: pd.Series) -> pd.Series:
-    """`calc_streak_rank` at every session: 1 + the number of earlier, finished runs longer than
+    """The current run's rank at every session: 1 + the number of earlier, finished runs longer than
     the current one; NaN when there is no current run."""
-    import bisect
-
     values = streak.to_numpy()
     ended = np.append(values[1:] == 0, True) & (values > 0)
     finished: list[int] = []  # sorted lengths of runs that ended before the current one
@@ -309,61 +234,3 @@ def to_streak_rank(streak: pd.Series) -> pd.Series:
                 bisect.insort(finished, int(v))
     return pd.Series(out, index=streak.index)
 
-
-def calc_return_at_session(prices: Prices, base_date: pd.Timestamp) -> Prices:
-    """Return from the close of the last row on or before `base_date` to the last row's close.
-    NaN when that row has no close: on a session-indexed frame a gap is never bridged."""
-    base = prices.loc[:base_date]
-    if base.empty:
-        return prices.iloc[-1] * np.nan
-    return prices.iloc[-1] / base.iloc[-1] - 1
-
-
-def calc_volatility(prices: Prices, *, window: int = 20) -> Prices:
-    """`to_volatility` at the last row only: stdev of the last `window` log returns x sqrt(252)
-    (NaN if any of them is missing)."""
-    logs = np.log(prices.iloc[-window - 1:] / prices.iloc[-window - 1:].shift(1)).iloc[1:]
-    if len(logs) < window:
-        return prices.iloc[-1] * np.nan
-    return logs.std(ddof=1, skipna=False) * np.sqrt(TRADING_DAYS)
-
-
-def calc_rsi(prices: pd.DataFrame, *, window: int = 14) -> pd.Series:
-    """`to_rsi` at the last row only, for many columns at once.
-
-    Wilder's average at the last row is seed * b^(T-s) + sum over t > s of x_t * a * b^(T-t)
-    (a = 1/window, b = 1 - a, s = the seed row): a weighted sum, computed for all columns in one
-    array operation. Columns with a missing value after their first one take `to_rsi` itself,
-    which defines how a gap is weighted."""
-    values = prices.to_numpy(dtype="float64")
-    started = np.maximum.accumulate(~np.isnan(values), axis=0)
-    holes = (np.isnan(values) & started).any(axis=0)
-    out = pd.Series(np.nan, index=prices.columns)
-    if holes.any():
-        out[holes] = to_rsi(prices.loc[:, holes]).iloc[-1]
-    clean = ~holes
-    if not clean.any():
-        return out
-    v = values[:, clean]
-    delta = np.diff(v, axis=0)
-    gain, loss = np.clip(delta, 0, None), np.clip(-delta, 0, None)
-    n = len(delta)
-    first = np.argmax(~np.isnan(delta), axis=0)          # first change of each column
-    seed_row = first + window - 1                         # the row whose average is the seed
-    rows = np.arange(n)[:, None]
-    a, b = 1 / window, 1 - 1 / window
-    weights = a * b ** (n - 1 - rows)                     # weight of row t in the last value
-    after = rows > seed_row
-    in_seed = (rows >= first) & (rows <= seed_row)
-
-    def wilder(x):
-        x0 = np.where(np.isnan(x), 0.0, x)
-        seed = np.where(in_seed, x0, 0.0).sum(axis=0) / window
-        return seed * b ** (n - 1 - seed_row) + np.where(after, x0 * weights, 0.0).sum(axis=0)
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        avg_gain, avg_loss = wilder(gain), wilder(loss)
-        rsi = 100 - 100 / (1 + avg_gain / avg_loss)
-    rsi = np.where((avg_gain == 0) & (avg_loss == 0), 50.0, rsi)
-    out[clean] = np.where(seed_row < n, rsi, np.nan)
-    return out

@@ -1,9 +1,10 @@
 """Every catalog key's value as of the build date, and any key's daily history, from the catalog.
 
 Pure: series in, `{key: Metric}` out. Prices are laid on the exchange calendar: one row per
-session, one column per symbol, NaN where a series has no close. Windows therefore count
-sessions, and a series' own gaps, late start or early end stay in its own column. Every key in
-the catalog is present; a metric that cannot be computed has value None and a reason.
+session, one column per symbol and per derived series (a / b or a - b of two symbols' closes),
+NaN where a series has no close. Windows therefore count sessions, and a series' own gaps, late
+start or early end stay in its own column. Every key in the catalog is present; a metric that
+cannot be computed has value None and the reason its catalog entry gives.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from build_data.compute import catalog
+from build_data.compute import catalog, formulas
 from build_data.compute import metrics as m
 from build_data.config import Universe
 
@@ -46,17 +47,33 @@ class Data:
     sources: dict[str, str] = field(default_factory=dict)   # alias -> "yahoo:^RUT"
     missing: dict[str, str] = field(default_factory=dict)   # alias -> why there is no data
 
+    def __post_init__(self):
+        # Derived series (config `derived:`) are columns like any symbol's: every symbol metric,
+        # pair, level and chart reads them the same way.
+        if self.universe.derived:
+            self.closes = with_derived(self.closes, self.universe)
+            self.sources, self.missing = dict(self.sources), dict(self.missing)  # the caller's stay as they were
+            for alias, d in self.universe.derived.items():
+                self.sources.setdefault(alias, d.source(self.universe))
+                gone = [leg for leg in d.legs if leg in self.missing]
+                if gone:
+                    self.missing.setdefault(alias, f"{gone[0]}: {self.missing[gone[0]]}")
+
     @property
     def as_of(self) -> pd.Timestamp:
         return self.closes.index[-1]
 
     @functools.cached_property
     def names(self) -> dict[str, str]:
-        return {a: s.name for a, s in self.universe.symbols.items()}
+        return {a: s.name for a, s in [*self.universe.symbols.items(), *self.universe.derived.items()]}
 
     @functools.cached_property
     def entries(self) -> dict[str, catalog.Entry]:
         return catalog.entries(self.universe)
+
+    def history(self, key: str) -> pd.Series:
+        """The daily series of any key (see `history`)."""
+        return history(key, self)
 
     def memo(self, key, make):
         """A value computed once per build: histories and the intermediates several metrics share."""
@@ -64,6 +81,17 @@ class Data:
         if key not in cache:
             cache[key] = make()
         return cache[key]
+
+
+def with_derived(closes: pd.DataFrame, universe: Universe) -> pd.DataFrame:
+    """The closes with a column per derived series: a / b (ratio) or a - b (spread) of its legs'
+    closes on each session, NaN where either leg has none."""
+    out = closes.copy()
+    empty = pd.Series(float("nan"), index=closes.index)
+    for alias, d in universe.derived.items():
+        a, b = (closes[leg] if leg in closes.columns else empty for leg in d.legs)
+        out[alias] = (a / b).replace([np.inf, -np.inf], np.nan) if d.kind == "ratio" else a - b
+    return out
 
 
 def on_sessions(frames: dict[str, pd.Series], session_dates: pd.DatetimeIndex) -> pd.DataFrame:
@@ -101,12 +129,13 @@ def history(key: str, data: Data, entry: catalog.Entry | None = None) -> pd.Seri
 
 
 def _history(e: catalog.Entry, data: Data) -> pd.Series:
+    fn = formulas.function(e.family, e.spec.name)
     if e.family in ("symbol", "volume"):
         prices = data.closes if e.family == "symbol" else data.volumes
         if e.subject not in prices.columns:
             return pd.Series(dtype="float64")
-        return e.spec.frame(prices[[e.subject]])[e.subject]
-    return e.spec.series(data, e.subject)
+        return fn(prices[[e.subject]])[e.subject]
+    return fn(data, e.subject)
 
 
 def _gap_reasons(prices: pd.DataFrame, specs: list[catalog.Spec]) -> dict[str, dict[str, str]]:
@@ -141,17 +170,23 @@ def _history_reasons(closes: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, dic
     for spec in catalog.SYMBOL:
         for alias in n.index[n < spec.min_sessions]:
             reasons[alias][spec.name] = f"too little history: {n[alias]} sessions, needs {spec.min_sessions}"
-    for name, base in m.horizon_base_dates(as_of).items():
+    bases = m.horizon_base_dates(as_of)
+    for spec in catalog.SYMBOL:
+        if spec.base is None:
+            continue
+        base = bases[spec.base]
         session = closes.index[closes.index <= base]
         for alias in first.index[first > base]:
-            reasons[alias].setdefault(name, f"history starts {_iso(first[alias])}, after the base date {_iso(base)}")
+            reasons[alias].setdefault(spec.name, f"history starts {_iso(first[alias])}, after the base date {_iso(base)}")
         if len(session):
             base_row = closes.loc[session[-1]]
             for alias in base_row.index[base_row.isna() & (first <= base)]:
-                reasons[alias].setdefault(name, f"gap: no close on the base session {_iso(session[-1])}")
-    for alias in first.index[first > as_of - pd.Timedelta(days=364)]:
-        for name in ("high_52w", "low_52w", "pct_from_high_52w"):
-            reasons[alias].setdefault(name, f"history starts {_iso(first[alias])}, under 52 weeks")
+                reasons[alias].setdefault(spec.name, f"gap: no close on the base session {_iso(session[-1])}")
+    for spec in catalog.SYMBOL:
+        if isinstance(spec.window, str):  # a calendar window ("365D"): the history must span it
+            span = pd.Timedelta(spec.window) - pd.Timedelta(days=1)
+            for alias in first.index[first > as_of - span]:
+                reasons[alias].setdefault(spec.name, f"history starts {_iso(first[alias])}, under 52 weeks")
     for alias, gaps in _gap_reasons(closes, catalog.SYMBOL).items():
         for name, why in gaps.items():
             reasons[alias].setdefault(name, why)
@@ -171,13 +206,14 @@ def _plain_column(values: pd.Series, unit: str) -> list:
     return [v if k else None for v, k in zip(floats.tolist(), ok.tolist())]
 
 
-def _table(prices: pd.DataFrame, specs: list[catalog.Spec]) -> dict[str, dict[str, object]]:
-    """{metric: {alias: last value}} for a vectorized family, through each spec's fast path."""
+def _table(prices: pd.DataFrame, family: str, specs: list[catalog.Spec]) -> dict[str, dict[str, object]]:
+    """{metric: {alias: last value}} for a vectorized family: the last row of each spec's daily
+    series, computed for all columns at once."""
     if prices.empty:
         return {}
     out = {}
     for s in specs:
-        last = s.last(prices) if s.last else s.frame(prices).iloc[-1]
+        last = formulas.function(family, s.name)(prices).iloc[-1]
         out[s.name] = dict(zip(prices.columns, _plain_column(pd.Series(last, index=prices.columns), s.unit)))
     return out
 
@@ -234,8 +270,8 @@ def compute_metrics(data: Data) -> dict[str, Metric]:
     volumes = data.volumes.dropna(axis=1, how="all")
     have = set(closes.columns)
     last = _last_dates(closes)
-    values = {"symbol": _per_last_date(closes, last, lambda c, d: _table(c, catalog.SYMBOL)),
-              "volume": _per_last_date(volumes, last, lambda v, d: _table(v, catalog.VOLUME))}
+    values = {"symbol": _per_last_date(closes, last, lambda c, d: _table(c, "symbol", catalog.SYMBOL)),
+              "volume": _per_last_date(volumes, last, lambda v, d: _table(v, "volume", catalog.VOLUME))}
     reasons = {"symbol": {}, "volume": {}}
     for family, prices in (("symbol", closes), ("volume", volumes)):
         for d, sub in _groups(prices, last).items():
@@ -248,7 +284,7 @@ def compute_metrics(data: Data) -> dict[str, Metric]:
             _put_macro(out, e, data, src)
         else:
             _put_priced(out, e, data, src, have)
-    for family, specs, prices, aliases in (("symbol", catalog.SYMBOL, closes, list(universe.symbols)),
+    for family, specs, prices, aliases in (("symbol", catalog.SYMBOL, closes, [*universe.symbols, *universe.derived]),
                                            ("volume", catalog.VOLUME, volumes, list(universe.volume_symbols))):
         _put_table(out, data, family, specs, prices, aliases, values[family], reasons[family], last)
     return out.metrics
@@ -273,9 +309,11 @@ def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, 
     names = data.names
     days: dict[pd.Timestamp, str] = {}
     for alias in aliases:
-        src = data.sources.get(alias, f"none:{data.universe.symbols[alias].ticker}")
+        src = _symbol_source(alias, data)
         name = names[alias]
         r = reasons.get(alias, {})
+        if family == "symbol":
+            specs = catalog.symbol_specs(data.universe, alias)
         if alias not in prices.columns or alias not in last:
             why = data.missing.get(alias)
             reason = f"no data: {why}" if why else f"no {family} data for {alias}"
@@ -285,10 +323,10 @@ def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, 
         d = last[alias]
         day = days.get(d) or days.setdefault(d, _iso(d))
         n = int(counts[alias])
-        no_volume = family == "volume" and pd.isna(prices.at[d, alias])
+        none_that_day = pd.isna(prices.at[d, alias])  # volume: a session with a close but no volume
         for s in specs:
             value = table[s.name][alias]
-            reason = (f"no volume on {day}" if no_volume else r.get("*") or r.get(s.name) or (
+            reason = (f"no {catalog.READS[family]} on {day}" if none_that_day else r.get("*") or r.get(s.name) or (
                 f"too little history: {n} sessions, needs {s.min_sessions}" if n < s.min_sessions else None))
             if value is None and reason is None:
                 reason = "not computable from the available data"
@@ -296,11 +334,19 @@ def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, 
                                                       day, src, reason)
 
 
+def _symbol_source(alias: str, data: Data) -> str:
+    u = data.universe
+    if alias in u.derived:
+        return data.sources.get(alias) or u.derived[alias].source(u)
+    return data.sources.get(alias, f"none:{u.symbols[alias].ticker}")
+
+
 def _source(e: catalog.Entry, data: Data) -> str:
     u = data.universe
-    if e.family in ("symbol", "volume", "macro"):
-        fallback = u.symbols[e.subject].ticker if e.subject in u.symbols else u.macro[e.subject].series
-        return data.sources.get(e.subject, f"none:{fallback}")
+    if e.family in ("symbol", "volume"):
+        return _symbol_source(e.subject, data)
+    if e.family == "macro":
+        return data.sources.get(e.subject, f"none:{u.macro[e.subject].series}")
     if e.family == "pair":
         p = u.pairs[e.subject]
         return f"{data.sources.get(p.a, 'none')} vs {data.sources.get(p.b, 'none')}"
@@ -313,31 +359,27 @@ def _source(e: catalog.Entry, data: Data) -> str:
         return f"{data.sources.get(r.lo, 'none')} + {data.sources.get(r.hi, 'none')}"
     group, name = e.subject.split(".", 1)
     level = getattr(u, group)[name]
-    if e.spec.name == "":
+    if e.spec.static:
         return f"{level.source} ({level.date.isoformat()})" if level.source and level.date else "config: the site's levels"
     return data.sources.get(level.symbol, "none")
 
 
 def _put_priced(out: Assembler, e: catalog.Entry, data: Data, src: str, have: set[str]) -> None:
     """Pairs, sectors, breadth, levels and targets: the value on the as-of session of the daily series."""
-    u, as_of, day = data.universe, data.as_of, _iso(data.as_of)
-    if e.family in ("levels", "targets") and e.spec.name == "":
+    u, as_of = data.universe, data.as_of
+    if e.spec.static:
         group, name = e.subject.split(".", 1)
         level = getattr(u, group)[name]
         out.put(e, level.value, level.date or as_of, src)
         return
-    needs = {"pair": lambda: [u.pairs[e.subject].a, u.pairs[e.subject].b],
-             "sectors": lambda: [], "breadth": lambda: [],
-             "levels": lambda: [u.levels[e.subject.split(".", 1)[1]].symbol],
-             "targets": lambda: [u.targets[e.subject.split(".", 1)[1]].symbol]}[e.family]()
+    needs = e.needs(u)
     missing = [a for a in needs if a not in have]
     if missing:
-        reason = ("no data for " + ", ".join(missing) if e.family == "pair"
-                  else f"no close for {data.names[missing[0]]}")
-        out.put(e, None, as_of, src, reason)
+        out.put(e, None, as_of, src, "no data for " + ", ".join(data.names[a] for a in missing))
         return
-    if e.family == "sectors" and not any(a in have for a in u.sectors):
-        out.put(e, None, as_of, src, "no sector data")
+    what, basket = e.basket(u)
+    if basket and not any(a in have for a in basket):
+        out.put(e, None, as_of, src, f"no {what} data")
         return
     if needs:
         # As of the last session its series share: one that trails (within the staleness limit)
@@ -346,20 +388,11 @@ def _put_priced(out: Assembler, e: catalog.Entry, data: Data, src: str, have: se
         if common.empty:
             out.put(e, None, as_of, src, f"no common close for {', '.join(needs)}")
             return
-        as_of, day = common.index[-1], _iso(common.index[-1])
+        as_of = common.index[-1]
     value = _last(history(e.key, data, e), as_of)
     reason = None
-    if _plain(value) is None:
-        if e.family == "pair":
-            p = u.pairs[e.subject]
-            reason = f"no current streak: {data.names[p.a]} did not beat {data.names[p.b]} on {day}" \
-                if e.spec.name == "outperf_streak_rank" else None
-        elif e.family == "breadth":
-            reason = "fewer than two basket members have a 1-month return"
-        elif e.family == "sectors":
-            reason = f"no sector has a {e.spec.name.rpartition('_')[2]} return"
-        elif e.family in ("levels", "targets"):
-            reason = f"no close for {data.names[getattr(u, e.family).symbol]}"
+    if _plain(value) is None and e.spec.empty:
+        reason = e.spec.empty.format(day=_iso(as_of), **e.names(u))
     out.put(e, value, as_of, src, reason)
 
 
@@ -377,10 +410,8 @@ def _put_macro(out: Assembler, e: catalog.Entry, data: Data, src: str) -> None:
         return
     raw = data.macro[subjects[0]]
     if not len(s) or (e.family == "macro" and _plain(s.iloc[-1]) is None):
-        if e.spec.name == "yoy":
-            reason = f"no observation for {_iso(raw.index[-1] - pd.DateOffset(years=1))}"
-        else:
-            reason = f"too little history: {len(raw)} observations, needs {e.spec.min_sessions}"
+        reason = e.spec.empty.format(observations=len(raw), year_before=_iso(raw.index[-1] - pd.DateOffset(years=1)),
+                                     **e.names(data.universe))
         out.put(e, None, raw.index[-1], src, reason)
         return
     out.put(e, s.iloc[-1], s.index[-1], src)

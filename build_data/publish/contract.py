@@ -18,11 +18,12 @@ import os
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from build_data.units import METRIC_UNITS
+
 SCHEMA = 1
 DataMode = Literal["live", "cache", "csv", "sample"]
 DATA_MODES = get_args(DataMode)
-Unit = Literal["fraction", "percent", "percent_range", "price", "index", "count", "ratio", "multiple", "sessions",
-               "usd_bn", "date", "bool", "label", "text"]
+Unit = Literal[METRIC_UNITS]
 UNITS = frozenset(get_args(Unit))
 # A claim's group: any name (usually the page it argues on, "bull", "bear"); the tally counts per group.
 CLAIM_GROUP = r"^[a-z0-9][a-z0-9_-]*$"

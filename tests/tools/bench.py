@@ -29,6 +29,7 @@ import pandas as pd
 
 from build_data import config, sessions
 from build_data import site as sites
+from build_data.compute import keys
 from build_data.fetch import cache
 from build_data.build import compute
 from build_data.compute import values
@@ -63,7 +64,7 @@ def _timed_build(cmd: list[str]) -> tuple[float, float]:
 def bench_cli() -> None:
     """The cache build twice into one output: the first draws every chart, the second (the data
     unchanged, as on a rebuild or a preview restart) keeps the charts whose spec did not change."""
-    universe = config.load_universe()
+    universe = keys.load_universe()
     end = sessions.last_completed_session(pd.Timestamp.now(tz="UTC"), universe.calendar)
     with tempfile.TemporaryDirectory() as tmp:
         cache_dir, out = Path(tmp) / "cache", Path(tmp) / "out"
@@ -138,7 +139,7 @@ def bench_site(runs: int = 5) -> None:
 def synthetic_data(n: int) -> values.Data:
     """The default universe plus `n` synthetic tickers, 10 years of sessions each: every claim,
     watch item and chart of the default site resolves, so their histories are part of the cost."""
-    base = config.load_universe()
+    base = keys.load_universe()
     end = dt.date(2026, 1, 16)
     days = sessions.sessions(end - dt.timedelta(days=365 * YEARS), end)
     rng = np.random.default_rng(0)

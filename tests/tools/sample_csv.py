@@ -12,13 +12,14 @@ import sys
 from pathlib import Path
 
 from build_data import config
+from build_data.compute import keys
 from build_data.fetch.sources import sample
 
 
 def write_sample_csv(folder: Path, end: dt.date, universe: config.Universe | None = None) -> Path:
     """SYMBOL.csv (Date,Open,High,Low,Close,Adj Close,Volume) for every symbol and SERIES.csv
     (observation_date,SERIES) for every macro series of the universe, up to `end`."""
-    universe = universe or config.load_universe()
+    universe = universe or keys.load_universe()
     folder.mkdir(parents=True, exist_ok=True)
     prices = sample.sample_prices([s.ticker for s in universe.symbols.values()], end)
     for ticker, frame in prices.items():
