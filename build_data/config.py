@@ -53,6 +53,7 @@ class Derived(_Strict):
     `spread: [a, b]` is a - b. It gets every per-symbol metric and goes wherever a symbol does."""
     ratio: tuple[str, str] | None = None
     spread: tuple[str, str] | None = None
+    # Default: from its legs' short names, "SMH / SPY" (a ratio) or "DGS10 - DGS2" (a spread).
     name: str
     short: str | None = None
 
@@ -526,6 +527,23 @@ class Universe(_Strict):
 
     @model_validator(mode="before")
     @classmethod
+    def _derived_names(cls, raw):
+        """A derived series without a name is named after its legs, so changing a ticker renames it."""
+        if isinstance(raw, dict) and isinstance(raw.get("derived"), dict) and isinstance(raw.get("symbols"), dict):
+            named = {}
+            for alias, d in raw["derived"].items():
+                legs = isinstance(d, dict) and (d.get("ratio") or d.get("spread"))
+                if isinstance(d, dict) and "name" not in d and isinstance(legs, (list, tuple)) and len(legs) == 2:
+                    sym = [raw["symbols"].get(leg) if isinstance(raw["symbols"].get(leg), dict) else None for leg in legs]
+                    if all(sym):
+                        shown = [s.get("short") or s.get("name") or leg for s, leg in zip(sym, legs)]
+                        d = {**d, "name": f" {'/' if d.get('ratio') else '-'} ".join(map(str, shown))}
+                named[alias] = d
+            raw = {**raw, "derived": named}
+        return raw
+
+    @model_validator(mode="before")
+    @classmethod
     def _chart_kinds(cls, raw):
         if isinstance(raw, dict):
             if "charts" in raw and raw["charts"] is None:  # `charts:` with nothing under it: no charts
@@ -582,9 +600,14 @@ class Universe(_Strict):
         return names
 
     def chart_title(self, cid: str) -> str:
-        """A chart's title: its own, else one made from the names of its series."""
+        """A chart's title: its own, else one made from the names of its series (their short
+        names where it names several, as legends do)."""
         c = self.charts[cid]
-        return c.title or c.default_title(self.series_names())
+        names = self.series_names()
+        if len(c.series_list()) > 1:
+            names |= {a: s.label for a, s in self.symbols.items()}
+            names |= {a: d.label for a, d in self.derived.items()}
+        return c.title or c.default_title(names)
 
     @property
     def tickers(self) -> dict[str, str]:

@@ -298,8 +298,10 @@ def entries(universe) -> dict[str, Entry]:
         add("volume", alias, VOLUME, f"{alias}.", series_label(universe, alias))
     for pair, p in universe.pairs.items():
         add("pair", pair, PAIR, f"{pair}.", f"{short_label(universe, p.a)} vs {short_label(universe, p.b)}")
-    add("sectors", "sectors", SECTORS, "sectors.", "")
-    add("breadth", "breadth", BREADTH, "breadth.", "")
+    if universe.sectors:  # a site without sector funds has no sector keys (not a row of empty ones)
+        add("sectors", "sectors", SECTORS, "sectors.", "")
+    if universe.breadth_basket:
+        add("breadth", "breadth", BREADTH, "breadth.", "")
     for group, specs in (("levels", LEVEL), ("targets", TARGET)):
         for name, level in getattr(universe, group).items():
             add(group, f"{group}.{name}", specs, f"{group}.{name}", level.label)
