@@ -227,7 +227,8 @@ def ratio(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     r = history(f"{pair}.ratio", data) if pair else history(f"{a}.close", data) / history(f"{b}.close", data)
     r = _window(r, start)
     line = alt.Chart(_frame({"Ratio": r})).mark_line(color="#d9480f").encode(
-        x=_x(), y=alt.Y("value:Q", title=f"{names[a]} / {names[b]}", scale=alt.Scale(zero=False)),
+        # The axis title runs along a 220 px axis: short names ("SMH / SOXX"), as legends use.
+        x=_x(), y=alt.Y("value:Q", title=f"{_label(data, a)} / {_label(data, b)}", scale=alt.Scale(zero=False)),
         tooltip=[alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=".4f", title="Ratio")])
     desc = f"{names[a]} divided by the {names[b]} over two years; a rising line means the {names[a]} outperforms. "
     if pair:
