@@ -24,9 +24,8 @@ from build_data.site import ROOT
 TEMPLATE = Path(__file__).resolve().parent / "template"
 THEME = ROOT / "macros" / "theme"
 SCHEMA = ROOT / "build_data" / "site-config.schema.json"
-FACTS_SCHEMA = ROOT / "build_data" / "facts.schema.json"
 # Files whose text names the site or a path back to the engine.
-FILLED = ("mkdocs.yml", "site.yml", "facts.yml", "docs/index.md")
+FILLED = ("mkdocs.yml", "site.yml", "docs/index.md")
 
 
 def title_from(folder: Path) -> str:
@@ -48,7 +47,7 @@ def create(folder: Path, title: str | None = None) -> list[Path]:
     if not title or "\n" in title:
         raise BuildError("--title: give a one-line title")
     values = {"__TITLE__": title.replace('"', "'"), "__THEME_DIR__": _relative(THEME, folder),
-              "__SCHEMA__": _relative(SCHEMA, folder), "__FACTS_SCHEMA__": _relative(FACTS_SCHEMA, folder)}
+              "__SCHEMA__": _relative(SCHEMA, folder)}
     folder.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
     try:
