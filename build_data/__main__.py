@@ -262,7 +262,7 @@ def cmd_build(args) -> int:
             raise BuildError(f"{len(reviews)} page section(s) rest on claims that no longer hold (--strict-claims); "
                              "nothing written")
         render.publish(args.out, snapshot.to_json(snap), chart_list, stderr_log, changes=snap["changes"],
-                       site_url=args.site_url)
+                       site_url=args.site_url, site_name=args.site.name, feed_folder=args.site.out_in_site)
     nulls = [k for k, v in snap["metrics"].items() if v["value"] is None]
     stderr_log(f"wrote {args.out}/metrics.json: {len(snap['metrics'])} metrics ({len(nulls)} empty, with reasons), "
                f"{len(chart_list)} charts, data mode {snap['data_mode']}, as of {snap['as_of']} "

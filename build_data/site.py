@@ -64,6 +64,12 @@ class Site:
     config: Path         # the site config (symbols, charts, claims, ...)
     facts: Path          # the sourced facts
     snapshot_rel: str    # extra.snapshot: metrics.json relative to docs
+    name: str = ""       # site_name
+
+    @property
+    def out_in_site(self) -> str:
+        """The output folder as the built site serves it, relative to its root ("generated/")."""
+        return self.snapshot_rel.rsplit("/", 1)[0] + "/"
 
     @property
     def mkdocs_yml(self) -> Path:
@@ -100,7 +106,7 @@ def load(folder: Path | str | None = None) -> Site:
     return Site(root=root, docs=docs, out=(docs / snapshot_rel).parent.resolve(),
                 config=(root / str(extra.get("site_config") or "site.yml")).resolve(),
                 facts=(root / str(extra.get("site_facts") or "facts.yml")).resolve(),
-                snapshot_rel=snapshot_rel)
+                snapshot_rel=snapshot_rel, name=str(conf.get("site_name") or ""))
 
 
 def shown(path: Path) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 # MkDocs puts only the config's folder on the path, and a fixture site links macros/ alone.
 _PROJECT = str(Path(__file__).resolve().parents[1])
 if _PROJECT not in sys.path:
-    sys.path.append(_PROJECT)
+    sys.path.insert(0, _PROJECT)
 
 import functools  # noqa: E402
 import inspect  # noqa: E402
@@ -22,6 +22,7 @@ import inspect  # noqa: E402
 from build_data import formatting  # noqa: E402
 from build_data.prose import naked  # noqa: E402
 from build_data.publish.contract import STAMP  # noqa: E402
+from build_data.site import DEFAULT_SNAPSHOT  # noqa: E402
 
 from . import errors  # noqa: E402
 from .html import TEMPLATES, T  # noqa: E402
@@ -42,7 +43,7 @@ def snapshot_path(conf) -> Path:
     override = os.environ.get("SNAPSHOT_PATH")
     if override:
         return Path(override).resolve()
-    return Path(conf["docs_dir"]) / conf["extra"].get("snapshot", "generated/metrics.json")
+    return Path(conf["docs_dir"]) / conf["extra"].get("snapshot", DEFAULT_SNAPSHOT)
 
 
 def page_ref(env) -> PageRef:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from build_data.errors import BuildError
+from build_data.site import GENERATED
 from build_data import formatting as f
 from build_data.prose import review
 from build_data.publish.contract import WATCH_STATUSES, ContractError, load
@@ -60,7 +61,7 @@ class Snapshot:
     data: dict
     path: Path
     # The snapshot's folder inside the site ("generated/"), for chart URLs; None outside docs_dir.
-    site_folder: str | None = "generated/"
+    site_folder: str | None = f"{GENERATED}/"
     current_page: Callable[[], PageRef] = field(default=PageRef)
 
     def __repr__(self) -> str:
@@ -69,7 +70,7 @@ class Snapshot:
     @classmethod
     def load(cls, path: str | os.PathLike, docs_dir: str | os.PathLike | None = None) -> Snapshot:
         """Read metrics.json through the contract. `docs_dir` lets chart URLs be made relative to the site."""
-        folder = "generated/"
+        folder = f"{GENERATED}/"
         if docs_dir is not None:
             rel = os.path.relpath(Path(path).parent.resolve(), Path(docs_dir).resolve())
             folder = None if rel.startswith("..") else "" if rel == "." else rel.replace(os.sep, "/") + "/"

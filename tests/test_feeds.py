@@ -49,3 +49,14 @@ def test_flips_are_read_from_the_state_history():
                      {"date": "2026-01-08", "from": "near", "to": "triggered"},
                      {"date": "2026-01-09", "from": "triggered", "to": "near"}]
     assert signals._flips(changes, pd.Timestamp("2026-01-09")) == [flips[-1]]
+
+
+def test_the_feeds_carry_the_sites_name_and_its_output_folder():
+    """A second site's feeds name that site and point at its own output folder, not the default's."""
+    feed = json.loads(feeds.json_feed(CHANGES, "https://example.org/semis/", title=feeds.feed_title("Chips vs the market"),
+                                      folder="data/"))
+    assert feed["title"] == "Chips vs the market: signal changes"
+    assert feed["feed_url"] == "https://example.org/semis/data/changes.json"
+    rss = ET.fromstring(feeds.rss_feed(CHANGES, "https://example.org/semis", title=feeds.feed_title("Chips")))
+    assert rss.find("channel/title").text == "Chips: signal changes"
+    assert feeds.feed_title(None) == "Signal changes"

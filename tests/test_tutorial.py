@@ -95,6 +95,9 @@ def test_the_second_site_builds_with_other_tickers_a_ratio_rsi_a_chart_and_its_o
     # The custom charts were drawn, and the page shows them.
     assert snap["charts"]["smh-vs-soxx"]["spec"] and snap["charts"]["smh-soxx-rsi"]["spec"]
     assert "smh-vs-soxx" in page and "SMH against SOXX" in page
+    # Its feeds carry its own name and point at its own output.
+    feed = json.loads((followed / "docs" / "generated" / "changes.json").read_text(encoding="utf-8"))
+    assert feed["title"] == "Chips vs the market: signal changes" and feed["feed_url"].endswith("/generated/changes.json")
     # Thresholds printed from the config, never typed twice.
     assert "70" in page and "{threshold}" not in page
     for html in site.rglob("*.html"):

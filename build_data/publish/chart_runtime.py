@@ -10,7 +10,7 @@ Vega too, but not on its own: its `vega` export is empty unless vega-embed and V
 along. The render stage wraps the build as an ES module into docs/generated/vendor/;
 macros/theme/assets/charts.js imports it once per visit, when a chart is about to be seen or touched.
 
-    python -m build_data.publish.chart_runtime [DIR]    # write the bundle (default docs/generated/vendor)
+    python -m build_data.publish.chart_runtime [DIR]    # write the bundle (default: the default site's output/vendor)
 """
 
 from __future__ import annotations
@@ -109,6 +109,8 @@ def write_bundle(directory: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/generated/vendor")
+    from build_data import site
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else site.load().out / "vendor"
     for p in write_bundle(target):
         print(f"wrote {p} ({p.stat().st_size:,} bytes)", file=sys.stderr)

@@ -6,8 +6,12 @@ import email.utils
 import json
 import xml.etree.ElementTree as ET
 
-TITLE = "Small caps, checked: signal changes"
 PAGE = "changes/"
+
+
+def feed_title(site_name: str | None) -> str:
+    """The feeds' title: the site's name (mkdocs.yml's site_name) and what the feed holds."""
+    return f"{site_name}: signal changes" if site_name else "Signal changes"
 
 
 def _item_id(change: dict) -> str:
@@ -19,13 +23,14 @@ def _close_time(day: str) -> dt.datetime:
     return dt.datetime.fromisoformat(day).replace(hour=21, tzinfo=dt.timezone.utc)
 
 
-def json_feed(changes: list[dict], site_url: str) -> str:
+def json_feed(changes: list[dict], site_url: str, *, title: str = feed_title(None), folder: str = "generated/") -> str:
+    """`folder`: where the build's output sits in the site (the folder of mkdocs.yml's extra.snapshot)."""
     base = site_url.rstrip("/") + "/"
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": TITLE,
+        "title": title,
         "home_page_url": base,
-        "feed_url": base + "generated/changes.json",
+        "feed_url": base + folder.strip("/") + "/changes.json",
         "items": [{"id": _item_id(c), "url": f"{base}{PAGE}", "title": c["text"], "content_text": c["text"],
                    "date_published": _close_time(c["date"]).isoformat().replace("+00:00", "Z"),
                    "tags": [c["kind"], c["key"]]} for c in changes],
@@ -33,11 +38,11 @@ def json_feed(changes: list[dict], site_url: str) -> str:
     return json.dumps(feed, indent=1, ensure_ascii=False) + "\n"
 
 
-def rss_feed(changes: list[dict], site_url: str) -> str:
+def rss_feed(changes: list[dict], site_url: str, *, title: str = feed_title(None)) -> str:
     base = site_url.rstrip("/") + "/"
     rss = ET.Element("rss", version="2.0")
     channel = ET.SubElement(rss, "channel")
-    for tag, text in (("title", TITLE), ("link", base + PAGE),
+    for tag, text in (("title", title), ("link", base + PAGE),
                       ("description", "Claims and watchlist items whose status changed, recomputed at every build.")):
         ET.SubElement(channel, tag).text = text
     for c in changes:

@@ -239,22 +239,25 @@ def write_vendor(out_dir: Path) -> list[Path]:
     return written
 
 
-def write_feeds(out_dir: Path, changes: list[dict], site_url: str) -> list[Path]:
+def write_feeds(out_dir: Path, changes: list[dict], site_url: str, site_name: str | None = None,
+                folder: str = "generated/") -> list[Path]:
     paths = [out_dir / "changes.json", out_dir / "changes.xml"]
-    atomic.write_text(paths[0], feeds.json_feed(changes, site_url))
-    atomic.write_text(paths[1], feeds.rss_feed(changes, site_url))
+    title = feeds.feed_title(site_name)
+    atomic.write_text(paths[0], feeds.json_feed(changes, site_url, title=title, folder=folder))
+    atomic.write_text(paths[1], feeds.rss_feed(changes, site_url, title=title))
     return paths
 
 
 def write_all(out_dir: Path, snapshot_json: str, charts: list[Chart], log, *, vendor: bool = True,
               changes: list[dict] | None = None, site_url: str = "http://127.0.0.1:8000/",
+              site_name: str | None = None, feed_folder: str = "generated/",
               previous: Path | None = None) -> list[Path]:
     """Write charts (those whose spec is unchanged since `previous`, the last output, are copied
     from it), the chart runtime, the change feeds, then metrics.json last (pages read it), then
     prune leftovers."""
     out_dir = Path(out_dir)
     written = write_charts(out_dir, charts, log, previous=previous)
-    written += write_feeds(out_dir, changes or [], site_url)
+    written += write_feeds(out_dir, changes or [], site_url, site_name, feed_folder)
     if vendor:
         written += write_vendor(out_dir)
     snapshot_json = with_chart_files(out_dir, snapshot_json, vendor)
