@@ -93,7 +93,7 @@ def build_week(day: dt.date, args, site_dir: Path, base_url: str, today: dt.date
     return target
 
 
-def index_html(weeks: list[dict]) -> str:
+def index_html(weeks: list[dict], site_name: str = "") -> str:
     """The archive's index page: every archived week, newest first, and a link to the current site."""
     rows = "\n".join(
         f'      <li><a href="{html.escape(w["as_of"])}/">Week ending {html.escape(w["label"])}</a>'
@@ -108,7 +108,7 @@ def index_html(weeks: list[dict]) -> str:
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="robots" content="noindex">
-  <title>Archive of past weeks · Small caps, checked</title>
+  <title>Archive of past weeks{" · " + html.escape(site_name) if site_name else ""}</title>
   <meta name="description" content="The site as it stood at the end of each past week, rebuilt from data up to that week's last session.">
   <style>
     body {{ font: 1rem/1.6 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem;
@@ -135,7 +135,7 @@ def index_html(weeks: list[dict]) -> str:
 """
 
 
-def write_index(site_dir: Path) -> Path:
+def write_index(site_dir: Path, site_name: str = "") -> Path:
     weeks = []
     for info_file in sorted((site_dir / "archive").glob(f"*/{WEEK_INFO}"), reverse=True):
         info = json.loads(info_file.read_text(encoding="utf-8"))
@@ -143,7 +143,7 @@ def write_index(site_dir: Path) -> Path:
         weeks.append({**info, "label": f"{day:%a %b} {day.day}, {day.year}"})
     path = site_dir / "archive" / "index.html"
     tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(index_html(weeks), encoding="utf-8")
+    tmp.write_text(index_html(weeks, site_name), encoding="utf-8")
     tmp.replace(path)
     return path
 
@@ -180,6 +180,6 @@ def run(args, log=None) -> int:
             continue
         build_week(day, args, args.site_dir, args.site_url, today, log)
         built += 1
-    index = write_index(args.site_dir)
+    index = write_index(args.site_dir, args.site.name)
     log(f"archive: {built} week(s) built, {kept} kept, index {index} ({time.perf_counter() - t0:.0f}s)")
     return 0

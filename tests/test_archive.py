@@ -130,3 +130,11 @@ def test_a_site_folder_elsewhere_is_archived_from_its_own_config_and_pages(tmp_p
     assert "A second site" in html and 'from data up to <time datetime="2026-01-16">' in html
     assert not (week / "search").exists() and not (week / "sitemap.xml").exists()
     assert (folder / "pages" / "data" / "metrics.json").read_text() == "{stale"  # the site's own output untouched
+
+
+def test_the_archive_index_is_titled_with_its_sites_name():
+    from build_data.archive import index_html
+
+    week = {"as_of": "2026-01-16", "label": "Fri Jan 16, 2026", "rebuilt_on": "2026-02-01", "data_mode": "live"}
+    assert "<title>Archive of past weeks · Chips &amp; co</title>" in index_html([week], "Chips & co")
+    assert "<title>Archive of past weeks</title>" in index_html([week])
