@@ -225,3 +225,64 @@ def test_a_restatement_that_is_no_reported_split_is_refused_and_flagged(universe
     assert shown is None or shown == pytest.approx(original["close"].loc["2026-01-15"])
     assert cache.load_prices(tmp_path / "cache", "IWM").data["close"].iloc[-1] == pytest.approx(
         original["close"].loc["2026-01-15"])
+
+
+THURSDAY, WEDNESDAY = FIXED_NOW - pd.Timedelta(days=1), FIXED_NOW - pd.Timedelta(days=2)
+
+
+def test_a_bad_close_corrected_the_next_day_heals_the_series(universe, facts, tmp_path, yahoo, fred):
+    true = yahoo.listings["IWM"].bars.copy()
+    live(universe, facts, tmp_path, yahoo, fred, now=WEDNESDAY)
+    # Thursday's IWM close is printed 3% high: inside the 25% move bound, so it is taken.
+    bad = true.copy()
+    bad.loc["2026-01-15", ["close", "high"]] *= 1.03
+    yahoo.listings["IWM"] = Listing(bad, instrument_type="ETF")
+    thursday = live(universe, facts, tmp_path, yahoo, fred, now=THURSDAY)
+    assert thursday["metrics"]["iwm.close"]["value"] == pytest.approx(bad.loc["2026-01-15", "close"])
+    # Friday, Yahoo has corrected it: Thursday is still provisional, so the correction is taken.
+    yahoo.listings["IWM"] = Listing(true, instrument_type="ETF")
+    friday = live(universe, facts, tmp_path, yahoo, fred)
+    cached = cache.load_prices(tmp_path / "cache", "IWM").data
+    assert cached.loc["2026-01-15", "close"] == pytest.approx(true.loc["2026-01-15", "close"], abs=1e-6)
+    status = friday["series_status"]["iwm"]
+    assert (status["status"], status["source"], status["last"]) == ("ok", "yahoo", "2026-01-16")
+    assert friday["data_mode"] == "live" and friday["publishable"] is True
+    assert friday["metrics"]["iwm.close"]["value"] == pytest.approx(true.loc["2026-01-16", "close"])
+    assert friday["revisions"] == []  # a provisional session's correction is no revision
+
+
+def test_a_late_correction_is_disputed_once_then_accepted_and_logged(universe, facts, tmp_path, yahoo, fred):
+    original = yahoo.listings["IWM"].bars.copy()
+    live(universe, facts, tmp_path, yahoo, fred, now=THURSDAY)
+    # Yahoo corrects a settled close (five sessions back) by 3%, beyond the 2% revision tolerance,
+    # and has Friday's bar too.
+    revised = original.copy()
+    revised.loc["2026-01-09", ["open", "high", "low", "close", "adj_close"]] *= 1.03
+    yahoo.listings["IWM"] = Listing(revised, instrument_type="ETF")
+    first = live(universe, facts, tmp_path, yahoo, fred)
+    status = first["series_status"]["iwm"]
+    # Disputed, not a wall: the cached close stays, and Friday's session flows in.
+    assert (status["status"], status["source"], status["last"]) == ("ok", "yahoo", "2026-01-16")
+    assert any(q.startswith("disputed close on 2026-01-09") for q in status["quality"])
+    assert first["data_mode"] == "live" and first["publishable"] is True
+    cached = cache.load_prices(tmp_path / "cache", "IWM").data
+    assert cached.loc["2026-01-09", "close"] == pytest.approx(original.loc["2026-01-09", "close"], abs=1e-6)
+    assert cached.index[-1] == pd.Timestamp("2026-01-16")
+    assert first["revisions"] == []
+    # The next run sees the same correction again: accepted and logged.
+    second = live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW + pd.Timedelta(hours=1))
+    cached = cache.load_prices(tmp_path / "cache", "IWM").data
+    assert cached.loc["2026-01-09", "close"] == pytest.approx(revised.loc["2026-01-09", "close"], abs=1e-6)
+    assert "quality" not in second["series_status"]["iwm"] or not any(
+        q.startswith("disputed") for q in second["series_status"]["iwm"]["quality"])
+    [entry] = second["revisions"]
+    assert entry["series"] == "iwm" and entry["ticker"] == "IWM" and entry["session"] == "2026-01-09"
+    assert entry["old"] == pytest.approx(original.loc["2026-01-09", "close"], abs=1e-6)
+    assert entry["new"] == pytest.approx(revised.loc["2026-01-09", "close"], abs=1e-6)
+    assert entry["how"] == "seen again" and entry["when"] == "2026-01-16T23:00:00Z"
+    assert second["series_status"]["iwm"]["last"] == "2026-01-16"
+    # The snapshot contract knows the revision log's shape.
+    from build_data.publish import contract
+    assert contract.validate(second)["revisions"][0]["how"] == "seen again"
+    with pytest.raises(contract.ContractError, match="revisions"):
+        contract.validate({**second, "revisions": [{**entry, "how": "guessed"}]})

@@ -24,6 +24,9 @@ from build_data.fetch.sources import sample as sample_source
 Log = Callable[[str], None]
 # FRED revises recent observations: each incremental fetch re-reads this much of the cached tail.
 FRED_OVERLAP_DAYS = 400
+# Each incremental price fetch re-reads two weeks (about ten sessions) of the cached tail, so a
+# correction is seen, and seen again by the next run before it leaves the window.
+PRICE_OVERLAP_DAYS = 14
 
 
 def stderr_log(message: str) -> None:
@@ -53,6 +56,9 @@ class Gathered:
     as_of: dt.date
     data_mode: str                       # live | cache | csv | sample
     mode_note: str
+    # Accepted corrections beyond the revision tolerance, oldest first: {"series", "ticker",
+    # "session", "old", "new", "when", "how"} (only sessions up to the as-of date).
+    revisions: list[dict] = field(default_factory=list)
 
     @property
     def missing(self) -> dict[str, str]:
@@ -90,7 +96,7 @@ def gather(opts: Options, universe: Universe, log: Log = stderr_log) -> Gathered
 
 def _end_date(opts: Options, universe: Universe) -> dt.date:
     """The build's as-of session, from the exchange calendar (never from the data)."""
-    return sessions.as_of_session(opts.as_of, opts.now, universe.calendar)
+    return sessions.as_of_session(opts.as_of, opts.now, universe.calendar, universe.validation.settle_minutes)
 
 
 def _drop_non_sessions(alias: str, frame: pd.DataFrame, universe: Universe, notes: dict[str, list[str]]) -> pd.DataFrame:
@@ -252,10 +258,15 @@ def _from_live(opts, universe, log) -> Gathered:
         yfinance.set_tz_cache_location(str(Path(opts.cache_dir) / "yfinance"))
     end = _end_date(opts, universe)
     cached_prices, cached_macro, problems = _load_cached(opts, universe, log)
+    newest = max((c.data.index[-1].date() for c in cached_prices.values()), default=None)
+    if opts.as_of is None and newest is not None and newest > end:
+        raise BuildError(f"the clock says {opts.now:%Y-%m-%d %H:%M} UTC (last completed session {end}), but the "
+                         f"cache already holds sessions through {newest}: the machine's clock is behind; "
+                         f"fix it, or pass --as-of to rebuild an earlier date")
     fetched_at = opts.now.strftime("%Y-%m-%dT%H:%M:%SZ")
     tickers = {a: s.ticker for a, s in universe.symbols.items()}
-    # Incremental: re-read a week of overlap so revisions are seen; full history for new tickers.
-    starts = [(c.data.index[-1] - pd.Timedelta(days=7)).date() for c in cached_prices.values()]
+    # Incremental: re-read two weeks of overlap so revisions are seen; full history for new tickers.
+    starts = [(c.data.index[-1] - pd.Timedelta(days=PRICE_OVERLAP_DAYS)).date() for c in cached_prices.values()]
     start = universe.history_start if len(cached_prices) < len(tickers) or not starts else min(starts)
     series_ids = {a: m.series for a, m in universe.macro.items()}
     live_prices: dict[str, pd.DataFrame] = {}
@@ -295,6 +306,7 @@ def _from_live(opts, universe, log) -> Gathered:
     prices, macro, status, sources = {}, {}, {}, {}
     notes: dict[str, list[str]] = {}
     fell_back: list[str] = []
+    revisions: list[dict] = []
     for alias, ticker in tickers.items():
         old = cached_prices.get(alias)
         # Rows on non-sessions never reach the cache, and ones an earlier build stored are dropped.
@@ -306,9 +318,24 @@ def _from_live(opts, universe, log) -> Gathered:
                 _check_heals(opts, "prices", ticker, new)
                 tolerance = universe.validation.revision_tolerance
                 base, split = cache.split_rescale(old_data, new, live_splits.get(ticker, {}), tolerance=tolerance)
-                merged = cache.merge_prices(ticker, base, new, tolerance=tolerance)
+                book = cache.load_revisions(opts.cache_dir, ticker)
+                rec = cache.reconcile_prices(ticker, base, new, tolerance=tolerance,
+                                             provisional=universe.validation.provisional_sessions,
+                                             pending=book["pending"], when=fetched_at,
+                                             confirms=_cross_check(alias, universe, prices, live_prices, cached_prices))
+                merged = rec.merged
                 validate.check_prices(f"{alias} ({ticker})", merged, max_move=universe.validation.max_daily_move)
                 cache.save_prices(opts.cache_dir, ticker, merged, source="yahoo", fetched_at=fetched_at)
+                book = {"pending": rec.pending, "log": book["log"] + rec.accepted}
+                cache.save_revisions(opts.cache_dir, ticker, book)
+                revisions += [{"series": alias, "ticker": ticker, **e} for e in book["log"]]
+                for e in rec.accepted:
+                    log(f"  {ticker}: close of {e['session']} revised {e['old']:g} -> {e['new']:g} "
+                        f"(accepted: {e['how']})")
+                for d in rec.disputed:
+                    note = (f"disputed close on {d['session']}: the source now says {d['new']:g}, "
+                            f"{d['drift']:.1%} from the {d['old']:g} kept until a later fetch confirms it")
+                    notes.setdefault(alias, []).append(note)
                 added = len(merged) - (len(old_data) if old else 0)
                 log(f"  {ticker}: {added} new sessions, cached through {merged.index[-1].date()}")
                 prices[alias], status[alias] = merged, _status(ticker, "yahoo", merged)
@@ -329,6 +356,8 @@ def _from_live(opts, universe, log) -> Gathered:
         if old is not None:
             prices[alias], status[alias] = old_data, _status(ticker, "cache", old_data, "ok", None)
             fell_back.append(alias)
+            revisions += [{"series": alias, "ticker": ticker, **e}
+                          for e in cache.load_revisions(opts.cache_dir, ticker)["log"]]
         else:
             status[alias] = _status(ticker, "none", None, "missing", problems.get(alias) or f"live: {reason}; no cache")
     for alias, sid in series_ids.items():
@@ -369,7 +398,46 @@ def _from_live(opts, universe, log) -> Gathered:
             note = f"Rebuilt as of {end} from the local price cache, which covers that date, and live FRED data."
     else:
         note, mode = "Live data from Yahoo Finance and FRED.", "live"
-    return _finish(prices, macro, status, sources, universe, opts, mode, note, end, log, notes)
+    got = _finish(prices, macro, status, sources, universe, opts, mode, note, end, log, notes)
+    got.revisions = sorted((r for r in revisions if r["session"] <= end.isoformat()),
+                           key=lambda r: (r["session"], r["series"]))
+    return got
+
+
+# Index <-> the fund that tracks it: on any day they move together (within a few tenths of a
+# percent, the fund's fees and cash drag). A correction that brings an index back in line with
+# its fund (or a fund with its index) is confirmed by the other series at once.
+TRACKERS = {"^RUT": "IWM", "^GSPC": "SPY", "^NDX": "QQQ", "^DJI": "DIA", "^SOX": "SOXX"}
+TRACKING_GAP = 0.01
+
+
+def _cross_check(alias, universe, prices, live_prices, cached_prices):
+    """A `confirms(day, old, new)` for reconcile_prices: whether the series' partner (index or
+    tracking fund, both in the universe) moved on `day` as the corrected close says, and not as
+    the cached one does. None when the series has no partner here."""
+    ticker = universe.symbols[alias].ticker
+    partners = {**TRACKERS, **{v: k for k, v in TRACKERS.items()}}
+    other = next((a for a, s in universe.symbols.items() if s.ticker == partners.get(ticker)), None)
+    if other is None:
+        return None
+    own = cached_prices.get(alias)
+
+    def confirms(day: pd.Timestamp, old: float, new: float) -> bool:
+        partner = prices.get(other)
+        if partner is None:
+            partner = live_prices.get(other)
+        if partner is None or own is None or day not in partner.index:
+            return False
+        p = partner["close"]
+        before = p.index[p.index < day]
+        mine = own.data["close"]
+        prior = mine.index[mine.index < day]
+        if not len(before) or not len(prior) or prior[-1] != before[-1]:
+            return False
+        move = p.loc[day] / p.loc[before[-1]] - 1
+        base = mine.loc[prior[-1]]
+        return abs(new / base - 1 - move) <= TRACKING_GAP < abs(old / base - 1 - move)
+    return confirms
 
 
 class _Gate:

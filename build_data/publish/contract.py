@@ -134,6 +134,15 @@ def model() -> type:
         unit: str
         definition: str
 
+    class Revision(_Entry):
+        series: str                 # the symbol alias
+        ticker: str
+        session: str                # the session whose close was corrected (YYYY-MM-DD)
+        old: float                  # the close published before
+        new: float                  # the corrected close
+        when: str                   # when the correction was accepted (fetch time, ISO UTC)
+        how: Literal["seen again", "cross-check"]
+
     class Snapshot(_Entry):
         schema_: Literal[1] = Field(alias="schema")
         as_of: str
@@ -153,6 +162,8 @@ def model() -> type:
         catalog: list[CatalogRow] = []
         # Per claims page: how many claims hold, no longer hold, or can't be checked.
         tally: dict[str, dict[str, int]] = {}
+        # Corrections beyond the revision tolerance that were accepted, oldest first.
+        revisions: list[Revision] = []
 
         @field_validator("as_of")
         @classmethod

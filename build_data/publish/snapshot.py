@@ -56,6 +56,7 @@ def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claim
                      "date": v.date.isoformat() if v.date else None} for k, v in universe.targets.items()],
         "catalog": catalog.reference_rows(),
         "tally": tally(claims),
+        "revisions": list(getattr(gathered, "revisions", [])),
     }
 
 
