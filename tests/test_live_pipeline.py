@@ -286,3 +286,31 @@ def test_a_late_correction_is_disputed_once_then_accepted_and_logged(universe, f
     assert contract.validate(second)["revisions"][0]["how"] == "seen again"
     with pytest.raises(contract.ContractError, match="revisions"):
         contract.validate({**second, "revisions": [{**entry, "how": "guessed"}]})
+
+
+def test_a_run_30s_after_the_close_builds_as_of_the_previous_session(universe, facts, tmp_path, yahoo, fred):
+    true = yahoo.listings["^RUT"].bars.copy()
+    # Yahoo's Friday bars are still forming: the close a little off, 60% of the day's volume.
+    for ticker, listing in list(yahoo.listings.items()):
+        forming = listing.bars.copy()
+        forming.loc["2026-01-16", "close"] *= 1.004
+        forming.loc["2026-01-16", "volume"] *= 0.6
+        yahoo.listings[ticker] = Listing(forming, instrument_type=listing.instrument_type)
+    bell = pd.Timestamp("2026-01-16 21:00", tz="UTC")
+    snap = live(universe, facts, tmp_path, yahoo, fred, now=bell + pd.Timedelta(seconds=30))
+    assert snap["as_of"] == "2026-01-15" and snap["data_mode"] == "live" and snap["publishable"] is True
+    assert snap["metrics"]["rut.close"]["value"] == pytest.approx(true.loc["2026-01-15", "close"])
+    assert cache.load_prices(tmp_path / "cache", "^RUT").data.index[-1] == pd.Timestamp("2026-01-15")
+
+
+@pytest.mark.parametrize("now, message", [
+    (FIXED_NOW - pd.Timedelta(days=213), "the machine's clock is behind"),   # 7 months behind
+    (pd.Timestamp("1984-06-01 22:00", tz="UTC"), "outside the XNYS exchange calendar"),
+])
+def test_a_wrong_clock_is_a_one_line_error(universe, facts, tmp_path, yahoo, fred, now, message):
+    live(universe, facts, tmp_path, yahoo, fred)
+    before = (tmp_path / "cache" / "prices" / "^RUT.csv").read_bytes()
+    with pytest.raises(BuildError) as err:
+        live(universe, facts, tmp_path, yahoo, fred, now=now)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert (tmp_path / "cache" / "prices" / "^RUT.csv").read_bytes() == before
