@@ -314,3 +314,69 @@ def test_a_wrong_clock_is_a_one_line_error(universe, facts, tmp_path, yahoo, fre
         live(universe, facts, tmp_path, yahoo, fred, now=now)
     assert message in str(err.value) and "\n" not in str(err.value)
     assert (tmp_path / "cache" / "prices" / "^RUT.csv").read_bytes() == before
+
+
+def chart_starts(yahoo) -> dict[str, pd.Timestamp]:
+    """The earliest date each ticker's chart requests reached back to."""
+    out: dict[str, pd.Timestamp] = {}
+    for _host, path, params in yahoo.calls:
+        if path.startswith("/v8/finance/chart/") and "period1" in params:
+            t = path.rsplit("/", 1)[1]
+            at = pd.Timestamp(int(params["period1"]), unit="s")
+            out[t] = min(out.get(t, at), at)
+    return out
+
+
+def test_a_new_ticker_never_forces_a_full_download_for_the_others(universe, facts, tmp_path, yahoo, fred):
+    live(universe, facts, tmp_path, yahoo, fred, now=THURSDAY)
+    (tmp_path / "cache" / "prices" / "XLE.csv").unlink()  # as if XLE were new to the universe
+    yahoo.calls.clear()
+    snap = live(universe, facts, tmp_path, yahoo, fred)
+    starts = chart_starts(yahoo)
+    assert starts["XLE"].date() <= universe.history_start
+    others = {t: s for t, s in starts.items() if t != "XLE"}
+    assert len(others) == len(universe.symbols) - 1
+    assert all(s >= pd.Timestamp("2026-01-01") for s in others.values()), others
+    assert snap["data_mode"] == "live" and snap["series_status"]["xle"]["status"] == "ok"
+
+
+def test_a_delisted_ticker_is_reported_once_and_kept_as_last_good(universe, facts, tmp_path, yahoo, fred):
+    from tests.fakes.yahoo import NOT_FOUND
+
+    live(universe, facts, tmp_path, yahoo, fred, now=WEDNESDAY)
+    listing = yahoo.listings.pop("IWM")  # gone from Yahoo: "No data found, symbol may be delisted"
+    runs = []
+    for now in (THURSDAY, FIXED_NOW, FIXED_NOW + pd.Timedelta(days=7)):
+        lines: list[str] = []
+        yahoo.calls.clear()
+        yfinance.data.YfData.cache_get.cache_clear()
+        snap, _ = build(Options(cache_dir=tmp_path / "cache", yahoo_session=session(yahoo), fred_url=fred,
+                                fetch_timeout=60, now=now), universe, facts, log=lines.append)
+        runs.append((snap, lines, chart_starts(yahoo)))
+    reports = [sum("reports it delisted" in line for line in lines) for _, lines, _ in runs]
+    assert reports == [0, 1, 0]  # reported once, when a second session confirms it
+    # The first "not found" may be a glitch: the last good cache, as for any failed fetch.
+    first = runs[0][0]
+    assert first["series_status"]["iwm"]["source"] == "cache" and "delisted" not in first["series_status"]["iwm"]
+    assert first["data_mode"] == "cache"
+    for snap, _lines, starts in runs:
+        # The others keep flowing, incrementally: no full download because one ticker vanished.
+        assert snap["series_status"]["rut"]["last"] == min(snap["as_of"], "2026-01-16")  # Yahoo's last bar
+        assert all(s >= pd.Timestamp("2025-12-20") for t, s in starts.items() if t != "IWM"), starts
+        assert snap["metrics"]["iwm.close"]["value"] == pytest.approx(listing.bars.loc["2026-01-14", "close"])
+    for snap, _lines, _starts in runs[1:]:
+        status = snap["series_status"]["iwm"]
+        assert status["status"] == "ok" and status["source"] == "cache" and status["delisted"] == "2026-01-15"
+        assert status["reason"] == ("delisted: Yahoo has had no data for IWM since 2026-01-15; the last good "
+                                    "data, through 2026-01-14, is shown")
+    assert runs[1][0]["data_mode"] == "live" and runs[1][0]["publishable"] is True
+    # A week on, IWM is still shown as its last good data (the stale rule is for series that
+    # should be moving), while the others go stale as Yahoo's market stops on Friday.
+    assert runs[2][0]["series_status"]["iwm"]["status"] == "ok"
+    # Listed again: the marker goes, the series is fresh on the next run.
+    yahoo.listings["IWM"] = listing
+    yfinance.data.YfData.cache_get.cache_clear()
+    back = live(universe, facts, tmp_path, yahoo, fred)
+    assert back["series_status"]["iwm"]["source"] == "yahoo" and "delisted" not in back["series_status"]["iwm"]
+    assert cache.delisted_since(tmp_path / "cache", "IWM") is None
+    assert NOT_FOUND["chart"]["error"]["description"].endswith("may be delisted")

@@ -180,6 +180,15 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
     return price_frame(pd.read_csv(io.StringIO(text), index_col="date", parse_dates=["date"]))
 
 
+def _same_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.Series:
+    """Rows equal to within one unit of the cache's last stored digit (volumes exactly)."""
+    prices = ["open", "high", "low", "close", "adj_close"]
+    a, b = old[prices].to_numpy(), new[prices].to_numpy()
+    close = ((abs(a - b) <= 1.5e-6) | (pd.isna(a) & pd.isna(b))).all(axis=1)
+    vol = (old["volume"].to_numpy() == new["volume"].to_numpy()) | (old["volume"].isna() & new["volume"].isna()).to_numpy()
+    return pd.Series(close & vol, index=old.index)
+
+
 @dataclass
 class Reconciled:
     """A fetch reconciled with the cache: the history to keep, and what happened to each revision."""
@@ -192,11 +201,12 @@ class Reconciled:
 def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, tolerance: float,
                      provisional: int = 0, pending: dict[str, dict] | None = None,
                      when: str = "", confirms: Callable[[pd.Timestamp, float, float], bool] | None = None,
-                     ) -> Reconciled:
+                     recent_from: pd.Timestamp | None = None) -> Reconciled:
     """Old history extended and revised by the new fetch.
 
     * The cache's last `provisional` sessions are provisional: the source may correct them freely
-      (a bad print fixed the next day).
+      (a bad print fixed the next day); with `recent_from`, only those on or after it (a print
+      long past stays settled even when nothing newer could be cached).
     * An older close revised by at most `tolerance` (a fraction) is taken silently.
     * An older close revised by more is *disputed*: the cached row is kept and the fetched value
       remembered in `pending`. It is accepted when a later fetch (another run) shows the same value
@@ -216,6 +226,8 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
     old = canonical(old)
     overlap = old.index.intersection(new.index)
     provisional_days = set(old.index[-provisional:]) if provisional > 0 else set()
+    if recent_from is not None:
+        provisional_days = {d for d in provisional_days if d >= recent_from}
     settled = overlap[~overlap.isin(list(provisional_days))]
     drift = (new.loc[settled, "close"] / old.loc[settled, "close"] - 1).abs()
     beyond = drift[drift > tolerance]
@@ -247,6 +259,10 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
         day = pd.Timestamp(key)
         if day in overlap and day not in keep_old:
             pending.pop(key)
+    # A row the fetch repeats at the cache's precision keeps its cached bits: a refetch of an
+    # untouched series reproduces the cache exactly, whatever the source's last-digit rounding.
+    same = overlap[_same_rows(old.loc[overlap], new.loc[overlap])]
+    keep_old += [d for d in same if d not in keep_old]
     fresh = new.drop(index=keep_old)
     merged = pd.concat([old.drop(index=old.index.intersection(fresh.index)), fresh]).sort_index()
     return Reconciled(merged[PRICE_COLUMNS], disputed, accepted, pending)
@@ -342,21 +358,29 @@ def save_revisions(cache_dir: Path, ticker: str, revisions: dict) -> None:
     atomic.write_text(path, json.dumps(revisions, indent=1, sort_keys=True) + "\n")
 
 
-# A ticker the source reports as gone: `NAME.delisted` holds the first run that saw it, so it is
-# reported once; the file goes when the ticker answers again.
+# A ticker the source reports as gone: `NAME.delisted` holds the session a run first found it
+# gone (and "reported" once the delisting was reported); the file goes when it answers again.
 def _delisted_path(cache_dir: Path, ticker: str) -> Path:
     return _path(cache_dir, "prices", ticker).with_name(f"{ticker}.delisted")
 
 
 def delisted_since(cache_dir: Path, ticker: str) -> str | None:
+    """The session a run first found the ticker gone, or None."""
     try:
-        return _delisted_path(cache_dir, ticker).read_text(encoding="utf-8").strip() or "?"
-    except OSError:
+        return _delisted_path(cache_dir, ticker).read_text(encoding="utf-8").split()[0]
+    except (OSError, IndexError):
         return None
 
 
-def mark_delisted(cache_dir: Path, ticker: str, since: str) -> None:
-    atomic.write_text(_delisted_path(cache_dir, ticker), since + "\n")
+def delisted_reported(cache_dir: Path, ticker: str) -> bool:
+    try:
+        return "reported" in _delisted_path(cache_dir, ticker).read_text(encoding="utf-8").split()
+    except OSError:
+        return False
+
+
+def mark_delisted(cache_dir: Path, ticker: str, since: str, *, reported: bool = False) -> None:
+    atomic.write_text(_delisted_path(cache_dir, ticker), since + (" reported" if reported else "") + "\n")
 
 
 def clear_delisted(cache_dir: Path, ticker: str) -> None:

@@ -131,7 +131,8 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
         try:
             validate.check_prices(name, frame, max_move=universe.validation.max_daily_move)
             validate.check_history(name, frame, 2, "a one-day return")
-            validate.check_fresh(name, frame, as_of, universe.validation.max_stale_sessions, universe.calendar)
+            if not status[alias].get("delisted"):  # a delisted series is its last good data, labelled
+                validate.check_fresh(name, frame, as_of, universe.validation.max_stale_sessions, universe.calendar)
         except ValidationError as exc:
             kind = "stale" if exc.rule == "stale" else "rejected"
             status[alias] = _status(ticker, status[alias]["source"], frame, kind, str(exc))
@@ -142,7 +143,7 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
             shown = ", ".join(gaps[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
             notes.setdefault(alias, []).append(f"{len(gaps)} session{'s' if len(gaps) > 1 else ''} missing: {shown}")
         cut_prices[alias] = frame
-        kept = {k: v for k, v in status[alias].items() if k in ("reason", "splits")}  # notes of a usable series
+        kept = {k: v for k, v in status[alias].items() if k in ("reason", "splits", "delisted")}  # a usable series' notes
         status[alias] = _status(ticker, status[alias]["source"], frame) | kept
     for alias, series in macro.items():
         cfg = universe.macro[alias]
@@ -265,21 +266,30 @@ def _from_live(opts, universe, log) -> Gathered:
                          f"fix it, or pass --as-of to rebuild an earlier date")
     fetched_at = opts.now.strftime("%Y-%m-%dT%H:%M:%SZ")
     tickers = {a: s.ticker for a, s in universe.symbols.items()}
-    # Incremental: re-read two weeks of overlap so revisions are seen; full history for new tickers.
-    starts = [(c.data.index[-1] - pd.Timedelta(days=PRICE_OVERLAP_DAYS)).date() for c in cached_prices.values()]
-    start = universe.history_start if len(cached_prices) < len(tickers) or not starts else min(starts)
+    # Incremental per ticker: each re-reads two weeks of its own cached tail so revisions are seen;
+    # only a ticker without a cache (new, renamed, corrupt) goes back to history_start.
+    starts = {a: (cached_prices[a].data.index[-1] - pd.Timedelta(days=PRICE_OVERLAP_DAYS)).date()
+              if a in cached_prices else universe.history_start for a in tickers}
+    for a in cached_prices:  # a disputed close is re-read until a later fetch settles it
+        disputed = [dt.date.fromisoformat(d) for d in cache.load_revisions(opts.cache_dir, tickers[a])["pending"]]
+        disputed = [d for d in disputed if d >= end - dt.timedelta(days=DISPUTE_DAYS)]
+        if disputed:
+            starts[a] = min(starts[a], min(disputed) - dt.timedelta(days=1))
+    groups = fetch_groups(starts, end)
     series_ids = {a: m.series for a, m in universe.macro.items()}
     live_prices: dict[str, pd.DataFrame] = {}
     live_splits: dict[str, dict] = {}
     live_macro: dict[str, pd.Series] = {}
     not_fetched = "not fetched (--source cache)"
-    live_errors: dict[str, str] = {t: not_fetched for t in tickers.values()}
+    live_errors: dict[str, str] = {t: not_fetched for t in tickers.values()} if opts.source == "cache" else {}
     macro_errors: dict[str, str] = {s: not_fetched for s in series_ids.values()}
     # An --as-of rebuild whose dates the cache already covers needs no price fetch.
-    covered = start > end
+    covered = not groups
     if covered:
         log(f"yahoo: the cache already covers {end} for every ticker; not fetching prices")
-        live_errors = {t: f"the cache already covers {end}" for t in tickers.values()}
+    if opts.source != "cache":
+        grouped = {a for _, aliases in groups for a in aliases}
+        live_errors |= {t: f"the cache already covers {end}" for a, t in tickers.items() if a not in grouped}
     if opts.source != "cache":
         # One deadline for the whole live fetch: FRED runs beside Yahoo, and neither may outlast it.
         deadline = time.monotonic() + opts.fetch_timeout
@@ -292,9 +302,15 @@ def _from_live(opts, universe, log) -> Gathered:
             name="fred-fetch", daemon=True)
         fred_thread.start()
         offline = None
-        if not covered:
-            live_prices, live_errors, offline = _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log,
-                                                             live_splits)
+        for start, aliases in groups:  # usually one; a ticker far behind the others gets its own
+            got, errors, offline = _fetch_yahoo(yahoo, opts, {a: tickers[a] for a in aliases}, start, end,
+                                                deadline, log, live_splits)
+            live_prices |= got
+            live_errors = {t: r for t, r in live_errors.items() if t not in {tickers[a] for a in aliases}} | errors
+            if offline or time.monotonic() >= deadline:
+                for a in (a for _, later in groups for a in later if a not in live_prices):
+                    live_errors.setdefault(tickers[a], offline or f"no answer within the {opts.fetch_timeout:g}s fetch deadline")
+                break
         fred_thread.join(max(0.0, deadline - time.monotonic()) + 0.5)
         gate.close()  # whatever an abandoned request thread still has to say is not printed
         late = f"no answer within the {opts.fetch_timeout:g}s fetch deadline"
@@ -303,6 +319,7 @@ def _from_live(opts, universe, log) -> Gathered:
         if offline:
             log(f"{offline}; using the cache")
 
+    offline_reason = offline if opts.source != "cache" else None
     prices, macro, status, sources = {}, {}, {}, {}
     notes: dict[str, list[str]] = {}
     fell_back: list[str] = []
@@ -322,10 +339,15 @@ def _from_live(opts, universe, log) -> Gathered:
                 rec = cache.reconcile_prices(ticker, base, new, tolerance=tolerance,
                                              provisional=universe.validation.provisional_sessions,
                                              pending=book["pending"], when=fetched_at,
-                                             confirms=_cross_check(alias, universe, prices, live_prices, cached_prices))
+                                             confirms=_cross_check(alias, universe, prices, live_prices, cached_prices),
+                                             recent_from=_recent_from(end, universe))
                 merged = rec.merged
                 validate.check_prices(f"{alias} ({ticker})", merged, max_move=universe.validation.max_daily_move)
                 cache.save_prices(opts.cache_dir, ticker, merged, source="yahoo", fetched_at=fetched_at)
+                if cache.delisted_since(opts.cache_dir, ticker) is not None:
+                    if cache.delisted_reported(opts.cache_dir, ticker):
+                        log(f"  {ticker}: answering again after being reported delisted")
+                    cache.clear_delisted(opts.cache_dir, ticker)
                 book = {"pending": rec.pending, "log": book["log"] + rec.accepted}
                 cache.save_revisions(opts.cache_dir, ticker, book)
                 revisions += [{"series": alias, "ticker": ticker, **e} for e in book["log"]]
@@ -353,6 +375,24 @@ def _from_live(opts, universe, log) -> Gathered:
                     fell_back.append(alias)
                     continue
         reason = live_errors.get(ticker, "not returned by Yahoo")
+        since = cache.delisted_since(opts.cache_dir, ticker)
+        gone = old is not None and "delisted" in reason.lower() and not offline_reason and len(live_prices) > 0
+        if gone and since is None:  # the first "not found": a glitch until a later session repeats it
+            cache.mark_delisted(opts.cache_dir, ticker, end.isoformat())
+        elif gone and since is not None and since < end.isoformat():
+            # Gone from the source on two sessions while the others answer: delisted. Kept as last
+            # good, labelled, and reported once.
+            if not cache.delisted_reported(opts.cache_dir, ticker):
+                cache.mark_delisted(opts.cache_dir, ticker, since, reported=True)
+                log(f"  {ticker}: Yahoo reports it delisted ({reason}) since {since}; keeping its last good "
+                    f"data, through {old_data.index[-1].date()}, labelled")
+            prices[alias] = old_data
+            status[alias] = _status(ticker, "cache", old_data, "ok",
+                                    f"delisted: Yahoo has had no data for {ticker} since {since}; the last good "
+                                    f"data, through {old_data.index[-1].date()}, is shown") | {"delisted": since}
+            revisions += [{"series": alias, "ticker": ticker, **e}
+                          for e in cache.load_revisions(opts.cache_dir, ticker)["log"]]
+            continue
         if old is not None:
             prices[alias], status[alias] = old_data, _status(ticker, "cache", old_data, "ok", None)
             fell_back.append(alias)
@@ -402,6 +442,18 @@ def _from_live(opts, universe, log) -> Gathered:
     got.revisions = sorted((r for r in revisions if r["session"] <= end.isoformat()),
                            key=lambda r: (r["session"], r["series"]))
     return got
+
+
+# A disputed close is re-read by later fetches for this long at most (then it stays as cached).
+DISPUTE_DAYS = 60
+
+
+def _recent_from(end: dt.date, universe: Universe) -> pd.Timestamp:
+    """The earliest session whose print may still be corrected freely: within twice the
+    provisional sessions (plus one) of the as-of session."""
+    n = universe.validation.provisional_sessions
+    days = sessions.sessions(end - dt.timedelta(days=7 * n + 14), end, universe.calendar)
+    return days[-(2 * n + 1):][0] if len(days) else pd.Timestamp(end)
 
 
 # Index <-> the fund that tracks it: on any day they move together (within a few tenths of a
@@ -454,6 +506,20 @@ class _Gate:
     def close(self) -> None:
         with self._lock:
             self._open = False
+
+
+def fetch_groups(starts: dict[str, dt.date], end: dt.date, *, gap_days: int = 10) -> list[tuple[dt.date, list[str]]]:
+    """Tickers grouped into as few downloads as their own start dates allow: a start within
+    `gap_days` of the group's earliest joins it (re-reading a few more days), anything further
+    (a ticker with no cache, or one long behind) is a download of its own. Tickers whose start
+    is after `end` (the cache covers it) are not fetched."""
+    groups: list[tuple[dt.date, list[str]]] = []
+    for alias, start in sorted(((a, s) for a, s in starts.items() if s <= end), key=lambda x: (x[1], x[0])):
+        if groups and (start - groups[-1][0]).days <= gap_days:
+            groups[-1][1].append(alias)
+        else:
+            groups.append((start, [alias]))
+    return groups
 
 
 def _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log, splits):
