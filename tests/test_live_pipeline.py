@@ -239,6 +239,10 @@ def test_a_bad_close_corrected_the_next_day_heals_the_series(universe, facts, tm
     yahoo.listings["IWM"] = Listing(bad, instrument_type="ETF")
     thursday = live(universe, facts, tmp_path, yahoo, fred, now=THURSDAY)
     assert thursday["metrics"]["iwm.close"]["value"] == pytest.approx(bad.loc["2026-01-15", "close"])
+    # The index it tracks did not move so: both series carry a note that one print is bad.
+    for alias in ("iwm", "rut"):
+        assert any("on 2026-01-15: one of the two prints is likely bad" in q
+                   for q in thursday["series_status"][alias].get("quality", [])), alias
     # Friday, Yahoo has corrected it: Thursday is still provisional, so the correction is taken.
     yahoo.listings["IWM"] = Listing(true, instrument_type="ETF")
     friday = live(universe, facts, tmp_path, yahoo, fred)
@@ -249,6 +253,7 @@ def test_a_bad_close_corrected_the_next_day_heals_the_series(universe, facts, tm
     assert friday["data_mode"] == "live" and friday["publishable"] is True
     assert friday["metrics"]["iwm.close"]["value"] == pytest.approx(true.loc["2026-01-16", "close"])
     assert friday["revisions"] == []  # a provisional session's correction is no revision
+    assert not any("likely bad" in q for q in friday["series_status"]["iwm"].get("quality", []))
 
 
 def test_a_late_correction_is_disputed_once_then_accepted_and_logged(universe, facts, tmp_path, yahoo, fred):

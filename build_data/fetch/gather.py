@@ -155,6 +155,7 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
             continue
         cut_macro[alias] = series
         status[alias] = _status(cfg.series, status[alias]["source"], series)
+    _tracking_notes(cut_prices, universe, notes)
     for alias, lines in notes.items():
         if alias in status and lines:
             status[alias]["quality"] = lines
@@ -443,6 +444,27 @@ def _from_live(opts, universe, log) -> Gathered:
                            key=lambda r: (r["session"], r["series"]))
     return got
 
+
+def _tracking_notes(prices: dict[str, pd.DataFrame], universe: Universe, notes: dict[str, list[str]]) -> None:
+    """A data-quality note on an index and its tracking fund when their latest moves part by
+    more than PLAUSIBLE_GAP: one of the two prints is bad (it stays provisional, so the source's
+    correction is taken when it comes)."""
+    by_ticker = {s.ticker: a for a, s in universe.symbols.items() if a in prices}
+    for index_ticker, fund_ticker in TRACKERS.items():
+        a, b = by_ticker.get(index_ticker), by_ticker.get(fund_ticker)
+        if a is None or b is None:
+            continue
+        for day, move_a, move_b in validate.tracking_gaps(prices[a]["close"], prices[b]["close"],
+                                                          gap=PLAUSIBLE_GAP):
+            note = (f"{index_ticker} moved {move_a:+.1%} and {fund_ticker}, which tracks it, {move_b:+.1%} "
+                    f"on {day}: one of the two prints is likely bad")
+            for alias in (a, b):
+                if note not in notes.setdefault(alias, []):
+                    notes[alias].append(note)
+
+
+# An index and its fund part by more than this on one day only through a bad print.
+PLAUSIBLE_GAP = 0.02
 
 # A disputed close is re-read by later fetches for this long at most (then it stays as cached).
 DISPUTE_DAYS = 60
