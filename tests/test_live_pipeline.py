@@ -385,3 +385,24 @@ def test_a_delisted_ticker_is_reported_once_and_kept_as_last_good(universe, fact
     assert back["series_status"]["iwm"]["source"] == "yahoo" and "delisted" not in back["series_status"]["iwm"]
     assert cache.delisted_since(tmp_path / "cache", "IWM") is None
     assert NOT_FOUND["chart"]["error"]["description"].endswith("may be delisted")
+
+
+def test_a_split_right_after_a_bad_close_restates_the_cache_and_heals_the_close(universe, facts, tmp_path, yahoo,
+                                                                                 fred):
+    true = yahoo.listings["IWM"].bars.copy()
+    live(universe, facts, tmp_path, yahoo, fred, now=WEDNESDAY)
+    bad = true.copy()
+    bad.loc["2026-01-15", ["close", "high"]] *= 1.04  # Thursday's close printed 4% high, and cached
+    yahoo.listings["IWM"] = Listing(bad, instrument_type="ETF")
+    live(universe, facts, tmp_path, yahoo, fred, now=THURSDAY)
+    # Friday: a 2-for-1 split at the open, and Thursday's close corrected in the restatement.
+    restated = true.copy()
+    restated[["open", "high", "low", "close", "adj_close"]] /= 2
+    restated["volume"] *= 2
+    yahoo.listings["IWM"] = Listing(restated, instrument_type="ETF", splits={pd.Timestamp("2026-01-16"): (2, 1)})
+    snap = live(universe, facts, tmp_path, yahoo, fred)
+    status = snap["series_status"]["iwm"]
+    assert (status["status"], status["source"]) == ("ok", "yahoo")
+    assert status["splits"] == [{"date": "2026-01-16", "ratio": 2.0}]
+    cached = cache.load_prices(tmp_path / "cache", "IWM").data
+    assert cached["close"].to_numpy() == pytest.approx(restated["close"].to_numpy(), abs=2e-6)

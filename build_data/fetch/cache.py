@@ -198,6 +198,15 @@ class Reconciled:
     pending: dict[str, dict]    # session -> {"new", "seen"}: disputes awaiting a second sighting
 
 
+def provisional_days(old: pd.DataFrame | None, provisional: int, recent_from: pd.Timestamp | None = None) -> set:
+    """The cache's sessions the source may still correct freely: its last `provisional`, and
+    with `recent_from` only those on or after it."""
+    if old is None or old.empty or provisional <= 0:
+        return set()
+    days = set(old.index[-provisional:])
+    return {d for d in days if d >= recent_from} if recent_from is not None else days
+
+
 def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, tolerance: float,
                      provisional: int = 0, pending: dict[str, dict] | None = None,
                      when: str = "", confirms: Callable[[pd.Timestamp, float, float], bool] | None = None,
@@ -225,10 +234,7 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
         return Reconciled(new[PRICE_COLUMNS], [], [], {})
     old = canonical(old)
     overlap = old.index.intersection(new.index)
-    provisional_days = set(old.index[-provisional:]) if provisional > 0 else set()
-    if recent_from is not None:
-        provisional_days = {d for d in provisional_days if d >= recent_from}
-    settled = overlap[~overlap.isin(list(provisional_days))]
+    settled = overlap[~overlap.isin(list(provisional_days(old, provisional, recent_from)))]
     drift = (new.loc[settled, "close"] / old.loc[settled, "close"] - 1).abs()
     beyond = drift[drift > tolerance]
     if len(beyond) >= 2 and len(beyond) * 2 > len(settled):
@@ -269,17 +275,20 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
 
 
 def split_rescale(old: pd.DataFrame | None, new: pd.DataFrame, splits: dict[pd.Timestamp, float], *,
-                  tolerance: float) -> tuple[pd.DataFrame | None, dict | None]:
+                  tolerance: float, provisional: set | frozenset = frozenset()) -> tuple[pd.DataFrame | None, dict | None]:
     """The cached history restated for a split the fetch reported, or unchanged.
 
     Yahoo restates every close before a split by its ratio. When the overlap of cache and fetch
     differs by exactly that one factor before the split day (within `tolerance`) and not at all
-    from it on, the cached prices before the split are divided by the ratio (volumes multiplied)
+    from it on (the cache's provisional sessions aside), the cached prices before the split are
+    divided by the ratio (volumes multiplied)
     and the event is returned as {"date", "ratio"}. Anything else is left to `reconcile_prices`.
     """
     if old is None or old.empty or not splits:
         return old, None
     overlap = old.index.intersection(new.index)
+    # Provisional sessions may hold a bad print the fetch corrects: they do not judge the split.
+    overlap = overlap[~overlap.isin(list(provisional))]
     factor = old.loc[overlap, "close"] / new.loc[overlap, "close"]
     for day, ratio in sorted(splits.items()):
         before, after = factor[overlap < day], factor[overlap >= day]

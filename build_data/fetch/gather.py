@@ -335,13 +335,16 @@ def _from_live(opts, universe, log) -> Gathered:
                 new = _drop_non_sessions(alias, live_prices[alias].loc[: pd.Timestamp(end)], universe, notes)
                 _check_heals(opts, "prices", ticker, new)
                 tolerance = universe.validation.revision_tolerance
-                base, split = cache.split_rescale(old_data, new, live_splits.get(ticker, {}), tolerance=tolerance)
+                recent = _recent_from(end, universe)
+                base, split = cache.split_rescale(
+                    old_data, new, live_splits.get(ticker, {}), tolerance=tolerance,
+                    provisional=cache.provisional_days(old_data, universe.validation.provisional_sessions, recent))
                 book = cache.load_revisions(opts.cache_dir, ticker)
                 rec = cache.reconcile_prices(ticker, base, new, tolerance=tolerance,
                                              provisional=universe.validation.provisional_sessions,
                                              pending=book["pending"], when=fetched_at,
                                              confirms=_cross_check(alias, universe, prices, live_prices, cached_prices),
-                                             recent_from=_recent_from(end, universe))
+                                             recent_from=recent)
                 merged = rec.merged
                 validate.check_prices(f"{alias} ({ticker})", merged, max_move=universe.validation.max_daily_move)
                 cache.save_prices(opts.cache_dir, ticker, merged, source="yahoo", fetched_at=fetched_at)
