@@ -85,8 +85,10 @@ TEST_MARKS ?= not browser
 test-fast: $(ENGINE) $(NODE) ## Run the tests that need no browser
 	$(PY) -m pytest -m "$(TEST_MARKS)"
 
-faults: $(ENGINE) $(NODE) ## 50 seeded scheduled runs under injected faults; checks the invariants after each
-	$(PY) -m tests.faults --runs 50 --seed 7
+RUNS ?= 50
+FAULT_SEEDS ?= 1 3 7
+faults: $(ENGINE) $(NODE) ## Seeded scheduled runs under injected faults (RUNS=50 on seeds 1 3 7; RUNS=500 is the soak); checks the invariants after each
+	@for seed in $(FAULT_SEEDS); do $(PY) -m tests.faults --runs $(RUNS) --seed $$seed || exit 1; done
 
 LIGHTHOUSE := tests/tools/lighthouse/node_modules/.installed
 $(LIGHTHOUSE): tests/tools/lighthouse/package.json tests/tools/lighthouse/package-lock.json

@@ -29,7 +29,7 @@ def build(opts: Options, universe: config.Universe, facts: config.Facts, log=std
                              watchlist=watch, changes=changes, charts=render.chart_entries(chart_list, universe=universe),
                              built_at=opts.now)
     snap |= policy.verdict(universe=universe, data_mode=got.data_mode, as_of=got.as_of, status=got.status,
-                           latest_session=got.as_of)
+                           latest_session=policy.expected_session(universe, opts.now, opts.as_of, got.as_of))
     log(f"publishable: {'yes' if snap['publishable'] else 'no'}: {snap['publishable_reason']}")
     return snap, chart_list
 

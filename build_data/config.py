@@ -291,6 +291,12 @@ class Validation(_Strict):
     max_daily_move: float = Field(gt=0, le=1)
     max_stale_sessions: int = Field(ge=0)
     revision_tolerance: float = Field(ge=0, le=0.5)
+    # The source may correct the cache's last this-many sessions freely (a bad print fixed the
+    # next day); an older correction beyond the tolerance needs a second sighting or a cross-check.
+    provisional_sessions: int = Field(default=3, ge=0, le=20)
+    # A session counts as complete this many minutes after its calendar close (early closes
+    # included); a run inside that window builds as of the previous session.
+    settle_minutes: int = Field(default=15, ge=0, le=24 * 60)
 
 
 class Publish(_Strict):

@@ -21,17 +21,24 @@ def exchange(name: str = "XNYS") -> xc.ExchangeCalendar:
     return xc.get_calendar(name, start=CALENDAR_START)
 
 
-def last_completed_session(now: pd.Timestamp, name: str = "XNYS") -> dt.date:
-    """The most recent session whose closing bell has rung at `now` (a tz-aware instant).
+def last_completed_session(now: pd.Timestamp, name: str = "XNYS", settle_minutes: int = 0) -> dt.date:
+    """The most recent session complete at `now` (a tz-aware instant): its closing bell (the
+    calendar's, early closes included) rang at least `settle_minutes` before.
 
-    A bar for today's session before the close is partial, so it is never "completed".
+    A bar for today's session before the close is partial, and one just after the bell may
+    still be settling, so neither is "completed". A clock outside the calendar is a one-line
+    BuildError, never an IndexError.
     """
     cal = exchange(name)
     now = pd.Timestamp(now)
     if now.tzinfo is None:
         now = now.tz_localize("UTC")
     closes = cal.closes
-    done = closes[closes <= now]
+    settled = closes + pd.Timedelta(minutes=settle_minutes)
+    done = closes[settled <= now]
+    if done.empty or now > settled.iloc[-1] + pd.Timedelta(days=7):
+        raise BuildError(f"the clock says {now:%Y-%m-%d %H:%M} UTC, outside the {name} exchange calendar "
+                         f"({cal.first_session.date()} .. {cal.last_session.date()}): check the machine's clock")
     return done.index[-1].date()
 
 
@@ -56,12 +63,13 @@ def sessions(start: dt.date, end: dt.date, name: str = "XNYS") -> pd.DatetimeInd
     return pd.DatetimeIndex(idx).rename("date")
 
 
-def as_of_session(requested: dt.date | None, now: pd.Timestamp, name: str = "XNYS") -> dt.date:
+def as_of_session(requested: dt.date | None, now: pd.Timestamp, name: str = "XNYS",
+                  settle_minutes: int = 0) -> dt.date:
     """The build's as-of date: the last completed session at or before `requested` (or `now`).
 
     It comes from the calendar, never from the data, so one series' dates cannot move it.
     A date in the future or before the calendar starts is an error."""
-    latest = last_completed_session(now, name)
+    latest = last_completed_session(now, name, settle_minutes)
     if requested is None:
         return latest
     today = pd.Timestamp(now).tz_convert("UTC").date() if pd.Timestamp(now).tzinfo else pd.Timestamp(now).date()

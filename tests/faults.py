@@ -1,6 +1,9 @@
 """`make faults`: seeded scheduled runs against the Yahoo transport fake and a FRED on 127.0.0.1.
 
-Each run advances a simulated clock by one session, draws a fault (or none) from the list below,
+Each run advances a simulated clock by one session, draws a fault (or none) from the list below
+(besides outages and bad answers: a close printed 3-6% off and corrected the next run, a settled
+close corrected by 3% that both worlds see, a ticker gone for three runs, a run 30 s after the
+bell, a clock 7 months behind or in 1984, which must end in a one-line error),
 builds into an output folder exactly as the scheduled job does (lock, staging, verdict) and then
 checks four invariants:
 
@@ -13,6 +16,9 @@ checks four invariants:
 
 Prints a table of fault kinds against outcomes and exits non-zero on any broken invariant.
 
+A refetch reproduces the cache exactly (prices are held at the cache file's precision), so an
+untouched series stays bit-identical to the clean world's on every seed.
+
     python -m tests.faults [--runs 50] [--seed 7]
 """
 from __future__ import annotations
@@ -22,6 +28,7 @@ import collections
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import random
 import re
@@ -53,7 +60,8 @@ from tests.fakes.yahoo import NOT_FOUND, Listing, YahooFake, make_bars, session
 FAULTS = ["none", "dns", "connect_timeout", "never_answers", "429_storm", "500s", "empty_result",
           "ticker_missing", "malformed_json", "bad_tick", "duplicated_session", "weekend_bar",
           "partial_bar", "split", "fred_dots", "fred_revision", "corrupt_cache", "kill_mid_write",
-          "full_disk"]
+          "full_disk", "bad_close_corrected", "late_revision", "delisted", "forming_bar", "wrong_clock"]
+DELISTED_RUNS = 3  # a delisted ticker answers "not found" for this many runs, then is listed again
 TICKERS = {"rut": "^RUT", "spx": "^GSPC", "iwm": "IWM", "xlk": "XLK"}
 MACRO = {"us10y": "DGS10", "claims": "ICSA"}
 FIRST_SESSION = dt.date(2025, 3, 3)
@@ -102,10 +110,15 @@ class Market:
         b = self.bars[ticker]
         earlier = b.index < pd.Timestamp(day)
         cols = [c for c in ("open", "high", "low", "close", "adj_close") if c in b]
-        b.loc[earlier, cols] = (b.loc[earlier, cols] / ratio).round(6)
+        b.loc[earlier, cols] = _six(b.loc[earlier, cols] / ratio)
         b.loc[earlier, "volume"] = b.loc[earlier, "volume"] * ratio
-        b.loc[~earlier, cols] = (b.loc[~earlier, cols] / ratio).round(6)  # keep the level continuous
+        b.loc[~earlier, cols] = _six(b.loc[~earlier, cols] / ratio)  # keep the level continuous
         self.splits[ticker][pd.Timestamp(day)] = (ratio, 1)
+
+
+def _six(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prices as Yahoo publishes a restatement: correctly rounded to 6 decimals."""
+    return frame.map(lambda v: float(f"{v:.6f}"))
 
 
 class World:
@@ -273,6 +286,11 @@ def market_events(market: Market, step: dict, day: dt.date) -> None:
     if step["kind"] == "fred_revision":
         old = market.macro["DGS10"].index[-30]
         market.macro["DGS10"].loc[old] += 0.05
+    if step["kind"] == "late_revision":  # a settled close, eight sessions back, corrected by 3%
+        bars = market.bars[TICKERS[step["target"]]]
+        old = bars.loc[: pd.Timestamp(day)].index[-9]
+        cols = [c for c in ("open", "high", "low", "close", "adj_close") if c in bars]
+        bars.loc[old, cols] = _six(bars.loc[[old], cols] * 1.03).iloc[0]
 
 
 def run_clean_world(root: Path, days, steps, universe, facts) -> None:
@@ -307,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)  # yfinance's, not ours
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the local FRED's request lines
     universe, facts = fault_universe(), config.load_facts()
     days = [d.date() for d in sessions.sessions(START_RUNS, START_RUNS + dt.timedelta(days=args.runs * 2 + 30),
                                                 universe.calendar)][: args.runs]
@@ -331,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         fred = Fred(market)
         faulted_world = World(root, "faulted")
         ledger_before = ledger(faulted_world, universe)
+        gone: dict[str, int] = {}  # delisted ticker -> the last run index it stays gone
         try:
             for i, (day, step) in enumerate(zip(days, steps)):
                 kind, target_alias = step["kind"], step["target"]
@@ -344,6 +364,13 @@ def main(argv: list[str] | None = None) -> int:
                 touched: set[str] = set()
                 faulted_world.fake = fake = YahooFake(market.listings(day))
                 timeout = 20.0
+                if kind == "delisted" and target not in gone:
+                    gone[target] = i + DELISTED_RUNS - 1
+                gone_now = {t for t, last in gone.items() if last >= i}
+                for ticker in gone_now:  # delisted: "not found, may be delisted"
+                    fake.script(ticker, 404, json.dumps(NOT_FOUND))
+                gone = {t: last for t, last in gone.items() if last > i}
+                cached_before = {t for t in TICKERS.values() if (faulted_world.cache / "prices" / f"{t}.csv").exists()}
                 if kind in ("dns", "never_answers", "kill_mid_write", "full_disk"):
                     touched = set(TICKERS) | set(MACRO)
                 elif kind in ("connect_timeout", "429_storm", "500s", "empty_result", "ticker_missing",
@@ -384,6 +411,18 @@ def main(argv: list[str] | None = None) -> int:
                                                   "high": last_close * 1.01, "low": last_close * 0.99,
                                                   "close": last_close * 1.005, "volume": 1000}
                     now = at.tz_convert("UTC") + pd.Timedelta(minutes=1)  # this run happens mid-session
+                elif kind == "bad_close_corrected":  # a print 3-6% off, inside the move bound; fixed next run
+                    bars = fake.listings[target].bars
+                    bars.iloc[-1, bars.columns.get_loc("close")] *= 1 + 0.015 * step["ratio"]
+                    touched = {target_alias}
+                elif kind == "forming_bar":  # a run 30 s after the bell: today's bar is still forming
+                    bars = fake.listings[target].bars
+                    bars.iloc[-1, bars.columns.get_loc("close")] *= 1.004
+                    bars.iloc[-1, bars.columns.get_loc("volume")] *= 0.6
+                    now = sessions.session_close(day, universe.calendar) + pd.Timedelta(seconds=30)
+                elif kind == "wrong_clock":  # the runner's clock 7 months behind, or in 1984
+                    now = (pd.Timestamp("1984-06-01 21:30", tz="UTC") if step["ratio"] == 4
+                           else now - pd.Timedelta(days=213))
                 elif kind == "fred_dots":
                     fred.dots = {"DGS10"}
                     touched = {"us10y"}
@@ -394,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                         data[len(data) // 2] ^= 0x01
                         path.write_bytes(bytes(data))
 
+                touched |= {a for a, t in TICKERS.items() if t in gone_now}
                 metrics_path = faulted_world.out / "metrics.json"
                 before = metrics_path.read_bytes() if metrics_path.exists() else None
                 opts = faulted_world.options(now, fred.url, timeout)
@@ -437,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
                     outcome = "unchanged"
                 else:
                     snap = json.loads(now_bytes)
-                    expected = sessions.last_completed_session(now, universe.calendar).isoformat()
+                    expected = sessions.last_completed_session(
+                        now, universe.calendar, universe.validation.settle_minutes).isoformat()
                     if snap["as_of"] == expected and snap["data_mode"] == "live":
                         outcome = "fresh"
                     elif snap["data_mode"] == "cache" and snap["as_of"] <= expected:
@@ -454,6 +495,11 @@ def main(argv: list[str] | None = None) -> int:
                             problems.append(f"untouched series {alias} differs from the clean build: {key} "
                                             f"{mine.get(key, {}).get('value')} != {ref[key]['value']}")
                     problems += page_problems(faulted_world, root)
+                if kind == "wrong_clock" and (ended != "error: BuildError" or outcome != "unchanged"):
+                    problems.append(f"a wrong clock ended {ended} with the output {outcome}")
+                if gone_now and ended == "finished":
+                    exempt = gone_now | ({target} if kind == "corrupt_cache" else set())
+                    problems += full_downloads(fake, cached_before - exempt, day)
                 label = f"{outcome} ({ended})" if ended != "finished" else outcome
                 table[kind][label] += 1
                 table[kind]["BROKEN"] += bool(problems)
@@ -474,6 +520,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print("\nall four invariants held after every run")
     return 0
+
+
+def full_downloads(fake: YahooFake, tickers: set[str], day: dt.date) -> list[str]:
+    """Tickers whose chart request reached back more than 60 days though they are cached: a
+    vanished ticker must never force a full download for the others."""
+    floor = int(pd.Timestamp(day - dt.timedelta(days=60)).timestamp())
+    out = []
+    for _, path, params in fake.calls:
+        symbol = path.rsplit("/", 1)[1] if path.startswith("/v8/finance/chart/") else None
+        if symbol in tickers and "period1" in params and int(params["period1"]) < floor:
+            out.append(f"{symbol} was downloaded from {dt.datetime.utcfromtimestamp(int(params['period1'])).date()}")
+    return out
 
 
 def _timeouts(fake: YahooFake, symbols: set[str]) -> None:

@@ -115,3 +115,18 @@ def test_fred_fetches_are_incremental_after_the_first(universe, facts, tmp_path,
     last = cache.load_macro(tmp_path / "cache", "DGS10").data.index[-1].date()
     assert second["DGS10"] == (last - dt.timedelta(days=400)).isoformat()
     assert snap["data_mode"] == "live"
+
+
+def test_tickers_are_fetched_in_as_few_downloads_as_their_own_starts_allow():
+    import datetime as dt
+
+    from build_data.fetch.gather import fetch_groups
+
+    d = dt.date.fromisoformat
+    starts = {"rut": d("2026-01-02"), "spx": d("2026-01-02"), "iwm": d("2025-12-26"),   # cached, close together
+              "new": d("1987-01-01"),                                                # no cache: full history
+              "old": d("2025-10-01"),                                                # long behind
+              "done": d("2026-02-01")}                                               # the cache covers the end
+    assert fetch_groups(starts, d("2026-01-16")) == [
+        (d("1987-01-01"), ["new"]), (d("2025-10-01"), ["old"]), (d("2025-12-26"), ["iwm", "rut", "spx"])]
+    assert fetch_groups({"done": d("2026-02-01")}, d("2026-01-16")) == []

@@ -225,3 +225,184 @@ def test_a_restatement_that_is_no_reported_split_is_refused_and_flagged(universe
     assert shown is None or shown == pytest.approx(original["close"].loc["2026-01-15"])
     assert cache.load_prices(tmp_path / "cache", "IWM").data["close"].iloc[-1] == pytest.approx(
         original["close"].loc["2026-01-15"])
+
+
+THURSDAY, WEDNESDAY = FIXED_NOW - pd.Timedelta(days=1), FIXED_NOW - pd.Timedelta(days=2)
+
+
+def test_a_bad_close_corrected_the_next_day_heals_the_series(universe, facts, tmp_path, yahoo, fred):
+    true = yahoo.listings["IWM"].bars.copy()
+    live(universe, facts, tmp_path, yahoo, fred, now=WEDNESDAY)
+    # Thursday's IWM close is printed 3% high: inside the 25% move bound, so it is taken.
+    bad = true.copy()
+    bad.loc["2026-01-15", ["close", "high"]] *= 1.03
+    yahoo.listings["IWM"] = Listing(bad, instrument_type="ETF")
+    thursday = live(universe, facts, tmp_path, yahoo, fred, now=THURSDAY)
+    assert thursday["metrics"]["iwm.close"]["value"] == pytest.approx(bad.loc["2026-01-15", "close"])
+    # The index it tracks did not move so: both series carry a note that one print is bad.
+    for alias in ("iwm", "rut"):
+        assert any("on 2026-01-15: one of the two prints is likely bad" in q
+                   for q in thursday["series_status"][alias].get("quality", [])), alias
+    # Friday, Yahoo has corrected it: Thursday is still provisional, so the correction is taken.
+    yahoo.listings["IWM"] = Listing(true, instrument_type="ETF")
+    friday = live(universe, facts, tmp_path, yahoo, fred)
+    cached = cache.load_prices(tmp_path / "cache", "IWM").data
+    assert cached.loc["2026-01-15", "close"] == pytest.approx(true.loc["2026-01-15", "close"], abs=1e-6)
+    status = friday["series_status"]["iwm"]
+    assert (status["status"], status["source"], status["last"]) == ("ok", "yahoo", "2026-01-16")
+    assert friday["data_mode"] == "live" and friday["publishable"] is True
+    assert friday["metrics"]["iwm.close"]["value"] == pytest.approx(true.loc["2026-01-16", "close"])
+    assert friday["revisions"] == []  # a provisional session's correction is no revision
+    assert not any("likely bad" in q for q in friday["series_status"]["iwm"].get("quality", []))
+
+
+def test_a_late_correction_is_disputed_once_then_accepted_and_logged(universe, facts, tmp_path, yahoo, fred):
+    original = yahoo.listings["IWM"].bars.copy()
+    live(universe, facts, tmp_path, yahoo, fred, now=THURSDAY)
+    # Yahoo corrects a settled close (five sessions back) by 3%, beyond the 2% revision tolerance,
+    # and has Friday's bar too.
+    revised = original.copy()
+    revised.loc["2026-01-09", ["open", "high", "low", "close", "adj_close"]] *= 1.03
+    yahoo.listings["IWM"] = Listing(revised, instrument_type="ETF")
+    first = live(universe, facts, tmp_path, yahoo, fred)
+    status = first["series_status"]["iwm"]
+    # Disputed, not a wall: the cached close stays, and Friday's session flows in.
+    assert (status["status"], status["source"], status["last"]) == ("ok", "yahoo", "2026-01-16")
+    assert any(q.startswith("disputed close on 2026-01-09") for q in status["quality"])
+    assert first["data_mode"] == "live" and first["publishable"] is True
+    cached = cache.load_prices(tmp_path / "cache", "IWM").data
+    assert cached.loc["2026-01-09", "close"] == pytest.approx(original.loc["2026-01-09", "close"], abs=1e-6)
+    assert cached.index[-1] == pd.Timestamp("2026-01-16")
+    assert first["revisions"] == []
+    # The next run sees the same correction again: accepted and logged.
+    second = live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW + pd.Timedelta(hours=1))
+    cached = cache.load_prices(tmp_path / "cache", "IWM").data
+    assert cached.loc["2026-01-09", "close"] == pytest.approx(revised.loc["2026-01-09", "close"], abs=1e-6)
+    assert "quality" not in second["series_status"]["iwm"] or not any(
+        q.startswith("disputed") for q in second["series_status"]["iwm"]["quality"])
+    [entry] = second["revisions"]
+    assert entry["series"] == "iwm" and entry["ticker"] == "IWM" and entry["session"] == "2026-01-09"
+    assert entry["old"] == pytest.approx(original.loc["2026-01-09", "close"], abs=1e-6)
+    assert entry["new"] == pytest.approx(revised.loc["2026-01-09", "close"], abs=1e-6)
+    assert entry["how"] == "seen again" and entry["when"] == "2026-01-16T23:00:00Z"
+    assert second["series_status"]["iwm"]["last"] == "2026-01-16"
+    # The snapshot contract knows the revision log's shape.
+    from build_data.publish import contract
+    assert contract.validate(second)["revisions"][0]["how"] == "seen again"
+    with pytest.raises(contract.ContractError, match="revisions"):
+        contract.validate({**second, "revisions": [{**entry, "how": "guessed"}]})
+
+
+def test_a_run_30s_after_the_close_builds_as_of_the_previous_session(universe, facts, tmp_path, yahoo, fred):
+    true = yahoo.listings["^RUT"].bars.copy()
+    # Yahoo's Friday bars are still forming: the close a little off, 60% of the day's volume.
+    for ticker, listing in list(yahoo.listings.items()):
+        forming = listing.bars.copy()
+        forming.loc["2026-01-16", "close"] *= 1.004
+        forming.loc["2026-01-16", "volume"] *= 0.6
+        yahoo.listings[ticker] = Listing(forming, instrument_type=listing.instrument_type)
+    bell = pd.Timestamp("2026-01-16 21:00", tz="UTC")
+    snap = live(universe, facts, tmp_path, yahoo, fred, now=bell + pd.Timedelta(seconds=30))
+    assert snap["as_of"] == "2026-01-15" and snap["data_mode"] == "live" and snap["publishable"] is True
+    assert snap["metrics"]["rut.close"]["value"] == pytest.approx(true.loc["2026-01-15", "close"])
+    assert cache.load_prices(tmp_path / "cache", "^RUT").data.index[-1] == pd.Timestamp("2026-01-15")
+
+
+@pytest.mark.parametrize("now, message", [
+    (FIXED_NOW - pd.Timedelta(days=213), "the machine's clock is behind"),   # 7 months behind
+    (pd.Timestamp("1984-06-01 22:00", tz="UTC"), "outside the XNYS exchange calendar"),
+])
+def test_a_wrong_clock_is_a_one_line_error(universe, facts, tmp_path, yahoo, fred, now, message):
+    live(universe, facts, tmp_path, yahoo, fred)
+    before = (tmp_path / "cache" / "prices" / "^RUT.csv").read_bytes()
+    with pytest.raises(BuildError) as err:
+        live(universe, facts, tmp_path, yahoo, fred, now=now)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert (tmp_path / "cache" / "prices" / "^RUT.csv").read_bytes() == before
+
+
+def chart_starts(yahoo) -> dict[str, pd.Timestamp]:
+    """The earliest date each ticker's chart requests reached back to."""
+    out: dict[str, pd.Timestamp] = {}
+    for _host, path, params in yahoo.calls:
+        if path.startswith("/v8/finance/chart/") and "period1" in params:
+            t = path.rsplit("/", 1)[1]
+            at = pd.Timestamp(int(params["period1"]), unit="s")
+            out[t] = min(out.get(t, at), at)
+    return out
+
+
+def test_a_new_ticker_never_forces_a_full_download_for_the_others(universe, facts, tmp_path, yahoo, fred):
+    live(universe, facts, tmp_path, yahoo, fred, now=THURSDAY)
+    (tmp_path / "cache" / "prices" / "XLE.csv").unlink()  # as if XLE were new to the universe
+    yahoo.calls.clear()
+    snap = live(universe, facts, tmp_path, yahoo, fred)
+    starts = chart_starts(yahoo)
+    assert starts["XLE"].date() <= universe.history_start
+    others = {t: s for t, s in starts.items() if t != "XLE"}
+    assert len(others) == len(universe.symbols) - 1
+    assert all(s >= pd.Timestamp("2026-01-01") for s in others.values()), others
+    assert snap["data_mode"] == "live" and snap["series_status"]["xle"]["status"] == "ok"
+
+
+def test_a_delisted_ticker_is_reported_once_and_kept_as_last_good(universe, facts, tmp_path, yahoo, fred):
+    from tests.fakes.yahoo import NOT_FOUND
+
+    live(universe, facts, tmp_path, yahoo, fred, now=WEDNESDAY)
+    listing = yahoo.listings.pop("IWM")  # gone from Yahoo: "No data found, symbol may be delisted"
+    runs = []
+    for now in (THURSDAY, FIXED_NOW, FIXED_NOW + pd.Timedelta(days=7)):
+        lines: list[str] = []
+        yahoo.calls.clear()
+        yfinance.data.YfData.cache_get.cache_clear()
+        snap, _ = build(Options(cache_dir=tmp_path / "cache", yahoo_session=session(yahoo), fred_url=fred,
+                                fetch_timeout=60, now=now), universe, facts, log=lines.append)
+        runs.append((snap, lines, chart_starts(yahoo)))
+    reports = [sum("reports it delisted" in line for line in lines) for _, lines, _ in runs]
+    assert reports == [0, 1, 0]  # reported once, when a second session confirms it
+    # The first "not found" may be a glitch: the last good cache, as for any failed fetch.
+    first = runs[0][0]
+    assert first["series_status"]["iwm"]["source"] == "cache" and "delisted" not in first["series_status"]["iwm"]
+    assert first["data_mode"] == "cache"
+    for snap, _lines, starts in runs:
+        # The others keep flowing, incrementally: no full download because one ticker vanished.
+        assert snap["series_status"]["rut"]["last"] == min(snap["as_of"], "2026-01-16")  # Yahoo's last bar
+        assert all(s >= pd.Timestamp("2025-12-20") for t, s in starts.items() if t != "IWM"), starts
+        assert snap["metrics"]["iwm.close"]["value"] == pytest.approx(listing.bars.loc["2026-01-14", "close"])
+    for snap, _lines, _starts in runs[1:]:
+        status = snap["series_status"]["iwm"]
+        assert status["status"] == "ok" and status["source"] == "cache" and status["delisted"] == "2026-01-15"
+        assert status["reason"] == ("delisted: Yahoo has had no data for IWM since 2026-01-15; the last good "
+                                    "data, through 2026-01-14, is shown")
+    assert runs[1][0]["data_mode"] == "live" and runs[1][0]["publishable"] is True
+    # A week on, IWM is still shown as its last good data (the stale rule is for series that
+    # should be moving), while the others go stale as Yahoo's market stops on Friday.
+    assert runs[2][0]["series_status"]["iwm"]["status"] == "ok"
+    # Listed again: the marker goes, the series is fresh on the next run.
+    yahoo.listings["IWM"] = listing
+    yfinance.data.YfData.cache_get.cache_clear()
+    back = live(universe, facts, tmp_path, yahoo, fred)
+    assert back["series_status"]["iwm"]["source"] == "yahoo" and "delisted" not in back["series_status"]["iwm"]
+    assert cache.delisted_since(tmp_path / "cache", "IWM") is None
+    assert NOT_FOUND["chart"]["error"]["description"].endswith("may be delisted")
+
+
+def test_a_split_right_after_a_bad_close_restates_the_cache_and_heals_the_close(universe, facts, tmp_path, yahoo,
+                                                                                 fred):
+    true = yahoo.listings["IWM"].bars.copy()
+    live(universe, facts, tmp_path, yahoo, fred, now=WEDNESDAY)
+    bad = true.copy()
+    bad.loc["2026-01-15", ["close", "high"]] *= 1.04  # Thursday's close printed 4% high, and cached
+    yahoo.listings["IWM"] = Listing(bad, instrument_type="ETF")
+    live(universe, facts, tmp_path, yahoo, fred, now=THURSDAY)
+    # Friday: a 2-for-1 split at the open, and Thursday's close corrected in the restatement.
+    restated = true.copy()
+    restated[["open", "high", "low", "close", "adj_close"]] /= 2
+    restated["volume"] *= 2
+    yahoo.listings["IWM"] = Listing(restated, instrument_type="ETF", splits={pd.Timestamp("2026-01-16"): (2, 1)})
+    snap = live(universe, facts, tmp_path, yahoo, fred)
+    status = snap["series_status"]["iwm"]
+    assert (status["status"], status["source"]) == ("ok", "yahoo")
+    assert status["splits"] == [{"date": "2026-01-16", "ratio": 2.0}]
+    cached = cache.load_prices(tmp_path / "cache", "IWM").data
+    assert cached["close"].to_numpy() == pytest.approx(restated["close"].to_numpy(), abs=2e-6)

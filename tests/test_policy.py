@@ -7,8 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from build_data import sessions
+from build_data.errors import BuildError
 from build_data.policy import verdict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,3 +72,46 @@ def test_the_verdict_command_is_the_deploy_gate(tmp_path):
     assert run.returncode == 0 and run.stdout == "publishable: live data through 2026-01-16\n"
     run = verdict_cli(tmp_path / "nowhere")
     assert run.returncode == 1 and run.stderr.startswith("error: ") and "no readable snapshot" in run.stderr
+
+
+def test_staleness_is_measured_from_the_data_not_the_as_of_date(universe):
+    # A cache-mode build dated today whose core series end a week ago: the as-of date is the
+    # wall clock's, the data's end is what the rule measures.
+    st = status(rut={"status": "ok", "reason": None, "last": "2026-01-09"},
+                spx={"status": "ok", "reason": None, "last": "2026-01-16"})
+    got = verdict(universe=universe, data_mode="cache", as_of=FRIDAY, status=st, latest_session=FRIDAY)
+    assert got == {"publishable": False,
+                   "publishable_reason": "the data ends 2026-01-09, 5 sessions before 2026-01-16 (the limit is 3)"}
+
+
+def test_the_expected_session_comes_from_the_wall_clock(universe):
+    from build_data.policy import expected_session
+
+    friday_evening = pd.Timestamp("2026-01-16 22:00", tz="UTC")
+    assert expected_session(universe, friday_evening, None, dt.date(2025, 6, 2)) == FRIDAY
+    # An --as-of rebuild is measured against its own date.
+    assert expected_session(universe, friday_evening, dt.date(2025, 6, 2), dt.date(2025, 6, 2)) == dt.date(2025, 6, 2)
+    # A snapshot dated after the clock's last session: the clock is wrong, never publishable.
+    got = verdict(universe=universe, data_mode="live", as_of=FRIDAY, status=status(),
+                  latest_session=dt.date(2025, 6, 13))
+    assert got["publishable"] is False and "clock is wrong" in got["publishable_reason"]
+
+
+@pytest.mark.parametrize("now", ["1984-03-01 12:00", "2150-01-01 12:00"])
+def test_a_clock_outside_the_calendar_is_one_line(universe, now):
+    from build_data.policy import expected_session
+
+    with pytest.raises(BuildError) as err:
+        expected_session(universe, pd.Timestamp(now, tz="UTC"), None, FRIDAY)
+    assert "outside the XNYS exchange calendar" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_session_is_complete_only_after_the_settle_period():
+    close = pd.Timestamp("2026-01-16 21:00", tz="UTC")  # 16:00 in New York
+    assert sessions.last_completed_session(close + pd.Timedelta(seconds=30), "XNYS", 15) == dt.date(2026, 1, 15)
+    assert sessions.last_completed_session(close + pd.Timedelta(minutes=15), "XNYS", 15) == FRIDAY
+    assert sessions.last_completed_session(close + pd.Timedelta(seconds=30), "XNYS", 0) == FRIDAY
+    # An early close counts from its own bell: the day after Thanksgiving closes at 13:00.
+    early = pd.Timestamp("2025-11-28 18:00", tz="UTC")
+    assert sessions.last_completed_session(early + pd.Timedelta(minutes=5), "XNYS", 15) == dt.date(2025, 11, 26)
+    assert sessions.last_completed_session(early + pd.Timedelta(minutes=16), "XNYS", 15) == dt.date(2025, 11, 28)

@@ -57,3 +57,13 @@ def test_macro_rules():
     dup = pd.Series([1.0, 2.0], index=pd.to_datetime(["2026-01-01", "2026-01-01"]))
     with pytest.raises(ValidationError, match="duplicate dates"):
         validate.check_macro("cpi (CPIAUCSL)", dup)
+
+
+def test_an_index_and_its_fund_parting_on_one_day_is_flagged():
+    index = frame([2000, 2020, 2141.2, 2150]).loc[:, "close"]   # +6% on the third day
+    fund = frame([200, 202, 202.5, 203.4]).loc[:, "close"]      # +0.25%
+    [(day, move_index, move_fund)] = validate.tracking_gaps(index, fund, gap=0.02)
+    assert day == index.index[2].date()
+    assert move_index == pytest.approx(0.06) and move_fund == pytest.approx(0.5 / 202)
+    assert validate.tracking_gaps(index, fund, gap=0.02, last=1) == []  # only the latest sessions
+    assert validate.tracking_gaps(fund * 10, fund, gap=0.02) == []

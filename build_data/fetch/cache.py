@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -163,36 +165,130 @@ def load_macro(cache_dir: Path, series_id: str) -> Cached | None:
     return _load(cache_dir, "macro", series_id, lambda frame: macro_series(frame["value"], series_id))
 
 
-def merge_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, tolerance: float) -> pd.DataFrame:
-    """Old history extended by the new fetch. Overlapping closes may be revised by at most
-    `tolerance` (a fraction); anything larger means the fetch disagrees with what we published."""
+# The precision the cache stores prices at. Every frame is brought to it on entry (`canonical`), so a
+# series computed from a fresh fetch, from a restated cache or from the file a later run reads is
+# the same to the last bit, and a refetch of an untouched series reproduces the cache exactly.
+FLOAT_FORMAT = "%.6f"
+
+
+def canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame exactly as the cache file would give it back: every value through the file's
+    text format (correctly rounded to 6 decimals, then parsed), the common price shape."""
+    if frame is None or frame.empty:
+        return frame
+    text = frame[PRICE_COLUMNS].to_csv(index_label="date", float_format=FLOAT_FORMAT, date_format="%Y-%m-%d")
+    return price_frame(pd.read_csv(io.StringIO(text), index_col="date", parse_dates=["date"]))
+
+
+def _same_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.Series:
+    """Rows equal to within one unit of the cache's last stored digit (volumes exactly)."""
+    prices = ["open", "high", "low", "close", "adj_close"]
+    a, b = old[prices].to_numpy(), new[prices].to_numpy()
+    close = ((abs(a - b) <= 1.5e-6) | (pd.isna(a) & pd.isna(b))).all(axis=1)
+    vol = (old["volume"].to_numpy() == new["volume"].to_numpy()) | (old["volume"].isna() & new["volume"].isna()).to_numpy()
+    return pd.Series(close & vol, index=old.index)
+
+
+@dataclass
+class Reconciled:
+    """A fetch reconciled with the cache: the history to keep, and what happened to each revision."""
+    merged: pd.DataFrame
+    disputed: list[dict]        # {"session", "old", "new", "drift"}: kept at the cached value for now
+    accepted: list[dict]        # revision-log entries made by this fetch
+    pending: dict[str, dict]    # session -> {"new", "seen"}: disputes awaiting a second sighting
+
+
+def provisional_days(old: pd.DataFrame | None, provisional: int, recent_from: pd.Timestamp | None = None) -> set:
+    """The cache's sessions the source may still correct freely: its last `provisional`, and
+    with `recent_from` only those on or after it."""
+    if old is None or old.empty or provisional <= 0:
+        return set()
+    days = set(old.index[-provisional:])
+    return {d for d in days if d >= recent_from} if recent_from is not None else days
+
+
+def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, tolerance: float,
+                     provisional: int = 0, pending: dict[str, dict] | None = None,
+                     when: str = "", confirms: Callable[[pd.Timestamp, float, float], bool] | None = None,
+                     recent_from: pd.Timestamp | None = None) -> Reconciled:
+    """Old history extended and revised by the new fetch.
+
+    * The cache's last `provisional` sessions are provisional: the source may correct them freely
+      (a bad print fixed the next day); with `recent_from`, only those on or after it (a print
+      long past stays settled even when nothing newer could be cached).
+    * An older close revised by at most `tolerance` (a fraction) is taken silently.
+    * An older close revised by more is *disputed*: the cached row is kept and the fetched value
+      remembered in `pending`. It is accepted when a later fetch (another run) shows the same value
+      again, or at once when `confirms(session, old_close, new_close)` says a cross-check agrees;
+      each acceptance is a revision-log entry {"session", "old", "new", "when", "how"}.
+    * A fetch that disagrees beyond the tolerance on most of the settled overlap (two days or more)
+      is not a correction but a restatement nobody reported (an unannounced split, another series):
+      it is refused with CacheError, and the cache is kept.
+    A disputed bar never stops later sessions: they are merged as usual.
+    """
     if new is None or new.dropna(how="all").empty:
         raise CacheError(f"{name}: refusing to cache an empty fetch")
+    new = canonical(new)
+    pending = dict(pending or {})
     if old is None or old.empty:
-        return new
+        return Reconciled(new[PRICE_COLUMNS], [], [], {})
+    old = canonical(old)
     overlap = old.index.intersection(new.index)
-    if len(overlap):
-        drift = (new.loc[overlap, "close"] / old.loc[overlap, "close"] - 1).abs()
-        if (drift > tolerance).any():
-            day = drift.idxmax()
-            raise CacheError(f"{name}: fetched close on {day.date()} differs from the cached one by "
-                             f"{drift.max():.1%}, above the {tolerance:.1%} revision tolerance")
-    merged = pd.concat([old.drop(index=overlap), new]).sort_index()
-    return merged[PRICE_COLUMNS]
+    settled = overlap[~overlap.isin(list(provisional_days(old, provisional, recent_from)))]
+    drift = (new.loc[settled, "close"] / old.loc[settled, "close"] - 1).abs()
+    beyond = drift[drift > tolerance]
+    if len(beyond) >= 2 and len(beyond) * 2 > len(settled):
+        day = beyond.idxmax()
+        raise CacheError(f"{name}: fetched close on {day.date()} differs from the cached one by "
+                         f"{beyond.max():.1%}, above the {tolerance:.1%} revision tolerance "
+                         f"(and {len(beyond) - 1} more of the {len(settled)} settled sessions re-read)")
+    keep_old: list[pd.Timestamp] = []
+    disputed, accepted = [], []
+    for day, moved in beyond.items():
+        key = day.date().isoformat()
+        was, now = float(old.at[day, "close"]), float(new.at[day, "close"])
+        seen = pending.get(key)
+        if seen is not None and seen.get("seen") != when and abs(seen["new"] / now - 1) <= 1e-9:
+            how = "seen again"
+        elif confirms is not None and confirms(day, was, now):
+            how = "cross-check"
+        else:
+            pending[key] = {"new": now, "seen": seen["seen"] if seen and abs(seen["new"] / now - 1) <= 1e-9 else when,
+                            "old": was}
+            disputed.append({"session": key, "old": was, "new": now, "drift": float(moved)})
+            keep_old.append(day)
+            continue
+        pending.pop(key, None)
+        accepted.append({"session": key, "old": was, "new": now, "when": when, "how": how})
+    # A dispute the fetch no longer shows (the source went back to the cached value) is settled.
+    for key in list(pending):
+        day = pd.Timestamp(key)
+        if day in overlap and day not in keep_old:
+            pending.pop(key)
+    # A row the fetch repeats at the cache's precision keeps its cached bits: a refetch of an
+    # untouched series reproduces the cache exactly, whatever the source's last-digit rounding.
+    same = overlap[_same_rows(old.loc[overlap], new.loc[overlap])]
+    keep_old += [d for d in same if d not in keep_old]
+    fresh = new.drop(index=keep_old)
+    merged = pd.concat([old.drop(index=old.index.intersection(fresh.index)), fresh]).sort_index()
+    return Reconciled(merged[PRICE_COLUMNS], disputed, accepted, pending)
 
 
 def split_rescale(old: pd.DataFrame | None, new: pd.DataFrame, splits: dict[pd.Timestamp, float], *,
-                  tolerance: float) -> tuple[pd.DataFrame | None, dict | None]:
+                  tolerance: float, provisional: set | frozenset = frozenset()) -> tuple[pd.DataFrame | None, dict | None]:
     """The cached history restated for a split the fetch reported, or unchanged.
 
     Yahoo restates every close before a split by its ratio. When the overlap of cache and fetch
     differs by exactly that one factor before the split day (within `tolerance`) and not at all
-    from it on, the cached prices before the split are divided by the ratio (volumes multiplied)
-    and the event is returned as {"date", "ratio"}. Anything else is left to `merge_prices`.
+    from it on (the cache's provisional sessions aside), the cached prices before the split are
+    divided by the ratio (volumes multiplied)
+    and the event is returned as {"date", "ratio"}. Anything else is left to `reconcile_prices`.
     """
     if old is None or old.empty or not splits:
         return old, None
     overlap = old.index.intersection(new.index)
+    # Provisional sessions may hold a bad print the fetch corrects: they do not judge the split.
+    overlap = overlap[~overlap.isin(list(provisional))]
     factor = old.loc[overlap, "close"] / new.loc[overlap, "close"]
     for day, ratio in sorted(splits.items()):
         before, after = factor[overlap < day], factor[overlap >= day]
@@ -204,7 +300,7 @@ def split_rescale(old: pd.DataFrame | None, new: pd.DataFrame, splits: dict[pd.T
         earlier = scaled.index < day
         scaled.loc[earlier, ["open", "high", "low", "close", "adj_close"]] /= ratio
         scaled.loc[earlier, "volume"] *= ratio
-        return scaled, {"date": day.date().isoformat(), "ratio": ratio}
+        return canonical(scaled), {"date": day.date().isoformat(), "ratio": ratio}
     return old, None
 
 
@@ -222,7 +318,7 @@ def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: st
     """Write the ticker's full history atomically, never fewer rows than already cached."""
     path = _path(cache_dir, "prices", ticker)
     _refuse_shrink(path, len(frame), lambda: load_prices(cache_dir, ticker))
-    body = frame[PRICE_COLUMNS].to_csv(index_label="date", float_format="%.6f", date_format="%Y-%m-%d")
+    body = frame[PRICE_COLUMNS].to_csv(index_label="date", float_format=FLOAT_FORMAT, date_format="%Y-%m-%d")
     atomic.write_text(path, _encode(body, source, fetched_at, frame.index))
     return path
 
@@ -244,3 +340,57 @@ def _refuse_shrink(path: Path, rows: int, load) -> None:
         return  # a corrupt file may be replaced by good data
     if old is not None and rows < len(old.data):
         raise CacheError(f"{_shown(path)}: refusing to replace {len(old.data)} cached rows with {rows}")
+
+
+# Revisions beside each price file: `NAME.revisions.json` = {"pending": {session: {"new", "old",
+# "seen"}}, "log": [{"session", "old", "new", "when", "how"}]}. Written atomically; a file that
+# does not parse is treated as empty (it only delays a revision by a run, never loses a price).
+def _revisions_path(cache_dir: Path, ticker: str) -> Path:
+    return _path(cache_dir, "prices", ticker).with_name(f"{ticker}.revisions.json")
+
+
+def load_revisions(cache_dir: Path, ticker: str) -> dict:
+    path = _revisions_path(cache_dir, ticker)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"pending": {}, "log": []}
+    if not isinstance(data, dict):
+        return {"pending": {}, "log": []}
+    return {"pending": dict(data.get("pending") or {}), "log": list(data.get("log") or [])}
+
+
+def save_revisions(cache_dir: Path, ticker: str, revisions: dict) -> None:
+    path = _revisions_path(cache_dir, ticker)
+    if not revisions["pending"] and not revisions["log"] and not path.exists():
+        return
+    atomic.write_text(path, json.dumps(revisions, indent=1, sort_keys=True) + "\n")
+
+
+# A ticker the source reports as gone: `NAME.delisted` holds the session a run first found it
+# gone (and "reported" once the delisting was reported); the file goes when it answers again.
+def _delisted_path(cache_dir: Path, ticker: str) -> Path:
+    return _path(cache_dir, "prices", ticker).with_name(f"{ticker}.delisted")
+
+
+def delisted_since(cache_dir: Path, ticker: str) -> str | None:
+    """The session a run first found the ticker gone, or None."""
+    try:
+        return _delisted_path(cache_dir, ticker).read_text(encoding="utf-8").split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def delisted_reported(cache_dir: Path, ticker: str) -> bool:
+    try:
+        return "reported" in _delisted_path(cache_dir, ticker).read_text(encoding="utf-8").split()
+    except OSError:
+        return False
+
+
+def mark_delisted(cache_dir: Path, ticker: str, since: str, *, reported: bool = False) -> None:
+    atomic.write_text(_delisted_path(cache_dir, ticker), since + (" reported" if reported else "") + "\n")
+
+
+def clear_delisted(cache_dir: Path, ticker: str) -> None:
+    _delisted_path(cache_dir, ticker).unlink(missing_ok=True)

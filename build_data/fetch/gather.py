@@ -24,6 +24,9 @@ from build_data.fetch.sources import sample as sample_source
 Log = Callable[[str], None]
 # FRED revises recent observations: each incremental fetch re-reads this much of the cached tail.
 FRED_OVERLAP_DAYS = 400
+# Each incremental price fetch re-reads two weeks (about ten sessions) of the cached tail, so a
+# correction is seen, and seen again by the next run before it leaves the window.
+PRICE_OVERLAP_DAYS = 14
 
 
 def stderr_log(message: str) -> None:
@@ -53,6 +56,9 @@ class Gathered:
     as_of: dt.date
     data_mode: str                       # live | cache | csv | sample
     mode_note: str
+    # Accepted corrections beyond the revision tolerance, oldest first: {"series", "ticker",
+    # "session", "old", "new", "when", "how"} (only sessions up to the as-of date).
+    revisions: list[dict] = field(default_factory=list)
 
     @property
     def missing(self) -> dict[str, str]:
@@ -90,7 +96,7 @@ def gather(opts: Options, universe: Universe, log: Log = stderr_log) -> Gathered
 
 def _end_date(opts: Options, universe: Universe) -> dt.date:
     """The build's as-of session, from the exchange calendar (never from the data)."""
-    return sessions.as_of_session(opts.as_of, opts.now, universe.calendar)
+    return sessions.as_of_session(opts.as_of, opts.now, universe.calendar, universe.validation.settle_minutes)
 
 
 def _drop_non_sessions(alias: str, frame: pd.DataFrame, universe: Universe, notes: dict[str, list[str]]) -> pd.DataFrame:
@@ -125,7 +131,8 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
         try:
             validate.check_prices(name, frame, max_move=universe.validation.max_daily_move)
             validate.check_history(name, frame, 2, "a one-day return")
-            validate.check_fresh(name, frame, as_of, universe.validation.max_stale_sessions, universe.calendar)
+            if not status[alias].get("delisted"):  # a delisted series is its last good data, labelled
+                validate.check_fresh(name, frame, as_of, universe.validation.max_stale_sessions, universe.calendar)
         except ValidationError as exc:
             kind = "stale" if exc.rule == "stale" else "rejected"
             status[alias] = _status(ticker, status[alias]["source"], frame, kind, str(exc))
@@ -136,7 +143,7 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
             shown = ", ".join(gaps[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
             notes.setdefault(alias, []).append(f"{len(gaps)} session{'s' if len(gaps) > 1 else ''} missing: {shown}")
         cut_prices[alias] = frame
-        kept = {k: v for k, v in status[alias].items() if k in ("reason", "splits")}  # notes of a usable series
+        kept = {k: v for k, v in status[alias].items() if k in ("reason", "splits", "delisted")}  # a usable series' notes
         status[alias] = _status(ticker, status[alias]["source"], frame) | kept
     for alias, series in macro.items():
         cfg = universe.macro[alias]
@@ -148,6 +155,7 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
             continue
         cut_macro[alias] = series
         status[alias] = _status(cfg.series, status[alias]["source"], series)
+    _tracking_notes(cut_prices, universe, notes)
     for alias, lines in notes.items():
         if alias in status and lines:
             status[alias]["quality"] = lines
@@ -254,23 +262,37 @@ def _from_live(opts, universe, log) -> Gathered:
         yfinance.set_tz_cache_location(str(Path(opts.cache_dir) / "yfinance"))
     end = _end_date(opts, universe)
     cached_prices, cached_macro, problems = _load_cached(opts, universe, log)
+    newest = max((c.data.index[-1].date() for c in cached_prices.values()), default=None)
+    if opts.as_of is None and newest is not None and newest > end:
+        raise BuildError(f"the clock says {opts.now:%Y-%m-%d %H:%M} UTC (last completed session {end}), but the "
+                         f"cache already holds sessions through {newest}: the machine's clock is behind; "
+                         f"fix it, or pass --as-of to rebuild an earlier date")
     fetched_at = opts.now.strftime("%Y-%m-%dT%H:%M:%SZ")
     tickers = {a: s.ticker for a, s in universe.symbols.items()}
-    # Incremental: re-read a week of overlap so revisions are seen; full history for new tickers.
-    starts = [(c.data.index[-1] - pd.Timedelta(days=7)).date() for c in cached_prices.values()]
-    start = universe.history_start if len(cached_prices) < len(tickers) or not starts else min(starts)
+    # Incremental per ticker: each re-reads two weeks of its own cached tail so revisions are seen;
+    # only a ticker without a cache (new, renamed, corrupt) goes back to history_start.
+    starts = {a: (cached_prices[a].data.index[-1] - pd.Timedelta(days=PRICE_OVERLAP_DAYS)).date()
+              if a in cached_prices else universe.history_start for a in tickers}
+    for a in cached_prices:  # a disputed close is re-read until a later fetch settles it
+        disputed = [dt.date.fromisoformat(d) for d in cache.load_revisions(opts.cache_dir, tickers[a])["pending"]]
+        disputed = [d for d in disputed if d >= end - dt.timedelta(days=DISPUTE_DAYS)]
+        if disputed:
+            starts[a] = min(starts[a], min(disputed) - dt.timedelta(days=1))
+    groups = fetch_groups(starts, end)
     series_ids = {a: m.series for a, m in universe.macro.items()}
     live_prices: dict[str, pd.DataFrame] = {}
     live_splits: dict[str, dict] = {}
     live_macro: dict[str, pd.Series] = {}
     not_fetched = "not fetched (--source cache)"
-    live_errors: dict[str, str] = {t: not_fetched for t in tickers.values()}
+    live_errors: dict[str, str] = {t: not_fetched for t in tickers.values()} if opts.source == "cache" else {}
     macro_errors: dict[str, str] = {s: not_fetched for s in series_ids.values()}
     # An --as-of rebuild whose dates the cache already covers needs no price fetch.
-    covered = start > end
+    covered = not groups
     if covered:
         log(f"yahoo: the cache already covers {end} for every ticker; not fetching prices")
-        live_errors = {t: f"the cache already covers {end}" for t in tickers.values()}
+    if opts.source != "cache":
+        grouped = {a for _, aliases in groups for a in aliases}
+        live_errors |= {t: f"the cache already covers {end}" for a, t in tickers.items() if a not in grouped}
     if opts.source != "cache":
         # One deadline for the whole live fetch: FRED runs beside Yahoo, and neither may outlast it.
         deadline = time.monotonic() + opts.fetch_timeout
@@ -283,9 +305,15 @@ def _from_live(opts, universe, log) -> Gathered:
             name="fred-fetch", daemon=True)
         fred_thread.start()
         offline = None
-        if not covered:
-            live_prices, live_errors, offline = _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log,
-                                                             live_splits)
+        for start, aliases in groups:  # usually one; a ticker far behind the others gets its own
+            got, errors, offline = _fetch_yahoo(yahoo, opts, {a: tickers[a] for a in aliases}, start, end,
+                                                deadline, log, live_splits)
+            live_prices |= got
+            live_errors = {t: r for t, r in live_errors.items() if t not in {tickers[a] for a in aliases}} | errors
+            if offline or time.monotonic() >= deadline:
+                for a in (a for _, later in groups for a in later if a not in live_prices):
+                    live_errors.setdefault(tickers[a], offline or f"no answer within the {opts.fetch_timeout:g}s fetch deadline")
+                break
         fred_thread.join(max(0.0, deadline - time.monotonic()) + 0.5)
         gate.close()  # whatever an abandoned request thread still has to say is not printed
         late = f"no answer within the {opts.fetch_timeout:g}s fetch deadline"
@@ -294,9 +322,11 @@ def _from_live(opts, universe, log) -> Gathered:
         if offline:
             log(f"{offline}; using the cache")
 
+    offline_reason = offline if opts.source != "cache" else None
     prices, macro, status, sources = {}, {}, {}, {}
     notes: dict[str, list[str]] = {}
     fell_back: list[str] = []
+    revisions: list[dict] = []
     for alias, ticker in tickers.items():
         old = cached_prices.get(alias)
         # Rows on non-sessions never reach the cache, and ones an earlier build stored are dropped.
@@ -307,10 +337,33 @@ def _from_live(opts, universe, log) -> Gathered:
                 new = _drop_non_sessions(alias, live_prices[alias].loc[: pd.Timestamp(end)], universe, notes)
                 _check_heals(opts, "prices", ticker, new)
                 tolerance = universe.validation.revision_tolerance
-                base, split = cache.split_rescale(old_data, new, live_splits.get(ticker, {}), tolerance=tolerance)
-                merged = cache.merge_prices(ticker, base, new, tolerance=tolerance)
+                recent = _recent_from(end, universe)
+                base, split = cache.split_rescale(
+                    old_data, new, live_splits.get(ticker, {}), tolerance=tolerance,
+                    provisional=cache.provisional_days(old_data, universe.validation.provisional_sessions, recent))
+                book = cache.load_revisions(opts.cache_dir, ticker)
+                rec = cache.reconcile_prices(ticker, base, new, tolerance=tolerance,
+                                             provisional=universe.validation.provisional_sessions,
+                                             pending=book["pending"], when=fetched_at,
+                                             confirms=_cross_check(alias, universe, prices, live_prices, cached_prices),
+                                             recent_from=recent)
+                merged = rec.merged
                 validate.check_prices(f"{alias} ({ticker})", merged, max_move=universe.validation.max_daily_move)
                 cache.save_prices(opts.cache_dir, ticker, merged, source="yahoo", fetched_at=fetched_at)
+                if cache.delisted_since(opts.cache_dir, ticker) is not None:
+                    if cache.delisted_reported(opts.cache_dir, ticker):
+                        log(f"  {ticker}: answering again after being reported delisted")
+                    cache.clear_delisted(opts.cache_dir, ticker)
+                book = {"pending": rec.pending, "log": book["log"] + rec.accepted}
+                cache.save_revisions(opts.cache_dir, ticker, book)
+                revisions += [{"series": alias, "ticker": ticker, **e} for e in book["log"]]
+                for e in rec.accepted:
+                    log(f"  {ticker}: close of {e['session']} revised {e['old']:g} -> {e['new']:g} "
+                        f"(accepted: {e['how']})")
+                for d in rec.disputed:
+                    note = (f"disputed close on {d['session']}: the source now says {d['new']:g}, "
+                            f"{d['drift']:.1%} from the {d['old']:g} kept until a later fetch confirms it")
+                    notes.setdefault(alias, []).append(note)
                 added = len(merged) - (len(old_data) if old else 0)
                 log(f"  {ticker}: {added} new sessions, cached through {merged.index[-1].date()}")
                 prices[alias], status[alias] = merged, _status(ticker, "yahoo", merged)
@@ -328,9 +381,29 @@ def _from_live(opts, universe, log) -> Gathered:
                     fell_back.append(alias)
                     continue
         reason = live_errors.get(ticker, "not returned by Yahoo")
+        since = cache.delisted_since(opts.cache_dir, ticker)
+        gone = old is not None and "delisted" in reason.lower() and not offline_reason and len(live_prices) > 0
+        if gone and since is None:  # the first "not found": a glitch until a later session repeats it
+            cache.mark_delisted(opts.cache_dir, ticker, end.isoformat())
+        elif gone and since is not None and since < end.isoformat():
+            # Gone from the source on two sessions while the others answer: delisted. Kept as last
+            # good, labelled, and reported once.
+            if not cache.delisted_reported(opts.cache_dir, ticker):
+                cache.mark_delisted(opts.cache_dir, ticker, since, reported=True)
+                log(f"  {ticker}: Yahoo reports it delisted ({reason}) since {since}; keeping its last good "
+                    f"data, through {old_data.index[-1].date()}, labelled")
+            prices[alias] = old_data
+            status[alias] = _status(ticker, "cache", old_data, "ok",
+                                    f"delisted: Yahoo has had no data for {ticker} since {since}; the last good "
+                                    f"data, through {old_data.index[-1].date()}, is shown") | {"delisted": since}
+            revisions += [{"series": alias, "ticker": ticker, **e}
+                          for e in cache.load_revisions(opts.cache_dir, ticker)["log"]]
+            continue
         if old is not None:
             prices[alias], status[alias] = old_data, _status(ticker, "cache", old_data, "ok", None)
             fell_back.append(alias)
+            revisions += [{"series": alias, "ticker": ticker, **e}
+                          for e in cache.load_revisions(opts.cache_dir, ticker)["log"]]
         else:
             status[alias] = _status(ticker, "none", None, "missing", problems.get(alias) or f"live: {reason}; no cache")
     for alias, sid in series_ids.items():
@@ -371,7 +444,79 @@ def _from_live(opts, universe, log) -> Gathered:
             note = f"Rebuilt as of {end} from the local price cache, which covers that date, and live FRED data."
     else:
         note, mode = "Live data from Yahoo Finance and FRED.", "live"
-    return _finish(prices, macro, status, sources, universe, opts, mode, note, end, log, notes)
+    got = _finish(prices, macro, status, sources, universe, opts, mode, note, end, log, notes)
+    got.revisions = sorted((r for r in revisions if r["session"] <= end.isoformat()),
+                           key=lambda r: (r["session"], r["series"]))
+    return got
+
+
+def _tracking_notes(prices: dict[str, pd.DataFrame], universe: Universe, notes: dict[str, list[str]]) -> None:
+    """A data-quality note on an index and its tracking fund when their latest moves part by
+    more than PLAUSIBLE_GAP: one of the two prints is bad (it stays provisional, so the source's
+    correction is taken when it comes)."""
+    by_ticker = {s.ticker: a for a, s in universe.symbols.items() if a in prices}
+    for index_ticker, fund_ticker in TRACKERS.items():
+        a, b = by_ticker.get(index_ticker), by_ticker.get(fund_ticker)
+        if a is None or b is None:
+            continue
+        for day, move_a, move_b in validate.tracking_gaps(prices[a]["close"], prices[b]["close"],
+                                                          gap=PLAUSIBLE_GAP):
+            note = (f"{index_ticker} moved {move_a:+.1%} and {fund_ticker}, which tracks it, {move_b:+.1%} "
+                    f"on {day}: one of the two prints is likely bad")
+            for alias in (a, b):
+                if note not in notes.setdefault(alias, []):
+                    notes[alias].append(note)
+
+
+# An index and its fund part by more than this on one day only through a bad print.
+PLAUSIBLE_GAP = 0.02
+
+# A disputed close is re-read by later fetches for this long at most (then it stays as cached).
+DISPUTE_DAYS = 60
+
+
+def _recent_from(end: dt.date, universe: Universe) -> pd.Timestamp:
+    """The earliest session whose print may still be corrected freely: within twice the
+    provisional sessions (plus one) of the as-of session."""
+    n = universe.validation.provisional_sessions
+    days = sessions.sessions(end - dt.timedelta(days=7 * n + 14), end, universe.calendar)
+    return days[-(2 * n + 1):][0] if len(days) else pd.Timestamp(end)
+
+
+# Index <-> the fund that tracks it: on any day they move together (within a few tenths of a
+# percent, the fund's fees and cash drag). A correction that brings an index back in line with
+# its fund (or a fund with its index) is confirmed by the other series at once.
+TRACKERS = {"^RUT": "IWM", "^GSPC": "SPY", "^NDX": "QQQ", "^DJI": "DIA", "^SOX": "SOXX"}
+TRACKING_GAP = 0.01
+
+
+def _cross_check(alias, universe, prices, live_prices, cached_prices):
+    """A `confirms(day, old, new)` for reconcile_prices: whether the series' partner (index or
+    tracking fund, both in the universe) moved on `day` as the corrected close says, and not as
+    the cached one does. None when the series has no partner here."""
+    ticker = universe.symbols[alias].ticker
+    partners = {**TRACKERS, **{v: k for k, v in TRACKERS.items()}}
+    other = next((a for a, s in universe.symbols.items() if s.ticker == partners.get(ticker)), None)
+    if other is None:
+        return None
+    own = cached_prices.get(alias)
+
+    def confirms(day: pd.Timestamp, old: float, new: float) -> bool:
+        partner = prices.get(other)
+        if partner is None:
+            partner = live_prices.get(other)
+        if partner is None or own is None or day not in partner.index:
+            return False
+        p = partner["close"]
+        before = p.index[p.index < day]
+        mine = own.data["close"]
+        prior = mine.index[mine.index < day]
+        if not len(before) or not len(prior) or prior[-1] != before[-1]:
+            return False
+        move = p.loc[day] / p.loc[before[-1]] - 1
+        base = mine.loc[prior[-1]]
+        return abs(new / base - 1 - move) <= TRACKING_GAP < abs(old / base - 1 - move)
+    return confirms
 
 
 class _Gate:
@@ -388,6 +533,20 @@ class _Gate:
     def close(self) -> None:
         with self._lock:
             self._open = False
+
+
+def fetch_groups(starts: dict[str, dt.date], end: dt.date, *, gap_days: int = 10) -> list[tuple[dt.date, list[str]]]:
+    """Tickers grouped into as few downloads as their own start dates allow: a start within
+    `gap_days` of the group's earliest joins it (re-reading a few more days), anything further
+    (a ticker with no cache, or one long behind) is a download of its own. Tickers whose start
+    is after `end` (the cache covers it) are not fetched."""
+    groups: list[tuple[dt.date, list[str]]] = []
+    for alias, start in sorted(((a, s) for a, s in starts.items() if s <= end), key=lambda x: (x[1], x[0])):
+        if groups and (start - groups[-1][0]).days <= gap_days:
+            groups[-1][1].append(alias)
+        else:
+            groups.append((start, [alias]))
+    return groups
 
 
 def _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log, splits):

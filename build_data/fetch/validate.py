@@ -81,3 +81,14 @@ def check_prices(name: str, frame: pd.DataFrame, *, max_move: float) -> None:
 def check_macro(name: str, series: pd.Series) -> None:
     check_not_empty(name, series)
     check_dates(name, series)
+
+
+def tracking_gaps(index_close: pd.Series, fund_close: pd.Series, *, gap: float, last: int = 5) -> list[tuple]:
+    """Days among the last `last` shared sessions on which an index and the fund that tracks it
+    moved apart by more than `gap` (a fraction): (day, index move, fund move). They move together
+    on any real day, so such a day holds a bad print in one of the two (a cross-series check for
+    bad ticks the one-day move bound lets through)."""
+    both = pd.concat([index_close.rename("a"), fund_close.rename("b")], axis=1, join="inner").dropna()
+    moves = (both / both.shift(1) - 1).iloc[1:].tail(last)
+    apart = moves[(moves["a"] - moves["b"]).abs() > gap]
+    return [(d.date(), float(r["a"]), float(r["b"])) for d, r in apart.iterrows()]

@@ -152,6 +152,15 @@ def model() -> type:
         default: str = ""
         description: str = ""
 
+    class Revision(_Entry):
+        series: str                 # the symbol alias
+        ticker: str
+        session: str                # the session whose close was corrected (YYYY-MM-DD)
+        old: float                  # the close published before
+        new: float                  # the corrected close
+        when: str                   # when the correction was accepted (fetch time, ISO UTC)
+        how: Literal["seen again", "cross-check"]
+
     class Snapshot(_Entry):
         schema_: Literal[1] = Field(alias="schema")
         as_of: str
@@ -172,6 +181,8 @@ def model() -> type:
         config_reference: list[ConfigRow] = []
         # Per claim group: how many claims hold, no longer hold, or can't be checked.
         tally: dict[str, dict[str, int]] = {}
+        # Corrections beyond the revision tolerance that were accepted, oldest first.
+        revisions: list[Revision] = []
 
         @field_validator("as_of")
         @classmethod

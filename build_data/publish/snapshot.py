@@ -59,6 +59,7 @@ def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claim
         "catalog": catalog.reference_rows(),
         "config_reference": schema.reference_rows(),
         "tally": tally(claims),
+        "revisions": list(getattr(gathered, "revisions", [])),
     }
 
 
