@@ -566,6 +566,8 @@ def _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log, splits):
 
 def _fetch_fred(fred, opts, series_ids, starts, deadline, log):
     """(series by alias, errors by series id, offline reason or None)."""
+    if not series_ids:  # a site that follows no macro series asks FRED nothing
+        return {}, {}, None
     try:
         kwargs = {"base_url": opts.fred_url} if opts.fred_url else {}
         got, errors = fred.fetch_series(list(series_ids.values()), starts=starts, session=opts.fred_session,
