@@ -331,6 +331,14 @@ class Snapshot:
                 for alias, s in self.data["series_status"].items()]
         return T.series_table(rows)
 
+    def revisions_table(self) -> str:
+        """Closes the source corrected after they were published, once the build accepted the
+        correction (seen again by a later fetch, or confirmed by the tracking fund or index): the
+        series, the session, the close before and after, when and why."""
+        rows = [{**r, "old": f.fmt_price(r["old"]), "new": f.fmt_price(r["new"]),
+                 "when": f.fmt_date(r["when"][:10])} for r in self.data.get("revisions") or []]
+        return T.revisions_table(rows)
+
     def metrics_table(self, prefix: str = "") -> str:
         """Every metric in the snapshot (or those whose key starts with `prefix`): key, label,
         value, unit, as-of date and source. Generated, so it cannot drift from the data."""

@@ -135,6 +135,8 @@ Filters: {{ 0.0776 | pct }}, {{ -0.032 | signed_pct }}, {{ 2610.4 | price }}, {{
 
 {{ series_table() }}
 
+{{ revisions_table() }}
+
 {{ metric_reference() }}
 
 {{ config_reference("claims") }}

@@ -479,3 +479,15 @@ def test_sector_table_heads_read_the_horizon_from_the_snapshot_catalog(tmp_path)
     data["catalog"][1]["horizon"] = "this year"  # X.ret_ytd
     heads = re.findall(r"<th[^>]*>([^<]+)</th>", snapshot_at(tmp_path, data).sector_table())
     assert heads == ["Sector", "1 session", "one month", "this year"]
+
+
+def test_the_revisions_table_lists_accepted_corrections_or_says_there_are_none():
+    from macros.snapshot import Snapshot
+
+    snap = Snapshot(data={"revisions": []}, path=Path("metrics.json"))
+    assert "No published close has been corrected." in snap.revisions_table()
+    snap.data["revisions"] = [{"series": "rut", "ticker": "^RUT", "session": "2026-01-13", "old": 1827.83,
+                               "new": 1724.37, "when": "2026-01-15T22:31:00Z", "how": "seen again"}]
+    html = snap.revisions_table()
+    assert "<code>rut</code> ^RUT" in html and ">1,827.83<" in html and ">1,724.37<" in html
+    assert 'datetime="2026-01-13"' in html and "seen again" in html and "Jan 15, 2026" in html
