@@ -382,7 +382,8 @@ def test_the_default_universe_writes_each_threshold_once(universe):
     (lambda raw: raw["publish"].update(cores=["rut"]), "publish: unknown field 'cores'; did you mean 'core'?"),
     (lambda raw: raw.update(claimz={}), "(top level): unknown field 'claimz'; did you mean 'claims'?"),
     (lambda raw: raw["validation"].update(colour="red"),
-     "validation: unknown field 'colour'; valid fields: max_daily_move, max_stale_sessions, revision_tolerance"),
+     "validation: unknown field 'colour'; valid fields: max_daily_move, max_stale_sessions, revision_tolerance, "
+     "provisional_sessions, settle_minutes"),
 ])
 def test_an_unknown_field_names_the_models_closest_fields(tmp_path, edit, message):
     raw = yaml.safe_load(config.DEFAULT_UNIVERSE.read_text())
