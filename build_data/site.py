@@ -108,10 +108,3 @@ def load(folder: Path | str | None = None) -> Site:
                 facts=(root / str(extra.get("site_facts") or "facts.yml")).resolve(),
                 snapshot_rel=snapshot_rel, name=str(conf.get("site_name") or ""))
 
-
-def shown(path: Path) -> str:
-    """A path as the messages print it: relative to the working folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)

@@ -70,7 +70,7 @@ def create(folder: Path, title: str | None = None) -> list[Path]:
 
 def run(args) -> int:
     files = create(args.dir, args.title)
-    shown = args.dir if not args.dir.is_absolute() else args.dir
+    shown = args.dir  # as the author typed it, for the commands to copy
     print(f"created {len(files)} files in {shown}:", file=sys.stderr)
     for path in files:
         print(f"  {path.relative_to(Path(args.dir).absolute())}", file=sys.stderr)
