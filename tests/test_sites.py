@@ -81,3 +81,18 @@ def test_a_command_may_follow_the_options(tmp_path):
     after = cli("--config", "build_data/universe.yml", "list")
     assert after.returncode == 0, after.stderr
     assert after.stdout == before.stdout and "rut.rsi_14" in after.stdout
+
+
+def test_if_missing_builds_a_preview_offline_once_then_keeps_the_last_snapshot(tmp_path):
+    """What `make serve` runs first: no snapshot and no cache gives the sample, without the network;
+    a second call keeps the snapshot it finds."""
+    folder = tmp_path / "preview"
+    scaffold.create(folder)
+    first = cli("--site", str(folder), "--if-missing")
+    assert first.returncode == 0, first.stderr
+    assert "sample: generating" in first.stderr and "yahoo:" not in first.stderr
+    snapshot = folder / "docs" / "generated" / "metrics.json"
+    stamp = snapshot.stat().st_mtime_ns
+    again = cli("--site", str(folder), "--if-missing")
+    assert again.returncode == 0 and f"preview: the last snapshot, {snapshot}" in again.stderr
+    assert snapshot.stat().st_mtime_ns == stamp
