@@ -26,7 +26,7 @@ help: ## List the targets
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	touch $(STAMP)
 
 # A .pth file puts this project on the venv's path, so a site in any folder loads the engine's
@@ -99,12 +99,15 @@ bench: $(ENGINE) $(NODE) $(LIGHTHOUSE) browser ## Print build, compute and site-
 	$(PY) -m tests.tools.bench
 	$(PY) -m tests.tools.lighthouse
 
-lock: ## Re-resolve requirements.lock from pyproject.toml
+lock: ## Re-resolve requirements.lock (pins and sha256 hashes) from pyproject.toml
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	$(PYTHON) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
 	  print("\n".join(p["dependencies"] + p["optional-dependencies"]["test"]))' > .venv-lock/direct.txt
 	.venv-lock/bin/pip install --quiet --disable-pip-version-check -r .venv-lock/direct.txt
-	.venv-lock/bin/pip freeze > requirements.lock
+	.venv-lock/bin/pip freeze --exclude pip-tools > .venv-lock/pins.txt
+	.venv-lock/bin/pip install --quiet --disable-pip-version-check pip-tools==7.7.0
+	.venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-header --no-emit-index-url --no-emit-find-links \
+	  --output-file requirements.lock .venv-lock/pins.txt
 	rm -rf .venv-lock
 
 clean: ## Remove the built site and generated data (keeps the cache)
