@@ -32,7 +32,7 @@ BANNERS = {"live": "Data as of {} (close).", "csv": "Data as of {} (close), from
 CLAIM_STATES = {True: "holds", False: "fails", None: "unknown"}
 NO_REASON = "not available in this snapshot"
 # A note marker as the macros write it; the page's notes (Snapshot.source_notes) number them.
-NOTE_REF = re.compile(r'<sup class="note-ref" data-note="(metric|fact|na):([^"<>]+)"></sup>')
+NOTE_REF = re.compile(r'<sup class="note-ref" data-note="(metric|fact|na|claim|watch):([^"<>]+)"></sup>')
 # How many numbers a note on a missing value names before "and N more".
 NOTE_ITEMS = 6
 
@@ -126,11 +126,14 @@ class Snapshot:
     def _linked(self, key: str, call: str, fmt: str | None = None) -> dict:
         return {"m": self._metric(key, call, fmt), "href": self._href(key)}
 
-    def _in_unit_of(self, metric_key: str, value: object, call: str, fmt: str | None = None):
-        """A claim's or watch item's value/threshold, in its metric's unit and the format build_data chose."""
+    def _in_unit_of(self, metric_key: str, value: object, call: str, fmt: str | None = None,
+                    note: tuple[str, str] | None = None):
+        """A claim's or watch item's value/threshold, in its metric's unit and the format build_data
+        chose. Missing, a dash and a note marker: `note` = ("claim" or "watch", id), whose reason the
+        page's notes give."""
         metric = self.lookup("metrics", metric_key, call)
         if value is None:
-            return T.na(metric.get("reason") or NO_REASON, key=metric_key)
+            return T.na(metric.get("reason") or NO_REASON, note=note)
         return self._try(call, f.format_value, value, metric["unit"], fmt)
 
     def _listed(self, section: str, call: str) -> list[dict]:
@@ -230,6 +233,12 @@ class Snapshot:
                      fact.get("date"), None if age is None else f.fmt_age(age),
                      fact.get("max_age_days") if fact.get("expired") is True else None),
                     (fact.get("text") or key, None))
+        if kind in ("claim", "watch"):
+            item = self.data["claims" if kind == "claim" else "watchlist"].get(key)
+            if item is None:
+                return None
+            reason = item.get("reason") or self.data["metrics"].get(item["metric"], {}).get("reason") or NO_REASON
+            return ("na", reason), (item.get("title") or key, None)
         m = self.data["metrics"].get(key)
         if m is None:
             return None
@@ -255,7 +264,7 @@ class Snapshot:
         call = f"claim({id!r})"
         c = self.lookup("claims", id, call)
         state = CLAIM_STATES[c["holds"]]
-        value = self._in_unit_of(c["metric"], c.get("value"), call, c.get("fmt"))
+        value = self._in_unit_of(c["metric"], c.get("value"), call, c.get("fmt"), ("claim", id))
         if c.get("value") is not None:
             value = esc(value) + self._source_ref(c["metric"])
         threshold = c.get("threshold")
@@ -331,7 +340,7 @@ class Snapshot:
             threshold = w.get("threshold")
             rows.append({"id": id, "kind": w["kind"], "title": w["title"], "why": w.get("why"), "status": w["status"],
                          "since": w.get("since"),
-                         "value": self._in_unit_of(w["metric"], w.get("value"), call, w.get("fmt")),
+                         "value": self._in_unit_of(w["metric"], w.get("value"), call, w.get("fmt"), ("watch", id)),
                          "note": "" if w.get("value") is None else self._source_ref(w["metric"]),
                          "threshold": f.EM_DASH if threshold is None else
                          self._in_unit_of(w["metric"], threshold, call, w.get("fmt"))})

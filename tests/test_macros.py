@@ -8,6 +8,7 @@ fails the build.
 from __future__ import annotations
 
 import html
+import html as html_mod
 import inspect
 import json
 import re
@@ -297,6 +298,21 @@ def test_watch_table(snap):
     assert html.count('<tr role="row">') == 5 and html.count('role="cell"') == html.count('<td') == 4 * 5
     assert len(re.findall(r"<th[ >]", html)) == 5 and "<th role" not in html
     assert snap.watch_table("risk").count('<tr role="row">') == 3
+    # A dash's reason is visible in the page's notes (the item's own reason, else its metric's);
+    # a value's source and date are too.
+    notes = snap.source_notes(html)
+    assert "10-year below 4%: not available: not available in this snapshot." in html_mod.unescape(notes)
+    assert re.search(r'<li id="note-\d">[^<]*<a href="../methodology/#metric-[^"]+">', notes)
+
+
+def test_a_claim_or_watch_item_gives_its_own_reason_when_its_value_is_missing(tmp_path):
+    data = load_fixture_snapshot()
+    data["watchlist"]["yield_drop"]["reason"] = "the 10-year series ended on Jan 9"
+    data["claims"]["one_year"]["reason"] = "needs a year of history"
+    snap = snapshot_at(tmp_path, data)
+    notes = html_mod.unescape(snap.source_notes(snap.watch_table() + snap.claim("one_year")))
+    assert "10-year below 4%: not available: the 10-year series ended on Jan 9." in notes
+    assert f"{data['claims']['one_year']['title']}: not available: needs a year of history." in notes
     with pytest.raises(MacroError):
         snap.watch_table("risks")
 
