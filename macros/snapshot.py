@@ -8,6 +8,7 @@ An unknown key raises an error that names the page, the key and the closest vali
 """
 from __future__ import annotations
 
+import bisect
 import difflib
 import html
 import os
@@ -196,6 +197,10 @@ class Snapshot:
         per source and date), the reason each missing value is missing (one per reason). Each
         marker links to its note and each note back to the text: nothing hides behind a hover."""
         notes: dict[tuple, dict] = {}
+        # Where each paragraph starts: a source is marked once per paragraph, at its first number
+        # ("2,450¹ (+7.9% away) and 2,400 (+10.1%)" share one source and date). Every dash is.
+        breaks = [m.end() for m in re.finditer(r"\n\s*\n", markdown)]
+        marked: set[tuple[int, tuple]] = set()
 
         def number(match: re.Match) -> str:
             kind, key = match.group(1), html.unescape(match.group(2))
@@ -204,9 +209,13 @@ class Snapshot:
                 return ""
             group, item = found
             note = notes.setdefault(group, {"n": len(notes) + 1, "refs": 0, "items": [], **self._note_head(group)})
-            note["refs"] += 1
             if item not in note["items"]:
                 note["items"].append(item)
+            paragraph = (bisect.bisect_right(breaks, match.start()), group)
+            if paragraph in marked and group[0] != "na":
+                return ""
+            marked.add(paragraph)
+            note["refs"] += 1
             ref_id = f"note-ref-{note['n']}" + (f"-{note['refs']}" if note["refs"] > 1 else "")
             return T.note_link(note["n"], ref_id)
 

@@ -353,12 +353,15 @@ def test_facts_keep_the_precision_they_were_published_with(tmp_path):
 
 def test_source_notes_are_numbered_once_per_source_and_date(snap):
     page = (f"A {snap.metric('rut.ret_ytd')}, B {snap.metric('rut.rsi_14')}, C {snap.fact('gdpnow_q4')}, "
-            f"A again {snap.metric('rut.ret_ytd')}, D {snap.metric('rut.ret_1y')}.\n")
+            f"D {snap.metric('rut.ret_1y')} and {snap.metric('rut.ret_1y')}.\n\nA again {snap.metric('rut.ret_ytd')}.\n")
     out = snap.source_notes(page)
-    # The two ^RUT numbers of Jan 15 share note 1; the repeat links to it with its own id.
+    # The two ^RUT numbers of Jan 15 share note 1, marked once in a paragraph (at its first
+    # number); a later paragraph links to it again with its own id. Every dash is marked.
     refs = re.findall(r'<sup class="note-ref"><a href="#note-(\d)" id="([^"]+)" aria-label="Note \d">\d</a></sup>', out)
-    assert refs == [("1", "note-ref-1"), ("1", "note-ref-1-2"), ("2", "note-ref-2"), ("1", "note-ref-1-3"),
-                    ("3", "note-ref-3")]
+    assert refs == [("1", "note-ref-1"), ("2", "note-ref-2"), ("3", "note-ref-3"), ("3", "note-ref-3-2"),
+                    ("1", "note-ref-1-2")]
+    assert re.sub(r"<[^>]+>", "", out).startswith(
+        "A 7.8%1, B 71.2, C 5.3%2, D — (not available)3 and — (not available)3.\n\nA again 7.8%1.")
     assert "data-note=" not in out and out.count("<li id=") == 3
     first = re.search(r'<li id="note-1">(.*?)</li>', out).group(1)
     assert ('<a href="../methodology/#metric-rut.ret_ytd">Russell 2000 YTD return</a>; '
