@@ -303,6 +303,10 @@ def test_watch_table(snap):
     notes = snap.source_notes(html)
     assert "10-year below 4%: not available: not available in this snapshot." in html_mod.unescape(notes)
     assert re.search(r'<li id="note-\d">[^<]*<a href="../methodology/#metric-[^"]+">', notes)
+    # Each row with a value marks its source, even where an earlier row shares it.
+    rows = re.findall(r"<tr role=\"row\">(.*?)</tr>", notes)[1:]
+    assert [bool(re.search(r'watch-value[^>]*>[^—]*?</span><sup class="note-ref">', r)) for r in rows] \
+        == [w["value"] is not None for w in snap.data["watchlist"].values()]
 
 
 def test_a_claim_or_watch_item_gives_its_own_reason_when_its_value_is_missing(tmp_path):
