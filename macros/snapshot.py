@@ -197,10 +197,10 @@ class Snapshot:
         per source and date), the reason each missing value is missing (one per reason). Each
         marker links to its note and each note back to the text: nothing hides behind a hover."""
         notes: dict[tuple, dict] = {}
-        # Where each paragraph (or table row) starts: a source is marked once per paragraph, at its
-        # first number ("2,450¹ (+7.9% away) and 2,400 (+10.1%)" share one source and date), and
-        # once per row. Every dash is.
-        breaks = [m.end() for m in re.finditer(r"\n\s*\n|<tr[ >]", markdown)]
+        # Where each paragraph (or table row, or headline card) starts: a source is marked once per
+        # paragraph, at its first number ("2,450¹ (+7.9% away) and 2,400 (+10.1%)" share one source
+        # and date), and once per row or card. Every dash is.
+        breaks = [m.end() for m in re.finditer(r'\n\s*\n|<tr[ >]|<span class="key-number">', markdown)]
         marked: set[tuple[int, tuple]] = set()
 
         def number(match: re.Match) -> str:

@@ -405,6 +405,9 @@ def test_key_numbers_is_phrasing_content(snap):
     html = snap.key_numbers(["rut.ret_ytd", ["iwm.volume", "int"]])
     assert "<div" not in html and "\n" not in html
     assert ">25,100,000<" in html and ">Russell 2000 YTD return<" in html
+    # Each card marks its source, even where cards share one.
+    cards = snap.source_notes(snap.key_numbers(["rut.ret_ytd", "rut.rsi_14"]))
+    assert re.findall(r'href="#note-(\d)" id="([^"]+)"', cards) == [("1", "note-ref-1"), ("1", "note-ref-1-2")]
     with pytest.raises(MacroError, match="list of keys"):
         snap.key_numbers("rut.ret_ytd")
 
