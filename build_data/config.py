@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from build_data import formatting
 from build_data.errors import ConfigError
 from build_data.publish.contract import CLAIM_GROUP
 from build_data.units import FACT_UNITS, MACRO_UNITS, PRICE_UNITS
@@ -630,6 +631,9 @@ class Fact(_Strict):
     date: dt.date
     max_age_days: int = Field(gt=0)
     url: str | None = None
+    # The decimals the value shows with ("61%": 0). Unset, the value's own as the YAML writes it
+    # (0.61 -> "61%", 0.610 -> "61.0%"), so a fact keeps the precision it was published with.
+    decimals: int | None = Field(default=None, ge=0, le=6)
 
 
 class Facts(_Strict):
@@ -731,4 +735,29 @@ def load_universe(path: Path = DEFAULT_UNIVERSE, *, keys_only: bool = False) -> 
 
 
 def load_facts(path: Path = DEFAULT_FACTS) -> Facts:
-    return _parse(Facts, Path(path))
+    """The sourced facts; each number without `decimals:` keeps the decimals it is written with."""
+    facts = _parse(Facts, Path(path))
+    written = _written_values(Path(path))
+    return facts.model_copy(update={"facts": {
+        key: fact if fact.decimals is not None or key not in written else
+        fact.model_copy(update={"decimals": formatting.written_decimals(written[key], fact.unit)})
+        for key, fact in facts.facts.items()}})
+
+
+def _written_values(path: Path) -> dict[str, str]:
+    """Each fact's `value` as the YAML text writes it ("0.610", not the float 0.61)."""
+    root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    out: dict[str, str] = {}
+    for key, node in _mapping(root).items():
+        if key == "facts":
+            for fact_key, fact in _mapping(node).items():
+                value = _mapping(fact).get("value")
+                if isinstance(value, yaml.ScalarNode):
+                    out[fact_key] = value.value
+    return out
+
+
+def _mapping(node: object) -> dict[str, object]:
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from numbers import Real
@@ -280,11 +281,37 @@ def format_value(value: object, unit: str, fmt: str | None = None) -> str:
         ) from None
 
 
-def format_fact_value(value: object, unit: str) -> str:
-    """A sourced fact's value. Editorial percents carry one decimal ("5.3%"), rates two."""
-    if unit == "percent":
-        return fmt_percent(value, 1)
-    return format_value(value, unit)
+# A sourced fact's number, per unit: the formatter and the power of ten its display shifts the
+# value by (a fraction shows in percent). A fact keeps the precision it was published with.
+_FACT_FORMATS: dict[str, tuple[Callable[[object, int], str], int]] = {
+    "fraction": (fmt_pct, 2), "percent": (fmt_percent, 0), "usd_bn": (fmt_usd_bn, 0), "multiple": (fmt_multiple, 0),
+    "count": (fmt_number, 0), "index": (fmt_number, 0), "price": (fmt_price, 0),
+}
+_WRITTEN = re.compile(r"^[+-]?(?:\d[\d_]*)?(?:\.(\d*))?$")
+
+
+def written_decimals(text: str, unit: str) -> int | None:
+    """The decimals a fact shows, from its value as the YAML wrote it: "0.61" (fraction) -> 0
+    ("61%"), "0.610" -> 1 ("61.0%"), "33" (multiple) -> 0 ("33×"), "2442.74" (price) -> 2.
+    None for a unit without a number, or a number not written as plain decimals ("1e3")."""
+    match = _WRITTEN.match(str(text).strip())
+    if unit not in _FACT_FORMATS or match is None or not any(c.isdigit() for c in str(text)):
+        return None
+    return max(0, len(match.group(1) or "") - _FACT_FORMATS[unit][1])
+
+
+def format_fact_value(value: object, unit: str, decimals: int | None = None) -> str:
+    """A sourced fact's value with the precision it was published with: `decimals` as shown
+    (0.61 with 0 -> "61%"), or, when not given, as many as the value needs (33.0 -> "33×",
+    0.0285 -> "2.85%"). A text fact shows as written."""
+    if unit not in _FACT_FORMATS:
+        return format_value(value, unit)
+    func, shift = _FACT_FORMATS[unit]
+    if decimals is None:
+        decimals = _places(_finite(value), shift)
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
+        raise FormatError(f"decimals must be a whole number from 0, got {decimals!r}")
+    return func(value, decimals)
 
 
 # ---------------------------------------------------------------- claims and watch items

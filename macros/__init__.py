@@ -159,7 +159,8 @@ def on_pre_page_macros(env):
 
 
 def on_post_page_macros(env):
-    """After a page's macros ran: a note under each section whose claims no longer hold."""
+    """After a page's macros ran: a note under each section whose claims no longer hold, and the
+    page's notes (sources, dates, reasons) numbered, at its end."""
     page = getattr(env, "page", None)
     meta = getattr(page, "meta", None) or {}
     _dump_rendered(env, page)
@@ -168,10 +169,12 @@ def on_post_page_macros(env):
         # A macro failed: the page is now its error block, without the sections `rests_on` names.
         errors.FAILED_PAGES.discard(src)
         return
-    if "rests_on" not in meta or "snapshot" not in _loaded:
+    if "snapshot" not in _loaded:
         return
     try:
-        env.markdown = _loaded["snapshot"].under_review(env.markdown, meta)
+        if "rests_on" in meta:
+            env.markdown = _loaded["snapshot"].under_review(env.markdown, meta)
+        env.markdown = _loaded["snapshot"].source_notes(env.markdown)
     except MacroError as e:
         if env.config.get("on_error_fail", True):
             raise _build_error(str(e)) from None

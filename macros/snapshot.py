@@ -8,9 +8,11 @@ An unknown key raises an error that names the page, the key and the closest vali
 """
 from __future__ import annotations
 
+import bisect
 import difflib
 import html
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,7 @@ from build_data import formatting as f
 from build_data.prose import review
 from build_data.publish.contract import WATCH_STATUSES, ContractError, load
 
-from .html import T, md_text, render
+from .html import T, esc, md_text, render
 
 # Where a number's provenance row is: metrics_table() on the methodology page, row id ROW_ID + key.
 METHODOLOGY_PAGE, ROW_ID = "methodology/", "metric-"
@@ -29,6 +31,11 @@ SnapshotError = ContractError  # metrics.json is missing, unreadable, or breaks 
 BANNERS = {"live": "Data as of {} (close).", "csv": "Data as of {} (close), from local CSV files.",
            "cache": "Cached data, as of {}.", "sample": "SAMPLE DATA, not real prices."}
 CLAIM_STATES = {True: "holds", False: "fails", None: "unknown"}
+NO_REASON = "not available in this snapshot"
+# A note marker as the macros write it; the page's notes (Snapshot.source_notes) number them.
+NOTE_REF = re.compile(r'<sup class="note-ref" data-note="(metric|fact|na|claim|watch):([^"<>]+)"></sup>')
+# How many numbers a note on a missing value names before "and N more".
+NOTE_ITEMS = 6
 
 
 class MacroError(LookupError):
@@ -120,11 +127,14 @@ class Snapshot:
     def _linked(self, key: str, call: str, fmt: str | None = None) -> dict:
         return {"m": self._metric(key, call, fmt), "href": self._href(key)}
 
-    def _in_unit_of(self, metric_key: str, value: object, call: str, fmt: str | None = None):
-        """A claim's or watch item's value/threshold, in its metric's unit and the format build_data chose."""
+    def _in_unit_of(self, metric_key: str, value: object, call: str, fmt: str | None = None,
+                    note: tuple[str, str] | None = None):
+        """A claim's or watch item's value/threshold, in its metric's unit and the format build_data
+        chose. Missing, a dash and a note marker: `note` = ("claim" or "watch", id), whose reason the
+        page's notes give."""
         metric = self.lookup("metrics", metric_key, call)
         if value is None:
-            return T.na(metric.get("reason") or "not available in this snapshot")
+            return T.na(metric.get("reason") or NO_REASON, note=note)
         return self._try(call, f.format_value, value, metric["unit"], fmt)
 
     def _listed(self, section: str, call: str) -> list[dict]:
@@ -146,12 +156,18 @@ class Snapshot:
     # ------------------------------------------------------------ macros: values
 
     def metric(self, key: str, fmt: str | None = None) -> str:
-        """One number from the snapshot, formatted by its unit, with its label, date and source
-        as a tooltip. `fmt` overrides the format: pct, signed_pct, pp, bp, price, compact, int,
-        number, ratio, date, month (each only where the unit allows it). A missing value shows
-        "—" with its reason."""
+        """One number from the snapshot, formatted by its unit, with a note marker: the page's
+        notes give its source and date (one note per source and date). `fmt` overrides the
+        format: pct, signed_pct, pp, bp, price, compact, int, number, ratio, date, month (each
+        only where the unit allows it). A missing value shows "—" and a note with its reason."""
         call = f"metric({key!r})"
-        return T.value(self._metric(key, call, fmt), self._href(key))
+        m = self._metric(key, call, fmt)
+        return T.value(m, self._href(key)) + self._source_ref(key)
+
+    def _source_ref(self, key: str) -> str:
+        """The note marker for a live number's source and date (none for a missing value: its
+        dash carries the note with the reason)."""
+        return "" if self.data["metrics"][key]["value"] is None else T.note_ref("metric", key)
 
     def asof(self) -> str:
         """The snapshot's as-of trading date, e.g. "Jan 15, 2026"."""
@@ -164,18 +180,91 @@ class Snapshot:
         return T.data_status(self.banner(), built, when)
 
     def fact(self, key: str) -> str:
-        """A sourced fact that cannot be fetched live: its value, then source, date and age,
-        e.g. "$45.9bn (Bank of America, Dec 2025; 40 days old)". Expired facts are flagged."""
+        """A sourced fact that cannot be fetched live, with the precision it was published with
+        ("61%", "33×") and a note marker: the page's notes give its source, date and age. An
+        expired fact (past its max_age_days) reads as history: "was 18%, as of Jan 2026"."""
         call = f"fact({key!r})"
         fact = self.lookup("facts", key, call)
-        value = self._try(call, f.format_fact_value, fact.get("value"), fact["unit"])
-        age = fact.get("age_days")
-        url = fact.get("url")
-        return T.fact(key, {
-            "text": fact.get("text"), "source": fact.get("source") or "source not given", "date": fact.get("date"),
-            "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else None,
-            "age": None if age is None else self._try(call, f.fmt_age, age),
-            "expired": fact.get("expired") is True, "max_age_days": fact.get("max_age_days")}, value)
+        value = self._try(call, f.format_fact_value, fact.get("value"), fact["unit"], fact.get("decimals"))
+        return T.fact(key, {"text": fact.get("text"), "date": fact.get("date"), "numeric": fact["unit"] != "text",
+                            "expired": fact.get("expired") is True}, value, T.note_ref("fact", key))
+
+    # ------------------------------------------------------------ the page's notes
+
+    def source_notes(self, markdown: str) -> str:
+        """The page with its note markers numbered and its notes at the end: the source and date
+        of each live number (one note per source and date), each fact's source, date and age (one
+        per source and date), the reason each missing value is missing (one per reason). Each
+        marker links to its note and each note back to the text: nothing hides behind a hover."""
+        notes: dict[tuple, dict] = {}
+        # Where each paragraph (or table row, or headline card) starts: a source is marked once per
+        # paragraph, at its first number ("2,450¹ (+7.9% away) and 2,400 (+10.1%)" share one source
+        # and date), and once per row or card. Every dash is.
+        breaks = [m.end() for m in re.finditer(r'\n\s*\n|<tr[ >]|<span class="key-number">', markdown)]
+        marked: set[tuple[int, tuple]] = set()
+
+        def number(match: re.Match) -> str:
+            kind, key = match.group(1), html.unescape(match.group(2))
+            found = self._note(kind, key)
+            if found is None:
+                return ""
+            group, item = found
+            note = notes.setdefault(group, {"n": len(notes) + 1, "refs": 0, "items": [], **self._note_head(group)})
+            if item not in note["items"]:
+                note["items"].append(item)
+            paragraph = (bisect.bisect_right(breaks, match.start()), group)
+            if paragraph in marked and group[0] != "na":
+                return ""
+            marked.add(paragraph)
+            note["refs"] += 1
+            ref_id = f"note-ref-{note['n']}" + (f"-{note['refs']}" if note["refs"] > 1 else "")
+            return T.note_link(note["n"], ref_id)
+
+        body = NOTE_REF.sub(number, markdown)
+        if not notes:
+            return body
+        for note in notes.values():
+            # A reason shared by a whole table's cells names the first few of them.
+            note["more"] = max(0, len(note["items"]) - NOTE_ITEMS) if note["kind"] == "na" else 0
+            note["items"] = note["items"][:len(note["items"]) - note["more"]]
+        return body.rstrip("\n") + "\n\n" + str(T.source_notes(list(notes.values()))) + "\n"
+
+    def _note(self, kind: str, key: str) -> tuple[tuple, tuple] | None:
+        """(what the note says, the number it is about) for one marker; None for a key the
+        snapshot lacks (a marker left in the prose by hand)."""
+        if kind == "fact":
+            fact = self.data["facts"].get(key)
+            if fact is None:
+                return None
+            age = fact.get("age_days")
+            url = fact.get("url")
+            return (("fact", fact.get("source") or "source not given",
+                     url if isinstance(url, str) and url.startswith(("https://", "http://")) else None,
+                     fact.get("date"), None if age is None else f.fmt_age(age),
+                     fact.get("max_age_days") if fact.get("expired") is True else None),
+                    (fact.get("text") or key, None))
+        if kind in ("claim", "watch"):
+            item = self.data["claims" if kind == "claim" else "watchlist"].get(key)
+            if item is None:
+                return None
+            reason = item.get("reason") or self.data["metrics"].get(item["metric"], {}).get("reason") or NO_REASON
+            return ("na", reason), (item.get("title") or key, None)
+        m = self.data["metrics"].get(key)
+        if m is None:
+            return None
+        label = m.get("label") or key
+        if kind == "na" or m.get("value") is None:
+            return ("na", m.get("reason") or NO_REASON), (label, None)
+        return ("metric", m.get("source") or "source not given", m.get("as_of")), (label, self._href(key))
+
+    @staticmethod
+    def _note_head(group: tuple) -> dict:
+        kind = group[0]
+        if kind == "fact":
+            return dict(zip(("kind", "source", "url", "date", "age", "limit"), group))
+        if kind == "metric":
+            return dict(zip(("kind", "source", "date"), group))
+        return {"kind": kind, "reason": group[1]}
 
     # ------------------------------------------------------------ macros: claims and watchlist
 
@@ -185,7 +274,9 @@ class Snapshot:
         call = f"claim({id!r})"
         c = self.lookup("claims", id, call)
         state = CLAIM_STATES[c["holds"]]
-        value = self._in_unit_of(c["metric"], c.get("value"), call, c.get("fmt"))
+        value = self._in_unit_of(c["metric"], c.get("value"), call, c.get("fmt"), ("claim", id))
+        if c.get("value") is not None:
+            value = esc(value) + self._source_ref(c["metric"])
         threshold = c.get("threshold")
         if threshold is not None:
             threshold = self._in_unit_of(c["metric"], threshold, call, c.get("fmt"))
@@ -259,7 +350,8 @@ class Snapshot:
             threshold = w.get("threshold")
             rows.append({"id": id, "kind": w["kind"], "title": w["title"], "why": w.get("why"), "status": w["status"],
                          "since": w.get("since"),
-                         "value": self._in_unit_of(w["metric"], w.get("value"), call, w.get("fmt")),
+                         "value": self._in_unit_of(w["metric"], w.get("value"), call, w.get("fmt"), ("watch", id)),
+                         "note": "" if w.get("value") is None else self._source_ref(w["metric"]),
                          "threshold": f.EM_DASH if threshold is None else
                          self._in_unit_of(w["metric"], threshold, call, w.get("fmt"))})
         return T.watch_table(rows)
@@ -278,7 +370,8 @@ class Snapshot:
         cards = []
         for item in keys:
             key, fmt = (item, None) if isinstance(item, str) else (item[0], item[1])
-            value = T.value(self._metric(key, f"key_numbers([... {key!r} ...])", fmt), self._href(key))
+            value = T.value(self._metric(key, f"key_numbers([... {key!r} ...])", fmt), self._href(key)) \
+                + self._source_ref(key)
             cards.append({"value": value, "label": self.label(key)})
         return T.key_numbers(cards)
 
@@ -309,6 +402,7 @@ class Snapshot:
             if above["value"] is not None:
                 self._try(call, f.fmt_bool, above["value"])  # raises unless a real true/false
             rows.append({"key": lv["key"], "label": lv["label"], "above": above["value"], "reason": above["reason"],
+                         "above_key": lv["above_key"],
                          "level": self._metric(lv["key"], call, "price"), "href": self._href(lv["key"]),
                          "distance": self._metric(lv["distance_key"], call, "signed_pct"),
                          "distance_href": self._href(lv["distance_key"])})

@@ -262,6 +262,8 @@ def tagged_values(html: str) -> list[dict]:
     """Every metric / fact / watch-value element in a page, with its visible text."""
     # Drop screen-reader-only text first: the visible text is what the numbers test compares.
     visible_html = re.sub(r'<span class="visually-hidden">[^<]*</span>', "", html)
+    # And the note markers after a number: the number's text is compared, its note is not part of it.
+    visible_html = re.sub(r'<sup class="note-ref">.*?</sup>', "", visible_html)
     parser = Spans()
     parser.feed(visible_html)
     return parser.found

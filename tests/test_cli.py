@@ -156,6 +156,24 @@ def test_bad_facts_file_names_the_field(tmp_path):
         config.load_facts(bad)
 
 
+def test_facts_keep_the_decimals_their_yaml_writes(tmp_path):
+    # The YAML as written, not the float: "0.610" is published to a tenth of a point, "0.61" to a point.
+    path = tmp_path / "facts.yml"
+    base = 'text: t\n    source: s\n    date: "2026-01-01"\n    max_age_days: 30'
+    path.write_text("facts:\n"
+                    f"  eps:\n    value: 0.61\n    unit: fraction\n    {base}\n"
+                    f"  eps_tenth:\n    value: 0.610\n    unit: fraction\n    {base}\n"
+                    f"  pe:\n    value: 33\n    unit: multiple\n    {base}\n"
+                    f"  pe_set:\n    value: 33\n    unit: multiple\n    decimals: 1\n    {base}\n"
+                    f"  quote:\n    {base}\n")
+    facts = config.load_facts(path).facts
+    assert {k: v.decimals for k, v in facts.items()} == {"eps": 0, "eps_tenth": 1, "pe": 0, "pe_set": 1, "quote": None}
+    bad = tmp_path / "bad.yml"
+    bad.write_text(path.read_text().replace("decimals: 1", "decimals: -1"))
+    with pytest.raises(ConfigError, match=r"bad\.yml: facts\.pe_set\.decimals: Input should be greater than or equal to 0"):
+        config.load_facts(bad)
+
+
 def test_build_reports_claims_that_no_longer_hold_and_what_flipped(tmp_path):
     args = ["--source", "sample", "--out", str(tmp_path), "--cache-dir", str(tmp_path / "cache")]
     first = cli(*args, "--as-of", "2025-06-02")

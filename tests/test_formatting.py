@@ -203,10 +203,38 @@ def test_format_value_rejects_mismatches(value, unit, fmt):
 
 @pytest.mark.parametrize(
     ("value", "unit", "expected"),
-    [(5.3, "percent", "5.3%"), (45.9, "usd_bn", "$45.9bn"), ("less compelling", "text", "less compelling")],
+    [(5.3, "percent", "5.3%"), (45.9, "usd_bn", "$45.9bn"), ("less compelling", "text", "less compelling"),
+     # Without decimals, as many as the value needs: no false precision.
+     (0.61, "fraction", "61%"), (33.0, "multiple", "33×"), (0.0285, "fraction", "2.85%"), (2442.74, "price", "2,442.74"),
+     (198000.0, "count", "198,000"), (-6.4, "usd_bn", f"{f.MINUS}$6.4bn"), (4.0, "percent", "4%")],
 )
 def test_fact_values(value, unit, expected):
     assert f.format_fact_value(value, unit) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "decimals", "expected"),
+    [(0.61, "fraction", 1, "61.0%"), (0.61, "fraction", 0, "61%"), (33.0, "multiple", 1, "33.0×"),
+     (18.1, "multiple", 0, "18×"), (2.5, "percent", 2, "2.50%"), (3.0, "count", 0, "3")],
+)
+def test_fact_values_with_the_decimals_they_were_published_with(value, unit, decimals, expected):
+    assert f.format_fact_value(value, unit, decimals) == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "unit", "decimals"),
+    [("0.61", "fraction", 0), ("0.610", "fraction", 1), ("0.0285", "fraction", 2), ("0.10", "fraction", 0),
+     ("33", "multiple", 0), ("33.0", "multiple", 1), ("2442.74", "price", 2), ("5.30", "percent", 2),
+     ("198000", "count", 0), ("-6.4", "usd_bn", 1), ("1e3", "count", None), ("less", "text", None)],
+)
+def test_written_decimals_read_the_yaml_text(written, unit, decimals):
+    assert f.written_decimals(written, unit) == decimals
+
+
+def test_fact_decimals_must_be_whole_and_not_negative():
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="decimals"):
+            f.format_fact_value(0.5, "fraction", bad)
 
 
 def test_template_fragments_escape_text_and_come_out_on_one_line():

@@ -8,6 +8,7 @@ fails the build.
 from __future__ import annotations
 
 import html
+import html as html_mod
 import inspect
 import json
 import re
@@ -19,6 +20,7 @@ import pytest
 import macros
 from build_data import formatting as f
 from macros.snapshot import MacroError, PageRef, Snapshot, SnapshotError
+from macros.snapshot import NOTE_REF as NOTE
 from tests.site_fixtures import SNAPSHOT_FIXTURE, chart_fixture_dir, load_fixture_snapshot, make_site, write_vendor
 
 
@@ -162,10 +164,11 @@ def test_a_nan_that_slipped_into_the_snapshot_fails_instead_of_printing(tmp_path
 
 def test_metric_span_carries_key_label_date_and_source(snap):
     # A link to the number's row in the methodology table: provenance by keyboard, not hover alone.
+    # Then a note marker: the page's notes give its source and date, on a tap (source_notes below).
     assert snap.metric("rut.ret_ytd") == (
         '<a class="metric" data-key="rut.ret_ytd" '
         'title="Russell 2000 YTD return, as of Jan 15, 2026, yahoo:^RUT" '
-        'href="../methodology/#metric-rut.ret_ytd">7.8%</a>'
+        'href="../methodology/#metric-rut.ret_ytd">7.8%</a><sup class="note-ref" data-note="metric:rut.ret_ytd"></sup>'
     )
     table = snap.metrics_table("rut.ret_ytd")
     assert '<code id="metric-rut.ret_ytd">rut.ret_ytd</code>' in table  # the row it links to
@@ -177,7 +180,11 @@ def test_metric_span_carries_key_label_date_and_source(snap):
 def test_missing_value_shows_a_dash_with_its_reason(snap):
     html = snap.metric("rut.ret_1y")
     assert html.startswith('<span class="na metric" title="too little history: 180 sessions, needs 253" data-key="rut.ret_1y">—')
-    assert "not available: too little history" in html
+    # The reason is visible in the page's notes, not only in a tooltip; the dash has no source note.
+    assert html.endswith('<sup class="note-ref" data-note="na:rut.ret_1y"></sup>') and "metric:" not in html
+    page = snap.source_notes(f"One year: {html}.")
+    assert re.search(r'<li id="note-1">Russell 2000 1-year return: not available: too little history: 180 sessions, '
+                     r'needs 253\. <a class="note-back" href="#note-ref-1"', page)
 
 
 @pytest.mark.parametrize(
@@ -211,10 +218,11 @@ def test_chart_image_falls_back_to_html_without_a_source_path(tmp_path):
 
 def test_claims_badges_and_tally(snap):
     assert '<span class="badge badge--holds">holds</span>' in snap.claim("rsi_hot")
-    assert "(now 71.2, threshold 70.0)" in snap.claim("rsi_hot")
+    assert "(now 71.2, threshold 70.0)" in NOTE.sub("", snap.claim("rsi_hot"))
+    assert 'now 71.2<sup class="note-ref" data-note="metric:rut.rsi_14"></sup>,' in snap.claim("rsi_hot")
     assert '<span class="badge badge--fails">no longer holds</span>' in snap.claim("volume_confirms")
     unknown = snap.claim("one_year")
-    assert "can't be checked" in unknown and "too little history" in unknown
+    assert "can't be checked" in unknown and "too little history" in snap.source_notes(unknown)
     assert ">1 of 3 bull-case claims hold; 1 no longer holds; 1 can&#x27;t be checked.<" in snap.claims_tally("bull")
     assert ">1 of 1 bear-case claims hold.<" in snap.claims_tally("bear")
 
@@ -290,18 +298,96 @@ def test_watch_table(snap):
     assert html.count('<tr role="row">') == 5 and html.count('role="cell"') == html.count('<td') == 4 * 5
     assert len(re.findall(r"<th[ >]", html)) == 5 and "<th role" not in html
     assert snap.watch_table("risk").count('<tr role="row">') == 3
+    # A dash's reason is visible in the page's notes (the item's own reason, else its metric's);
+    # a value's source and date are too.
+    notes = snap.source_notes(html)
+    assert "10-year below 4%: not available: not available in this snapshot." in html_mod.unescape(notes)
+    assert re.search(r'<li id="note-\d">[^<]*<a href="../methodology/#metric-[^"]+">', notes)
+    # Each row with a value marks its source, even where an earlier row shares it.
+    rows = re.findall(r"<tr role=\"row\">(.*?)</tr>", notes)[1:]
+    assert [bool(re.search(r'watch-value[^>]*>[^—]*?</span><sup class="note-ref">', r)) for r in rows] \
+        == [w["value"] is not None for w in snap.data["watchlist"].values()]
+
+
+def test_a_claim_or_watch_item_gives_its_own_reason_when_its_value_is_missing(tmp_path):
+    data = load_fixture_snapshot()
+    data["watchlist"]["yield_drop"]["reason"] = "the 10-year series ended on Jan 9"
+    data["claims"]["one_year"]["reason"] = "needs a year of history"
+    snap = snapshot_at(tmp_path, data)
+    notes = html_mod.unescape(snap.source_notes(snap.watch_table() + snap.claim("one_year")))
+    assert "10-year below 4%: not available: the 10-year series ended on Jan 9." in notes
+    assert f"{data['claims']['one_year']['title']}: not available: needs a year of history." in notes
     with pytest.raises(MacroError):
         snap.watch_table("risks")
 
 
-def test_fact_shows_source_date_and_age(snap):
-    html = snap.fact("bofa_large_cap_outflow")
-    text = re.sub(r"<[^>]+>", "", html)
-    assert text == "$45.9bn (Bank of America, Dec 2025; 40 days old)"
-    assert re.sub(r"<[^>]+>", "", snap.fact("gdpnow_q4")) == "5.3% (Atlanta Fed GDPNow, Dec 2025; 1 day old)"
-    assert '<a href="https://www.atlantafed.org/cqer/research/gdpnow">' in snap.fact("gdpnow_q4")
+def test_fact_shows_its_value_and_a_note_with_source_date_and_age(snap):
+    shown = snap.fact("bofa_large_cap_outflow")
+    # Nothing between the number and the words after it: the source is in the note.
+    assert re.sub(r"<[^>]+>", "", shown) == "$45.9bn"
+    assert shown.endswith('<sup class="note-ref" data-note="fact:bofa_large_cap_outflow"></sup></span>')
+    page = snap.source_notes(f"Flows were {shown} and GDPNow {snap.fact('gdpnow_q4')}.")
+    assert re.sub(r"<[^>]+>", "", page).startswith("Flows were $45.9bn1 and GDPNow 5.3%2.")
+    notes = dict(re.findall(r'<li id="note-(\d)">(.*?)</li>', page))
+    assert html.unescape(re.sub(r"<[^>]+>", "", notes["1"])) == (
+        "Bank of America clients sold large caps, net, in 2025: Bank of America, Dec 2025 (40 days old). ↩\ufe0e")
+    assert '<a href="https://www.atlantafed.org/cqer/research/gdpnow">Atlanta Fed GDPNow</a>' in notes["2"]
+    assert "GDPNow estimate for Q4 2025: " in notes["2"] and "(1 day old)" in notes["2"]
+
+
+def test_an_expired_fact_reads_as_history(snap):
     expired = snap.fact("fwd_pe_sep")
-    assert "fact--expired" in expired and "400 days old, past its 365-day limit" in expired
+    assert "fact--expired" in expired
+    assert re.sub(r"<[^>]+>", "", expired) == "was 16.1×, as of Sep 2025"
+    assert '<time datetime="2025-09-30">Sep 2025</time>' in expired
+    assert "(400 days old, past its 365-day limit)" in snap.source_notes(expired)
+    # A quote or a stance is not a number: no "was", only its date.
+    assert re.sub(r"<[^>]+>", "", snap.fact("barclays_view")) == "less compelling"
+
+
+def test_facts_keep_the_precision_they_were_published_with(tmp_path):
+    data = load_fixture_snapshot()
+    data["facts"]["eps"] = {**data["facts"]["gdpnow_q4"], "value": 0.61, "unit": "fraction", "decimals": 0}
+    data["facts"]["pe"] = {**data["facts"]["gdpnow_q4"], "value": 33.0, "unit": "multiple"}  # no decimals: as needed
+    data["facts"]["eps_exact"] = {**data["facts"]["eps"], "decimals": 1}
+    snap = snapshot_at(tmp_path, data)
+    shown = {k: re.sub(r"<[^>]+>", "", snap.fact(k)) for k in ("eps", "pe", "eps_exact")}
+    assert shown == {"eps": "61%", "pe": "33×", "eps_exact": "61.0%"}
+
+
+def test_source_notes_are_numbered_once_per_source_and_date(snap):
+    page = (f"A {snap.metric('rut.ret_ytd')}, B {snap.metric('rut.rsi_14')}, C {snap.fact('gdpnow_q4')}, "
+            f"D {snap.metric('rut.ret_1y')} and {snap.metric('rut.ret_1y')}.\n\nA again {snap.metric('rut.ret_ytd')}.\n")
+    out = snap.source_notes(page)
+    # The two ^RUT numbers of Jan 15 share note 1, marked once in a paragraph (at its first
+    # number); a later paragraph links to it again with its own id. Every dash is marked.
+    refs = re.findall(r'<sup class="note-ref"><a href="#note-(\d)" id="([^"]+)" aria-label="Note \d">\d</a></sup>', out)
+    assert refs == [("1", "note-ref-1"), ("2", "note-ref-2"), ("3", "note-ref-3"), ("3", "note-ref-3-2"),
+                    ("1", "note-ref-1-2")]
+    assert re.sub(r"<[^>]+>", "", out).startswith(
+        "A 7.8%1, B 71.2, C 5.3%2, D — (not available)3 and — (not available)3.\n\nA again 7.8%1.")
+    assert "data-note=" not in out and out.count("<li id=") == 3
+    first = re.search(r'<li id="note-1">(.*?)</li>', out).group(1)
+    assert ('<a href="../methodology/#metric-rut.ret_ytd">Russell 2000 YTD return</a>; '
+            '<a href="../methodology/#metric-rut.rsi_14">Russell 2000 RSI-14</a>: yahoo:^RUT, as of '
+            '<time datetime="2026-01-15">Jan 15, 2026</time>.') in first
+    assert out.startswith("A <a class=\"metric\"") and out.endswith("</ol></section>\n")
+    assert '<section class="source-notes" aria-labelledby="page-notes"><h2 id="page-notes">' in out
+    # A page without markers is left as it is; a marker for a key the snapshot lacks is dropped.
+    assert snap.source_notes("No numbers.\n") == "No numbers.\n"
+    assert snap.source_notes('x<sup class="note-ref" data-note="fact:nope"></sup>') == "x"
+
+
+def test_a_reason_shared_by_many_missing_values_names_the_first_few(tmp_path):
+    data = load_fixture_snapshot()
+    keys = sorted(data["metrics"])[:8]
+    for k in keys:
+        data["metrics"][k] |= {"value": None, "reason": "no data from the source"}
+    snap = snapshot_at(tmp_path, data)
+    out = snap.source_notes(" ".join(snap.metric(k) for k in keys))
+    assert out.count("<li id=") == 1 and out.count('href="#note-1"') == 8
+    assert "; ".join(data["metrics"][k]["label"] for k in keys[:6]) + " and 2 more: not available: no data" \
+        in html.unescape(out)
 
 
 def test_tables_follow_snapshot_order_and_units(snap):
@@ -319,6 +405,9 @@ def test_key_numbers_is_phrasing_content(snap):
     html = snap.key_numbers(["rut.ret_ytd", ["iwm.volume", "int"]])
     assert "<div" not in html and "\n" not in html
     assert ">25,100,000<" in html and ">Russell 2000 YTD return<" in html
+    # Each card marks its source, even where cards share one.
+    cards = snap.source_notes(snap.key_numbers(["rut.ret_ytd", "rut.rsi_14"]))
+    assert re.findall(r'href="#note-(\d)" id="([^"]+)"', cards) == [("1", "note-ref-1"), ("1", "note-ref-1-2")]
     with pytest.raises(MacroError, match="list of keys"):
         snap.key_numbers("rut.ret_ytd")
 

@@ -88,8 +88,9 @@ def test_numbers_on_pages_equal_the_snapshot_after_formatting(built):
                 seen.add(a["data-key"])
             elif "data-fact" in a:
                 fact = facts[a["data-fact"]]
-                expected = f.format_fact_value(fact["value"], fact["unit"])
-                text = text.split(" (", 1)[0]
+                expected = f.format_fact_value(fact["value"], fact["unit"], fact.get("decimals"))
+                if fact["expired"]:  # history, not the present: "was 16.1×, as of Sep 2025"
+                    expected = f"was {expected}, as of {f.fmt_month(fact['date'])}"
             else:
                 item = watch[a["data-watch"]]
                 unit = metrics[item["metric"]]["unit"]

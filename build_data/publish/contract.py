@@ -99,6 +99,7 @@ def model() -> type:
         source: str | None = None
         date: str | None = None
         expired: bool = False
+        decimals: int | None = None
 
 
     class Chart(_Entry):

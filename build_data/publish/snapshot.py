@@ -29,7 +29,8 @@ def facts_entries(facts: Facts, as_of: dt.date) -> dict:
         # date and no age, rather than a negative one.
         out[key] = {"text": f.text, "value": value, "unit": f.unit, "source": f.source,
                     "date": f.date.isoformat(), "age_days": age if age >= 0 else None,
-                    "max_age_days": f.max_age_days, "expired": age > f.max_age_days, "url": f.url}
+                    "max_age_days": f.max_age_days, "expired": age > f.max_age_days, "url": f.url,
+                    "decimals": f.decimals}
     return out
 
 
