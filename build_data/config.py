@@ -103,9 +103,11 @@ class ReleaseRule(_Strict):
     never earlier than the real release, so an `--as-of` build never shows a figure early.
     The latest of: period end + `after_days`, rolled forward to `weekday`; and `day` of the
     month after the period ends."""
-    after_days: int = Field(default=0, ge=0, le=400)
-    weekday: Literal[WEEKDAYS] | None = None
-    day: int | None = Field(default=None, ge=1, le=31)
+    after_days: int = Field(default=0, ge=0, le=400, description="Days after the period's end.")
+    weekday: Literal[WEEKDAYS] | None = Field(default=None, description=(
+        "Then the next such weekday, on or after (weekly claims: thursday)."))
+    day: int | None = Field(default=None, ge=1, le=31, description=(
+        "At the latest this day of the month after the period ends (31: its last day)."))
 
 
 class MacroSeries(_Strict):
@@ -113,13 +115,19 @@ class MacroSeries(_Strict):
     name: str
     unit: Literal[MACRO_UNITS]
     # How often the series is published: its period ("Dec 2025", "week to Jan 10", "Q1 2025").
-    cadence: Cadence = "daily"
+    cadence: Cadence = Field(default="daily", description=(
+        "How often it is published: daily, weekly, monthly or quarterly. Pages name its period "
+        "(\"Dec 2025\", \"week to Jan 10, 2026\", \"Q1 2025\")."))
     # When each figure is public at the latest (without FRED's real-time data): `--as-of`
     # never sees it earlier. Default: the day after the period ends.
-    release: ReleaseRule = ReleaseRule(after_days=1)
+    release: ReleaseRule = Field(default=ReleaseRule(after_days=1), description=(
+        "When each figure is public at the latest, without FRED's real-time data (FRED_API_KEY): "
+        "an --as-of build never shows it earlier, and labels it \"latest revision\"."))
     # Stale once the period ended more than one cadence plus this many days before the as-of
     # date: shown and labelled stale, never as current. Default by cadence (see DEFAULT_GRACE_DAYS).
-    grace_days: int | None = Field(default=None, ge=0, le=400)
+    grace_days: int | None = Field(default=None, ge=0, le=400, description=(
+        "Stale once its period ended more than one cadence plus this many days before the as-of date "
+        "(default 5, 10, 30, 45 days for daily to quarterly)."))
     # Metrics derived from the series besides `latest` (see the catalog's MACRO_DERIVED).
     derived: list[Literal["avg_4w", "yoy"]] = []
 
@@ -359,7 +367,8 @@ class Level(_Strict):
     date: dt.date | None = None
     # From when the level exists: an `--as-of` build before it leaves it empty, with the reason.
     # Default: a target's `date` (the day it was set); a level without either always exists.
-    effective: dt.date | None = None
+    effective: dt.date | None = Field(default=None, description=(
+        "The day it takes effect (default: its date, if any); an --as-of build before it leaves it empty."))
 
     @property
     def effective_from(self) -> dt.date | None:
@@ -671,7 +680,8 @@ class Fact(_Strict):
     url: str | None = None
     # The day the fact became public: an `--as-of` build before it shows it absent, with the
     # reason. Default: its `date`.
-    effective: dt.date | None = None
+    effective: dt.date | None = Field(default=None, description=(
+        "The day it became public (default: its date); an --as-of build before it shows it absent."))
 
     @property
     def effective_from(self) -> dt.date:
