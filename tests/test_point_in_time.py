@@ -247,7 +247,9 @@ def test_a_target_dated_2026_01_15_is_absent_in_a_2025_09_12_build(universe, fac
     assert "3,000 bull target" not in json.dumps(trend.spec) and "2,500 breakout" in json.dumps(trend.spec)
     # Facts from 2026 are absent, with the reason; a fact from before the date is there.
     absent = [k for k, f in snap["facts"].items() if f.get("absent")]
-    assert "claims_jan_2026" in absent and all(snap["facts"][k]["date"] > "2025-09-12" for k in absent)
+    assert "claims_jan_2026" in absent and all(snap["facts"][k]["effective"] > "2025-09-12" for k in absent)
+    # The 2021 record is dated 2021 but reads "unbeaten until September 2025": public from Sep 18, 2025.
+    assert "record_2021" in absent and snap["facts"]["record_2021"]["effective"] == "2025-09-18"
     assert snap["facts"]["claims_jan_2026"]["value"] is None
     assert "not yet published" in snap["facts"]["claims_jan_2026"]["reason"]
 
@@ -263,6 +265,8 @@ def test_a_target_counts_from_its_date(universe, facts):
     snap, _ = build_snapshot(universe, facts, source="sample", as_of=day("2026-01-15"))
     assert snap["metrics"]["targets.base"]["value"] == 2861
     assert snap["metrics"]["targets.base_move"]["value"] is not None
+    # Facts count from their effective date too: the claims fact is there on its own date.
+    assert snap["facts"]["claims_jan_2026"]["value"] == 198000 and not snap["facts"]["claims_jan_2026"].get("absent")
 
 
 def test_effective_dates_in_config(tmp_path):

@@ -171,8 +171,10 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
     released, vintage = {}, {}
     for alias, series in macro.items():
         cfg = universe.macro[alias]
+        # A build of today from data fetched today shows all of it (it is public); an as-of build,
+        # and the sample (synthetic through today), only what the release rule allows.
         series, when, vintage[alias] = _published(series, cfg, as_of, (vintages or {}).get(alias),
-                                                  cut=opts.as_of is not None)
+                                                  cut=opts.as_of is not None or data_mode == "sample")
         try:
             validate.check_macro(f"{alias} ({cfg.series})", series)
         except ValidationError as exc:
