@@ -52,6 +52,8 @@ def _build_options(p: argparse.ArgumentParser) -> None:
                                                 "extra.site_config in its mkdocs.yml)")
     g.add_argument("--facts", type=Path, help="sourced-facts file (default: the site's, extra.site_facts)")
     g.add_argument("--fred-url", help="FRED CSV endpoint (default: FRED's public fredgraph.csv)")
+    g.add_argument("--fred-api-url", help="FRED API observations endpoint, used when FRED_API_KEY is set "
+                                          "(default: https://api.stlouisfed.org/fred/series/observations)")
     g.add_argument("--fetch-timeout", type=float, default=90.0, metavar="SECONDS",
                    help="upper bound on the whole live fetch (default: 90)")
     g.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
@@ -154,7 +156,8 @@ def _options(args):
     from build_data.fetch.gather import Options
 
     return Options(source=args.source, data_dir=args.data_dir, cache_dir=args.cache_dir, as_of=args.as_of,
-                   fred_url=args.fred_url, fetch_timeout=args.fetch_timeout, require_all=args.require_all)
+                   fred_url=args.fred_url, fetch_timeout=args.fetch_timeout, require_all=args.require_all,
+                   fred_api_key=os.environ.get("FRED_API_KEY") or None, fred_api_url=args.fred_api_url)
 
 
 def suggest(key: str, keys, n: int = 3) -> list[str]:

@@ -62,6 +62,8 @@ def _data_args(args) -> list[str]:
         out += ["--data-dir", str(args.data_dir)]
     if args.fred_url:
         out += ["--fred-url", args.fred_url]
+    if getattr(args, "fred_api_url", None):
+        out += ["--fred-api-url", args.fred_api_url]
     if args.require_all:
         out.append("--require-all")
     return out

@@ -40,7 +40,7 @@ def compute(data: values.Data):
     universe = data.universe
     metrics = values.compute_metrics(data)
     keys = signals.signal_keys(universe)
-    histories = {k: values.history(k, data) for k in keys}
+    histories = {k: values.signal_history(k, data) for k in keys}  # macro figures by release date
     start = signals.window_start(data.as_of, data.closes.index)
     claims = signals.evaluate_claims(universe, metrics, histories, start)
     watch = signals.evaluate_watchlist(universe, metrics, histories, start)
@@ -58,4 +58,5 @@ def frame(got: Gathered, universe: config.Universe) -> values.Data:
                                 session_dates)
     volumes = values.on_sessions({a: got.prices[a]["volume"] if a in got.prices else empty
                                   for a in universe.volume_symbols}, session_dates)
-    return values.Data(closes, volumes, got.macro, universe, got.sources, got.missing)
+    return values.Data(closes, volumes, got.macro, universe, got.sources, got.missing,
+                       released=got.macro_released, vintage=got.macro_vintage)

@@ -89,14 +89,54 @@ def _unknown(field: str, alias: str, known, what: str = "symbol alias") -> Value
     return ValueError(f"{field}: unknown {what} {alias!r}{hint}")
 
 
+Cadence = Literal["daily", "weekly", "monthly", "quarterly"]
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# Days a period of each cadence spans (a month and a quarter at their longest), and the default
+# grace after the next period's figure is due before a series counts as stale.
+CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92}
+DEFAULT_GRACE_DAYS = {"daily": 5, "weekly": 10, "monthly": 30, "quarterly": 45}
+
+
+class ReleaseRule(_Strict):
+    """When an observation is public at the latest, counted from the end of its period (the
+    observation date for a daily or weekly series stamped with the week's last day, the month's
+    or quarter's last day otherwise). Used without a FRED API key: a conservative rule that is
+    never earlier than the real release, so an `--as-of` build never shows a figure early.
+    The latest of: period end + `after_days`, rolled forward to `weekday`; and `day` of the
+    month after the period ends."""
+    after_days: int = Field(default=0, ge=0, le=400, description="Days after the period's end.")
+    weekday: Literal[WEEKDAYS] | None = Field(default=None, description=(
+        "Then the next such weekday, on or after (weekly claims: thursday)."))
+    day: int | None = Field(default=None, ge=1, le=31, description=(
+        "At the latest this day of the month after the period ends (31: its last day)."))
+
+
 class MacroSeries(_Strict):
     series: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
     name: str
     unit: Literal[MACRO_UNITS]
-    # Days from the observation date until the figure is public: `--as-of` never sees it earlier.
-    release_lag_days: int = Field(default=0, ge=0)
+    # How often the series is published: its period ("Dec 2025", "week to Jan 10", "Q1 2025").
+    cadence: Cadence = Field(default="daily", description=(
+        "How often it is published: daily, weekly, monthly or quarterly. Pages name its period "
+        "(\"Dec 2025\", \"week to Jan 10, 2026\", \"Q1 2025\")."))
+    # When each figure is public at the latest (without FRED's real-time data): `--as-of`
+    # never sees it earlier. Default: the day after the period ends.
+    release: ReleaseRule = Field(default=ReleaseRule(after_days=1), description=(
+        "When each figure is public at the latest, without FRED's real-time data (FRED_API_KEY): "
+        "an --as-of build never shows it earlier, and labels it \"latest revision\"."))
+    # Stale once the period ended more than one cadence plus this many days before the as-of
+    # date: shown and labelled stale, never as current. Default by cadence (see DEFAULT_GRACE_DAYS).
+    grace_days: int | None = Field(default=None, ge=0, le=400, description=(
+        "Stale once its period ended more than one cadence plus this many days before the as-of date "
+        "(default 5, 10, 30, 45 days for daily to quarterly)."))
     # Metrics derived from the series besides `latest` (see the catalog's MACRO_DERIVED).
     derived: list[Literal["avg_4w", "yoy"]] = []
+
+    @property
+    def stale_after_days(self) -> int:
+        """Days after the period's end beyond which the figure is stale."""
+        grace = DEFAULT_GRACE_DAYS[self.cadence] if self.grace_days is None else self.grace_days
+        return CADENCE_DAYS[self.cadence] + grace
 
 
 class Range(_Strict):
@@ -326,6 +366,14 @@ class Level(_Strict):
     label: str
     source: str | None = None
     date: dt.date | None = None
+    # From when the level exists: an `--as-of` build before it leaves it empty, with the reason.
+    # Default: a target's `date` (the day it was set); a level without either always exists.
+    effective: dt.date | None = Field(default=None, description=(
+        "The day it takes effect (default: its date, if any); an --as-of build before it leaves it empty."))
+
+    @property
+    def effective_from(self) -> dt.date | None:
+        return self.effective or self.date
 
 
 Op = Literal[">", ">=", "<", "<=", "==", "true", "false"]
@@ -634,6 +682,14 @@ class Fact(_Strict):
     # The decimals the value shows with ("61%": 0). Unset, the value's own as the YAML writes it
     # (0.61 -> "61%", 0.610 -> "61.0%"), so a fact keeps the precision it was published with.
     decimals: int | None = Field(default=None, ge=0, le=6)
+    # The day the fact became public: an `--as-of` build before it shows it absent, with the
+    # reason. Default: its `date`.
+    effective: dt.date | None = Field(default=None, description=(
+        "The day it became public (default: its date); an --as-of build before it shows it absent."))
+
+    @property
+    def effective_from(self) -> dt.date:
+        return self.effective or self.date
 
 
 class Facts(_Strict):

@@ -29,7 +29,7 @@ from .html import TEMPLATES, T  # noqa: E402
 from .snapshot import MacroError, PageRef, Snapshot, SnapshotError  # noqa: E402
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
-MACROS = ("metric", "holds", "key_numbers", "asof", "data_status", "chart", "claim", "threshold", "claims_tally",
+MACROS = ("metric", "period", "holds", "key_numbers", "asof", "data_status", "chart", "claim", "threshold", "claims_tally",
           "watch_table",
           "fact", "changes_list", "sector_table", "levels_table", "targets_table", "series_table", "revisions_table", "metrics_table",
           "metric_reference", "config_reference")

@@ -116,7 +116,9 @@ class Snapshot:
             raise self.fail(call, f"unknown format {fmt!r}; closest: {', '.join(map(repr, closest(fmt, f.FORMAT_NAMES)))}")
         text = None if m["value"] is None else self._try(call, f.format_value, m["value"], m["unit"], fmt)
         as_of = f"as of {f.fmt_date(m['as_of'])}" if m.get("as_of") else None
-        title = ", ".join(filter(None, [m.get("label") or key, as_of, m.get("source")]))
+        released = f"released {f.fmt_date(m['released'])}" if m.get("released") else None
+        title = ", ".join(filter(None, [m.get("label") or key, m.get("period") or as_of, released, m.get("vintage"),
+                                        m.get("source")]))
         return {**m, "key": key, "text": text, "fmt": fmt, "title": title}
 
     def _href(self, key: str) -> str:
@@ -169,6 +171,15 @@ class Snapshot:
         dash carries the note with the reason)."""
         return "" if self.data["metrics"][key]["value"] is None else T.note_ref("metric", key)
 
+    def period(self, key: str) -> str:
+        """The period a macro figure is for, as the text names it: "Dec 2025" (monthly),
+        "week to Jan 10, 2026" (weekly), "Q1 2025" (quarterly), the day (daily); a stale one
+        says so ("Q1 2025, stale"). Empty for a metric without a period."""
+        m = self.lookup("metrics", key, f"period({key!r})")
+        if not m.get("period"):
+            return ""
+        return str(m["period"]) + (", stale" if m.get("stale") else "")
+
     def asof(self) -> str:
         """The snapshot's as-of trading date, e.g. "Jan 15, 2026"."""
         return T.time(self.data["as_of"])
@@ -185,6 +196,8 @@ class Snapshot:
         expired fact (past its max_age_days) reads as history: "was 18%, as of Jan 2026"."""
         call = f"fact({key!r})"
         fact = self.lookup("facts", key, call)
+        if fact.get("absent"):  # dated after the as-of date: not public yet in this build
+            return T.na(fact.get("reason") or "not yet published", "fact", key, note=("fact", key))
         value = self._try(call, f.format_fact_value, fact.get("value"), fact["unit"], fact.get("decimals"))
         return T.fact(key, {"text": fact.get("text"), "date": fact.get("date"), "numeric": fact["unit"] != "text",
                             "expired": fact.get("expired") is True}, value, T.note_ref("fact", key))
@@ -236,6 +249,8 @@ class Snapshot:
             fact = self.data["facts"].get(key)
             if fact is None:
                 return None
+            if fact.get("absent"):
+                return ("na", fact.get("reason") or "not yet published"), (fact.get("text") or key, None)
             age = fact.get("age_days")
             url = fact.get("url")
             return (("fact", fact.get("source") or "source not given",
@@ -421,7 +436,8 @@ class Snapshot:
         """Where each input series came from: ticker, source, first and last date, rows, status."""
         rows = [{"alias": alias, "ticker": s.get("ticker", ""), "source": s.get("source", ""), "first": s.get("first"),
                  "last": s.get("last"), "rows": s.get("rows"), "status": s.get("status", "unknown"),
-                 "reason": s.get("reason"), "quality": s.get("quality") or []}
+                 "reason": s.get("reason"), "quality": s.get("quality") or [],
+                 "period": s.get("period"), "released": s.get("released"), "vintage": s.get("vintage")}
                 for alias, s in self.data["series_status"].items()]
         return T.series_table(rows)
 

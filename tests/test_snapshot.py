@@ -86,8 +86,14 @@ def test_as_of_respects_release_lags(universe, facts):
     # The claims week ending Saturday 2026-01-10 is published Thursday 2026-01-15.
     assert snap["metrics"]["claims.latest"]["as_of"] == "2026-01-03"
     later, _ = build_snapshot(universe, facts, source="sample", as_of=day("2026-01-15"))
-    assert later["metrics"]["cpi.latest"]["as_of"] == "2025-12-01"
     assert later["metrics"]["claims.latest"]["as_of"] == "2026-01-10"
+    # Without FRED's real-time data CPI goes by its conservative rule (by the end of the
+    # following month, never before the real release): December's counts from Jan 31.
+    assert later["metrics"]["cpi.latest"]["as_of"] == "2025-11-01"
+    feb, _ = build_snapshot(universe, facts, source="sample", as_of=day("2026-02-02"),
+                            now=pd.Timestamp("2026-02-03 22:00", tz="UTC"))
+    assert feb["metrics"]["cpi.latest"]["as_of"] == "2025-12-01"
+    assert feb["metrics"]["cpi.latest"]["released"] == "2026-01-31"
 
 
 def test_as_of_on_a_holiday_uses_the_previous_session(universe, facts):

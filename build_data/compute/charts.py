@@ -165,8 +165,9 @@ def trend(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
         tooltip=[alt.Tooltip("date:N", title="Session"), "series:N", alt.Tooltip("value:Q", format=",.2f")])
     levels = [{"label": lv.label, "value": lv.value, "kind": "level"}
               for lv in universe.levels.values() if lv.symbol == alias]
-    levels += [{"label": t.label, "value": t.value, "kind": "target"}
-               for t in universe.targets.values() if t.symbol == alias]
+    levels += [{"label": t.label, "value": t.value, "kind": "target"}  # only targets set by the as-of date
+               for t in universe.targets.values() if t.symbol == alias
+               and (t.effective_from is None or pd.Timestamp(t.effective_from) <= data.as_of)]
     lv = pd.DataFrame(levels, columns=["label", "value", "kind"])
     rules = alt.Chart(lv).mark_rule(opacity=0.6).encode(
         y="value:Q", strokeDash=alt.condition(alt.datum.kind == "target", alt.value([2, 4]), alt.value([8, 3])),

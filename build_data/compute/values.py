@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from build_data import release
 from build_data.compute import catalog, formulas
 from build_data.compute import metrics as m
 from build_data.config import Universe
@@ -28,13 +29,15 @@ class Metric:
     as_of: str | None
     source: str
     reason: str | None = None
+    # More fields for the snapshot: a macro metric's period, release date, vintage and staleness.
+    extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         out = {"value": self.value, "unit": self.unit, "label": self.label, "as_of": self.as_of,
                "source": self.source}
         if self.reason:
             out["reason"] = self.reason
-        return out
+        return out | self.extra
 
 
 @dataclass
@@ -46,6 +49,10 @@ class Data:
     universe: Universe
     sources: dict[str, str] = field(default_factory=dict)   # alias -> "yahoo:^RUT"
     missing: dict[str, str] = field(default_factory=dict)   # alias -> why there is no data
+    # Macro alias -> each observation's release date (indexed like `macro`), and whether its
+    # values are as published then or the latest revision (gather decides both).
+    released: dict[str, pd.Series] = field(default_factory=dict)
+    vintage: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         # Derived series (config `derived:`) are columns like any symbol's: every symbol metric,
@@ -135,7 +142,48 @@ def _history(e: catalog.Entry, data: Data) -> pd.Series:
         if e.subject not in prices.columns:
             return pd.Series(dtype="float64")
         return fn(prices[[e.subject]])[e.subject]
-    return fn(data, e.subject)
+    out = fn(data, e.subject)
+    if e.family in ("levels", "targets"):
+        since = _effective(data.universe, e.subject)
+        if since is not None and len(out):  # a level or target does not exist before its date
+            out = out.where(out.index >= pd.Timestamp(since))
+    return out
+
+
+def _effective(universe: Universe, subject: str):
+    """The day a level or target ("targets.base") takes effect, or None (always)."""
+    group, name = subject.split(".", 1)
+    return getattr(universe, group)[name].effective_from
+
+
+def _release_dates(data: Data, e: catalog.Entry) -> pd.Series | None:
+    """Each observation's release date for a macro or range key (a range: the later of its two
+    bounds'), or None when gather gave none."""
+    if e.family == "macro":
+        return data.released.get(e.subject)
+    r = data.universe.ranges[e.subject]
+    lo, hi = data.released.get(r.lo), data.released.get(r.hi)
+    if lo is None or hi is None:
+        return None
+    both = pd.concat([lo, hi], axis=1, join="inner")
+    return both.max(axis=1)
+
+
+def signal_history(key: str, data: Data) -> pd.Series:
+    """The history claims and watch items replay: a macro figure dated by the day it was
+    released (not its observation date), so a flip is dated when a reader could see it; every
+    other key as `history` gives it."""
+    e = data.entries[key]
+    s = history(key, data, e)
+    if e.family not in ("macro", "range"):
+        return s
+    when = _release_dates(data, e)
+    if when is None or not len(s):
+        return s
+    when = when.reindex(s.index)
+    keep = when.notna()
+    out = pd.Series(s[keep].to_numpy(), index=pd.DatetimeIndex(when[keep].to_numpy(), name="date"), name=s.name)
+    return out[~out.index.duplicated(keep="last")].sort_index(kind="stable")
 
 
 def _gap_reasons(prices: pd.DataFrame, specs: list[catalog.Spec]) -> dict[str, dict[str, str]]:
@@ -367,6 +415,13 @@ def _source(e: catalog.Entry, data: Data) -> str:
 def _put_priced(out: Assembler, e: catalog.Entry, data: Data, src: str, have: set[str]) -> None:
     """Pairs, sectors, breadth, levels and targets: the value on the as-of session of the daily series."""
     u, as_of = data.universe, data.as_of
+    if e.family in ("levels", "targets"):
+        since = _effective(u, e.subject)
+        if since is not None and pd.Timestamp(since) > as_of:
+            what = "target" if e.family == "targets" else "level"
+            out.put(e, None, as_of, src, f"not yet set: the {what} dates from {since.isoformat()}, "
+                                         f"after {_iso(as_of)}")
+            return
     if e.spec.static:
         group, name = e.subject.split(".", 1)
         level = getattr(u, group)[name]
@@ -415,3 +470,19 @@ def _put_macro(out: Assembler, e: catalog.Entry, data: Data, src: str) -> None:
         out.put(e, None, raw.index[-1], src, reason)
         return
     out.put(e, s.iloc[-1], s.index[-1], src)
+    out.metrics[e.key].extra = _macro_fields(data, e, subjects[0], s.index[-1])
+
+
+def _macro_fields(data: Data, e: catalog.Entry, alias: str, obs: pd.Timestamp) -> dict:
+    """A macro metric's period ("Dec 2025", "week to Jan 10, 2026", "Q1 2025"), the day the
+    figure was released, whether it is as published or the latest revision, and whether it is
+    stale on the as-of date (its period ended more than a cadence plus the grace before)."""
+    cfg = data.universe.macro[alias]
+    when = _release_dates(data, e)
+    released = when.get(obs) if when is not None else None
+    stale = release.staleness(obs, cfg, data.as_of.date())
+    out = {"period": release.period_text(obs, cfg.cadence), "cadence": cfg.cadence,
+           "released": _iso(released), "vintage": data.vintage.get(alias), "stale": stale is not None}
+    if stale:
+        out["stale_reason"] = stale
+    return out

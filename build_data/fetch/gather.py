@@ -15,6 +15,7 @@ from typing import Callable
 import pandas as pd
 
 from build_data import sessions
+from build_data import release
 from build_data.fetch import cache, validate
 from build_data.config import Universe
 from build_data.errors import BuildError, CacheError, Offline, SourceError, ValidationError
@@ -41,6 +42,10 @@ class Options:
     as_of: dt.date | None = None
     now: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
     fred_url: str | None = None
+    # With a FRED API key (the FRED_API_KEY environment variable), macro series come from the
+    # API's real-time periods: each figure on its real release date, as first published.
+    fred_api_key: str | None = None
+    fred_api_url: str | None = None
     fetch_timeout: float = 90.0
     require_all: bool = False
     yahoo_session: object = None         # a requests.Session; tests pass one with a fake transport
@@ -59,6 +64,10 @@ class Gathered:
     # Accepted corrections beyond the revision tolerance, oldest first: {"series", "ticker",
     # "session", "old", "new", "when", "how"} (only sessions up to the as-of date).
     revisions: list[dict] = field(default_factory=list)
+    # Per macro alias: the release date of each observation kept (indexed like `macro`), and
+    # whether the values are as published then (FRED's real-time periods) or the latest revision.
+    macro_released: dict[str, pd.Series] = field(default_factory=dict)
+    macro_vintage: dict[str, str] = field(default_factory=dict)
 
     @property
     def missing(self) -> dict[str, str]:
@@ -73,10 +82,20 @@ def _status(ticker: str, source: str, data, status: str = "ok", reason: str | No
             "last": data.index[-1].date().isoformat() if have else None}
 
 
-def _published(series: pd.Series, as_of: dt.date, lag_days: int) -> pd.Series:
-    """Observations that had been released by the close of `as_of` (observation date + lag)."""
-    cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=lag_days)
-    return series.loc[:cutoff]
+def _published(series: pd.Series, cfg, as_of: dt.date, vintages: pd.DataFrame | None,
+               cut: bool) -> tuple[pd.Series, pd.Series, str]:
+    """(the observations public by the close of `as_of`, their release dates, which vintage).
+    With FRED's real-time periods, each value as it stood that day; older observations than the
+    real-time data covers, and every one without it, by the series' release rule (`cut` False
+    for a build of today: all that was fetched is public)."""
+    if vintages is not None and len(vintages):
+        first = vintages["date"].min()
+        older, older_released = release.by_rule(series.loc[: first - pd.Timedelta(days=1)], cfg, as_of, cut=cut)
+        known, released = release.by_vintage(vintages, as_of, cfg.series)
+        return (pd.concat([older, known]).rename(cfg.series), pd.concat([older_released, released]),
+                release.AS_PUBLISHED)
+    kept, released = release.by_rule(series, cfg, as_of, cut=cut)
+    return kept, released, release.LATEST_REVISION
 
 
 def gather(opts: Options, universe: Universe, log: Log = stderr_log) -> Gathered:
@@ -99,9 +118,13 @@ def _end_date(opts: Options, universe: Universe) -> dt.date:
     return sessions.as_of_session(opts.as_of, opts.now, universe.calendar, universe.validation.settle_minutes)
 
 
-def _drop_non_sessions(alias: str, frame: pd.DataFrame, universe: Universe, notes: dict[str, list[str]]) -> pd.DataFrame:
-    """The frame without rows dated on non-sessions; what was dropped goes into the series' notes."""
+def _drop_non_sessions(alias: str, frame: pd.DataFrame, universe: Universe, notes: dict[str, list[str]],
+                       as_of: dt.date | None = None) -> pd.DataFrame:
+    """The frame without rows dated on non-sessions; what was dropped goes into the series' notes
+    (only rows up to `as_of`: an as-of build speaks of nothing after its date)."""
     kept, dropped = validate.drop_non_sessions(frame, universe.calendar)
+    if as_of is not None:
+        dropped = [d for d in dropped if d <= as_of.isoformat()]
     if dropped:
         shown = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
         note = f"dropped {len(dropped)} row{'s' if len(dropped) > 1 else ''} dated on non-sessions: {shown}"
@@ -119,7 +142,7 @@ def _gaps(frame: pd.DataFrame, calendar: str) -> list[str]:
 
 
 def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_of, log,
-            notes: dict[str, list[str]] | None = None) -> Gathered:
+            notes: dict[str, list[str]] | None = None, vintages: dict[str, pd.DataFrame] | None = None) -> Gathered:
     """Cut everything at the as-of session, apply the validation rules per series, and mark stale
     series. Each rule judges one series alone: a defect in one never changes another."""
     notes = notes if notes is not None else {}
@@ -127,7 +150,7 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
     for alias, frame in prices.items():
         ticker = universe.symbols[alias].ticker
         name = f"{alias} ({ticker})"
-        frame = _drop_non_sessions(alias, frame, universe, notes).loc[: pd.Timestamp(as_of)]
+        frame = _drop_non_sessions(alias, frame, universe, notes, as_of).loc[: pd.Timestamp(as_of)]
         try:
             validate.check_prices(name, frame, max_move=universe.validation.max_daily_move)
             validate.check_history(name, frame, 2, "a one-day return")
@@ -145,16 +168,24 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
         cut_prices[alias] = frame
         kept = {k: v for k, v in status[alias].items() if k in ("reason", "splits", "delisted")}  # a usable series' notes
         status[alias] = _status(ticker, status[alias]["source"], frame) | kept
+    released, vintage = {}, {}
     for alias, series in macro.items():
         cfg = universe.macro[alias]
-        series = _published(series, as_of, cfg.release_lag_days)
+        # A build of today from data fetched today shows all of it (it is public); an as-of build,
+        # and the sample (synthetic through today), only what the release rule allows.
+        series, when, vintage[alias] = _published(series, cfg, as_of, (vintages or {}).get(alias),
+                                                  cut=opts.as_of is not None or data_mode == "sample")
         try:
             validate.check_macro(f"{alias} ({cfg.series})", series)
         except ValidationError as exc:
             status[alias] = _status(cfg.series, status[alias]["source"], series, "rejected", str(exc))
             continue
-        cut_macro[alias] = series
-        status[alias] = _status(cfg.series, status[alias]["source"], series)
+        cut_macro[alias], released[alias] = series, when
+        last = series.index[-1]
+        stale = release.staleness(last, cfg, as_of)
+        status[alias] = _status(cfg.series, status[alias]["source"], series, *(("stale", stale) if stale else ())) | {
+            "cadence": cfg.cadence, "period": release.period_text(last, cfg.cadence),
+            "released": when.iloc[-1].date().isoformat(), "vintage": vintage[alias]}
     _tracking_notes(cut_prices, universe, notes)
     for alias, lines in notes.items():
         if alias in status and lines:
@@ -170,7 +201,8 @@ def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_
         if opts.require_all:
             first = next(iter(missing.items()))
             raise BuildError(f"--require-all: {len(missing)} series have no usable data (first: {first[0]}: {first[1]})")
-    return Gathered(cut_prices, cut_macro, status, sources, as_of, data_mode, note)
+    return Gathered(cut_prices, cut_macro, status, sources, as_of, data_mode, note,
+                    macro_released=released, macro_vintage={a: vintage[a] for a in released})
 
 
 def _from_sample(opts, universe, log, note) -> Gathered:
@@ -283,6 +315,7 @@ def _from_live(opts, universe, log) -> Gathered:
     live_prices: dict[str, pd.DataFrame] = {}
     live_splits: dict[str, dict] = {}
     live_macro: dict[str, pd.Series] = {}
+    vintages: dict[str, pd.DataFrame] = {}  # FRED's real-time periods, by alias (with an API key)
     not_fetched = "not fetched (--source cache)"
     live_errors: dict[str, str] = {t: not_fetched for t in tickers.values()} if opts.source == "cache" else {}
     macro_errors: dict[str, str] = {s: not_fetched for s in series_ids.values()}
@@ -301,7 +334,8 @@ def _from_live(opts, universe, log) -> Gathered:
         gate = _Gate(log)
         fred_box: dict = {}
         fred_thread = threading.Thread(
-            target=lambda: fred_box.update(got=_fetch_fred(fred, opts, series_ids, fred_starts, deadline, gate)),
+            target=lambda: fred_box.update(got=_fetch_fred(fred, opts, series_ids, fred_starts, deadline, gate, end,
+                                                           vintages)),
             name="fred-fetch", daemon=True)
         fred_thread.start()
         offline = None
@@ -330,7 +364,7 @@ def _from_live(opts, universe, log) -> Gathered:
     for alias, ticker in tickers.items():
         old = cached_prices.get(alias)
         # Rows on non-sessions never reach the cache, and ones an earlier build stored are dropped.
-        old_data = _drop_non_sessions(alias, old.data, universe, notes) if old else None
+        old_data = _drop_non_sessions(alias, old.data, universe, notes, end) if old else None
         sources[alias] = f"yahoo:{ticker}"
         if alias in live_prices:
             try:
@@ -444,7 +478,7 @@ def _from_live(opts, universe, log) -> Gathered:
             note = f"Rebuilt as of {end} from the local price cache, which covers that date, and live FRED data."
     else:
         note, mode = "Live data from Yahoo Finance and FRED.", "live"
-    got = _finish(prices, macro, status, sources, universe, opts, mode, note, end, log, notes)
+    got = _finish(prices, macro, status, sources, universe, opts, mode, note, end, log, notes, vintages)
     got.revisions = sorted((r for r in revisions if r["session"] <= end.isoformat()),
                            key=lambda r: (r["session"], r["series"]))
     return got
@@ -564,17 +598,50 @@ def _fetch_yahoo(yahoo, opts, tickers, start, end, deadline, log, splits):
         return {}, {t: str(exc) for t in tickers.values()}, None
 
 
-def _fetch_fred(fred, opts, series_ids, starts, deadline, log):
-    """(series by alias, errors by series id, offline reason or None)."""
+# With the API, real-time periods are asked for observations from this long before the as-of
+# date (a year-over-year change needs thirteen months); older ones follow the release rule.
+VINTAGE_DAYS = 800
+
+
+def _fetch_fred(fred, opts, series_ids, starts, deadline, log, end=None, vintages=None):
+    """(series by alias, errors by series id, offline reason or None). With an API key, FRED's
+    real-time periods first (into `vintages`, by alias); a series the API fails on falls back
+    to the CSV endpoint, and the log says so."""
     if not series_ids:  # a site that follows no macro series asks FRED nothing
         return {}, {}, None
+    found: dict[str, pd.Series] = {}
+    if opts.fred_api_key and end is not None and vintages is not None:
+        first = end - dt.timedelta(days=VINTAGE_DAYS)
+        # A cached series from well before the as-of date; one without a cache, its whole history.
+        api_starts = {s: min(starts[s], first) for s in series_ids.values() if s in starts}
+        kwargs = {"base_url": opts.fred_api_url} if opts.fred_api_url else {}
+        try:
+            rows, errors = fred.fetch_vintages(list(series_ids.values()), opts.fred_api_key, starts=api_starts,
+                                               session=opts.fred_session, deadline=deadline, log=log, **kwargs)
+        except Offline as exc:
+            return {}, {s: str(exc) for s in series_ids.values()}, str(exc)
+        except SourceError as exc:
+            rows, errors = {}, {s: str(exc) for s in series_ids.values()}
+        for alias, sid in series_ids.items():
+            try:
+                if sid in rows:
+                    frame = release.vintages_frame(rows[sid])
+                    vintages[alias], found[alias] = frame, release.latest_values(frame, sid)
+                    continue
+            except (ValueError, KeyError) as exc:
+                errors[sid] = f"malformed JSON: {exc}"
+            log(f"fred api: {sid}: {errors.get(sid, 'no data')}; falling back to the CSV endpoint "
+                "(latest revisions, dated by the release rule)")
+        series_ids = {a: s for a, s in series_ids.items() if a not in found}
+        if not series_ids:
+            return found, {}, None
     try:
         kwargs = {"base_url": opts.fred_url} if opts.fred_url else {}
         got, errors = fred.fetch_series(list(series_ids.values()), starts=starts, session=opts.fred_session,
                                         deadline=deadline, log=log, **kwargs)
-        return {a: got[s] for a, s in series_ids.items() if s in got}, errors, None
+        return found | {a: got[s] for a, s in series_ids.items() if s in got}, errors, None
     except Offline as exc:
-        return {}, {s: str(exc) for s in series_ids.values()}, str(exc)
+        return found, {s: str(exc) for s in series_ids.values()}, str(exc)
     except SourceError as exc:
         log(f"  fred failed: {exc}")
-        return {}, {s: str(exc) for s in series_ids.values()}, None
+        return found, {s: str(exc) for s in series_ids.values()}, None

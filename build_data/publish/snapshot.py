@@ -22,6 +22,12 @@ def facts_entries(facts: Facts, as_of: dt.date) -> dict:
     """Each sourced fact with its age on the as-of date, and whether it has expired."""
     out = {}
     for key, f in facts.facts.items():
+        if as_of < f.effective_from:  # not public yet on the as-of date: absent, with the reason
+            out[key] = {"text": f.text, "value": None, "unit": f.unit, "source": f.source, "date": f.date.isoformat(),
+                        "age_days": None, "max_age_days": f.max_age_days, "expired": False, "url": f.url,
+                        "absent": True, "effective": f.effective_from.isoformat(),
+                        "reason": f"not yet published: dated {f.effective_from.isoformat()}, after {as_of.isoformat()}"}
+            continue
         age = (as_of - f.date).days
         # A text fact (a quote, a stance) is its own value.
         value = f.text if f.unit == "text" and f.value is None else f.value

@@ -1,4 +1,5 @@
-"""Macro series from FRED's public CSV endpoint (no API key)."""
+"""Macro series from FRED: the public CSV endpoint (no API key), or the API's real-time
+periods (with FRED_API_KEY), which give each observation's release date and first-release value."""
 from __future__ import annotations
 
 import concurrent.futures
@@ -18,6 +19,12 @@ from build_data.errors import Offline, SourceError
 from build_data.fetch.sources import is_dns_failure, macro_series
 
 FRED_CSV_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv"
+FRED_API_URL = "https://api.stlouisfed.org/fred/series/observations"
+# The environment variable (a secret in the workflow) that holds the API key.
+API_KEY_ENV = "FRED_API_KEY"
+# Every real-time period FRED knows: each value an observation ever had, with its dates (ALFRED).
+REALTIME_ALL = ("1776-07-04", "9999-12-31")
+API_PAGE = 100000  # the API's largest page
 _DATE_COLUMNS = ("observation_date", "DATE")  # current header, and the one FRED used before
 _MISSING = {".", ""}  # how FRED writes a missing observation
 
@@ -141,4 +148,106 @@ def fetch_series(series_ids: list[str], *, base_url: str = FRED_CSV_URL,
     if not found:
         first = next(iter(errors.items()), ("-", "no series requested"))
         raise SourceError(f"fred: no data for any of {len(errors)} series ({first[0]}: {first[1]})")
+    return found, errors
+
+
+# ------------------------------------------------------------------ the API's real-time periods
+
+def _scrub(text: str, secret: str | None) -> str:
+    """A message with the API key taken out (a failed request's message carries its URL)."""
+    return text.replace(secret, "***") if secret else text
+
+
+def parse_observations(payload: object, series_id: str) -> tuple[list[dict], int]:
+    """One fred/series/observations JSON page -> (its observation rows, the total count).
+    Raises ValueError with a one-line reason."""
+    if not isinstance(payload, dict):
+        raise ValueError("not a JSON object")
+    if "error_message" in payload:
+        raise ValueError(f"FRED error {payload.get('error_code', '?')}: {str(payload['error_message'])[:120]}")
+    rows = payload.get("observations")
+    if not isinstance(rows, list):
+        raise ValueError("no 'observations' list")
+    for row in rows[:1]:
+        if not isinstance(row, dict) or not {"date", "value", "realtime_start", "realtime_end"} <= set(row):
+            raise ValueError(f"unexpected observation {str(row)[:80]!r}")
+    return rows, int(payload.get("count", len(rows)))
+
+
+def _api_one(http: requests.Session, url: str, series_id: str, api_key: str, start: datetime.date | None,
+             deadline: float) -> list[dict]:
+    """Every real-time observation row of one series, page by page; raises ValueError or Offline."""
+    rows: list[dict] = []
+    while True:
+        params = {"series_id": series_id, "api_key": api_key, "file_type": "json",
+                  "realtime_start": REALTIME_ALL[0], "realtime_end": REALTIME_ALL[1],
+                  "limit": str(API_PAGE), "offset": str(len(rows))}
+        if start is not None:
+            params["observation_start"] = start.isoformat()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ValueError("no time left in the fetch deadline")
+        try:
+            response = http.get(url, params=params, timeout=(min(5.0, left), left))
+        except requests.RequestException as exc:
+            if is_dns_failure(exc):
+                raise Offline(f"offline: cannot resolve {urllib.parse.urlsplit(url).hostname}") from None
+            raise ValueError(_scrub(f"request failed: {type(exc).__name__}: {_first_line(exc)}", api_key)) from None
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if response.status_code != 200:
+            detail = payload.get("error_message") if isinstance(payload, dict) else None
+            raise ValueError(_scrub(f"HTTP {response.status_code}" + (f": {str(detail)[:120]}" if detail else ""),
+                                    api_key))
+        try:
+            page, count = parse_observations(payload, series_id)
+        except ValueError as exc:
+            raise ValueError(_scrub(f"malformed JSON: {_first_line(exc)}", api_key)) from None
+        rows += page
+        if not page or len(rows) >= count:
+            break
+    if not any(str(r.get("value", ".")).strip() not in _MISSING for r in rows):
+        raise ValueError("malformed JSON: no observations")
+    return rows
+
+
+def fetch_vintages(series_ids: list[str], api_key: str, *, base_url: str = FRED_API_URL,
+                   starts: dict[str, datetime.date] | None = None, session: requests.Session | None = None,
+                   timeout_s: float = 30.0, deadline: float | None = None,
+                   log: Callable[[str], None] = _stderr) -> tuple[dict[str, list[dict]], dict[str, str]]:
+    """Every real-time period of each series from the FRED API (fred/series/observations with
+    realtime_start 1776-07-04 and realtime_end 9999-12-31): rows {date, realtime_start,
+    realtime_end, value}, each value with the days it was current. Returns (rows by series,
+    one-line errors by series); raises Offline when the host does not resolve, SourceError when
+    every series failed. The key never appears in a message."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout_s if deadline is None else deadline
+    http = session or retrying_session()
+    ids = list(dict.fromkeys(series_ids))
+    found: dict[str, list[dict]] = {}
+    errors: dict[str, str] = {}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(4, len(ids))), thread_name_prefix="fred-api")
+    try:
+        futures = {pool.submit(_api_one, http, base_url, sid, api_key, (starts or {}).get(sid), deadline): sid
+                   for sid in ids}
+        done, _ = concurrent.futures.wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        for future, sid in futures.items():
+            if future not in done:
+                errors[sid] = f"no answer within the {deadline - t0:.0f}s fetch deadline"
+            elif isinstance(future.exception(), Offline):
+                raise future.exception()
+            elif future.exception() is not None:
+                errors[sid] = _scrub(str(future.exception()), api_key)
+            else:
+                found[sid] = future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for sid in ids:
+        log(f"fred api: {sid}: {len(found[sid])} real-time observations" if sid in found
+            else f"fred api: {sid}: failed: {errors[sid]}")
+    if not found:
+        first = next(iter(errors.items()), ("-", "no series requested"))
+        raise SourceError(f"fred api: no data for any of {len(errors)} series ({first[0]}: {first[1]})")
     return found, errors
