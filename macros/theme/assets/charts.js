@@ -112,9 +112,24 @@
     };
   };
 
+  // Under the dark palette, the colours of the marks are swapped for the lighter ones the build
+  // chose (the spec's usermeta.dark_colours, the map the dark SVGs were drawn with).
+  const forPalette = (spec) => {
+    const map = isDark() && spec.usermeta && spec.usermeta.dark_colours;
+    if (!map) return structuredClone(spec);
+    const colours = new RegExp(Object.keys(map).join("|"), "gi");
+    return JSON.parse(JSON.stringify(spec).replace(colours, (c) => map[c.toLowerCase()] || c));
+  };
+
   // A small tooltip (vega-embed's is not in the runtime): the values Vega formatted, as text.
+  // A pointer shows it while over a point (each chart has an invisible layer that finds the
+  // nearest point, build_data/compute/charts.py). A tap or a click shows it too and keeps it
+  // ("pinned": a finger lifted is not a pointer leaving) until the next tap or click elsewhere,
+  // a scroll, or Escape.
   let tip = null;
+  let pinned = false;
   const tooltip = (_handler, event, _item, value) => {
+    if (pinned && (value == null || value === "")) return;
     if (!tip) {
       tip = document.createElement("div");
       tip.id = "vg-tooltip-element";
@@ -150,7 +165,22 @@
     tip.style.left = `${x}px`;
     tip.style.top = `${y}px`;
   };
-  const hideTip = () => tip?.classList.remove("visible");
+  const hideTip = () => {
+    pinned = false;
+    tip?.classList.remove("visible");
+  };
+  // A tap or click on a point: show its values and keep them.
+  const pin = (event, item) => {
+    if (!item || item.tooltip == null || item.tooltip === "") return;
+    pinned = false;
+    tooltip(null, event, item, item.tooltip);
+    pinned = event.pointerType !== "mouse";
+  };
+  document.addEventListener("pointerdown", (event) => {
+    if (pinned && !event.target.closest?.(".vg-tooltip")) hideTip();
+  }, { capture: true, passive: true });
+  document.addEventListener("keydown", (event) => event.key === "Escape" && hideTip());
+  window.addEventListener("scroll", () => pinned && hideTip(), { passive: true });
 
   const dispose = (entry) => {
     try {
@@ -181,7 +211,7 @@
       const [vega, spec] = await Promise.all([loadRuntime(), loadSpec(specUrl)]);
       await yieldToMain();
       if (token === epoch) {
-        const copy = structuredClone(spec);
+        const copy = forPalette(spec);
         delete copy.background; // the config's transparent background applies
         const runtimeSpec = vega.parse(copy, themeConfig());
         await yieldToMain();
@@ -193,6 +223,7 @@
             loader: vega.loader({ baseURL: new URL(".", specUrl).href }),
           });
           entry.result.tooltip(tooltip);
+          entry.result.addEventListener("click", pin);
           await yieldToMain();
         }
         if (token === epoch) {
