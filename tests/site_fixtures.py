@@ -289,7 +289,7 @@ def spec_problems(spec: dict) -> list[str]:
 
     The rules charts.js relies on: Vega-Lite v6, width "container" (concatenations excepted),
     a utc time unit or a utc scale on every temporal channel (tooltips included), dates as
-    "YYYY-MM-DD" strings, no colours or fonts in config.
+    "YYYY-MM-DD" strings, no colours or typefaces in config (text sizes are fine).
     build_data's chart tests can run this on every spec they write.
     """
     problems = []
@@ -340,7 +340,10 @@ def spec_problems(spec: dict) -> list[str]:
     def styled(node, path):
         if isinstance(node, dict):
             for key, value in node.items():
-                if key == "background" or "color" in key.lower() or "font" in key.lower() or key in ("range", "scheme"):
+                # Text sizes are the chart's own (charts.FONT, fitted to the text column); the
+                # typeface and colours are the page's.
+                font = "font" in key.lower() and not key.lower().endswith("fontsize")
+                if key == "background" or "color" in key.lower() or font or key in ("range", "scheme"):
                     problems.append(f"config.{path}{key} styles the chart; leave colours and fonts to charts.js")
                 styled(value, f"{path}{key}.")
 

@@ -13,6 +13,7 @@ import yaml
 
 from build_data import config
 from build_data.errors import ConfigError
+from build_data.compute.charts import DARK_COLOURS
 from build_data.publish import render
 from tests.conftest import build_snapshot, day
 from tests.site_fixtures import spec_problems
@@ -80,7 +81,7 @@ def test_ten_declared_charts_of_every_kind_each_get_a_spec_in_config_order(ten):
     assert {c.kind for c in charts} == set(config.CHART_KINDS)
     for c in charts:
         assert c.spec is not None, (c.id, c.reason)
-        assert c.spec["usermeta"] == {"id": c.id}
+        assert c.spec["usermeta"] == {"id": c.id, "dark_colours": DARK_COLOURS}
         assert spec_problems(json.loads(json.dumps(c.spec))) == [], c.id
         entry = snap["charts"][c.id]
         assert entry["kind"] == TEN[c.id]["kind"] and entry["spec"] == f"charts/{c.id}.vg.json"
@@ -104,13 +105,34 @@ def test_price_axes_count_points_for_an_index_and_dollars_for_a_fund(ten):
     assert not any("2,500 breakout" in json.dumps(v) for v in by_id["fund-trend"].spec["datasets"].values())
 
 
-def test_legends_use_short_names_and_wrap_four_series(ten):
+def test_lines_are_named_at_their_ends_and_told_apart_by_more_than_hue(ten):
+    """No legend to look up: each line's short name is written at its last point, and each
+    series has its own colour, dash pattern and end marker (S&P 500 and Nasdaq-100 differ in all three)."""
     _, _, charts = ten
     perf = next(c for c in charts if c.id == "four-way")
     series = {r["series"] for v in perf.spec["datasets"].values() for r in v if "series" in r}
     assert series == {"Russell 2000", "S&P 500", "Nasdaq-100", "IWM"}  # IWM's `short`, the others' names
-    legend = next(l["encoding"]["color"]["legend"] for l in layers(perf.spec) if "color" in l.get("encoding", {}))
-    assert legend["orient"] == "top" and legend["columns"] == 2
+    marks = layers(perf.spec)
+    line = next(l for l in marks if (l["mark"]["type"] if isinstance(l["mark"], dict) else l["mark"]) == "line")
+    enc = line["encoding"]
+    assert enc["color"]["legend"] is None and enc["strokeDash"]["legend"] is None
+    names = enc["color"]["scale"]["domain"]
+    assert enc["strokeDash"]["scale"]["domain"] == names
+    styles = dict(zip(names, zip(enc["color"]["scale"]["range"], map(tuple, enc["strokeDash"]["scale"]["range"]))))
+    assert len(set(styles.values())) == 4
+    assert styles["S&P 500"][0] != styles["Nasdaq-100"][0] and styles["S&P 500"][1] != styles["Nasdaq-100"][1]
+    shape = next(l["encoding"]["shape"] for l in marks if "shape" in l.get("encoding", {}))
+    assert len(set(shape["scale"]["range"])) == 4
+    # The name labels: one per series, at its last session.
+    text = next(l for l in marks if l["encoding"].get("text", {}).get("field") == "series")
+    labelled = [r for v in perf.spec["datasets"].values() for r in v if "label_y" in r]
+    assert sorted(r["series"] for r in labelled) == sorted(series)
+    last = {}
+    for v in perf.spec["datasets"].values():
+        for r in v:
+            if "series" in r and "label_y" not in r:
+                last[r["series"]] = max(last.get(r["series"], ""), r["date"])
+    assert all(r["date"] == last[r["series"]] for r in labelled)
 
 
 def test_annotations_are_labelled_rules_inside_the_window(ten):
@@ -150,12 +172,48 @@ def test_drawdown_and_free_ratio_plot_the_catalog_numbers(ten):
     assert ratio[-1]["value"] == pytest.approx(closes, rel=1e-12)
 
 
+def _font_sizes(svg: str) -> list[float]:
+    return [float(x) for x in re.findall(r'font-size[:=]\s*"?(\d+(?:\.\d+)?)', svg)]
+
+
 def test_the_ten_charts_draw_and_only_the_card_gets_a_png(ten):
+    """Every chart draws light and dark, wide and narrow. Each SVG is fitted to the text column it
+    is shown in (688 px at 1400, 358 px on a 390 px phone), so its text reaches the reader at the
+    size it was drawn: at least 11 px. The dark drawings use none of the light palette's colours;
+    the live specs find the nearest point for tooltips, the static drawings leave that layer out."""
     _, _, charts = ten
+    light = set(DARK_COLOURS) - set(DARK_COLOURS.values())  # a dark colour may be a light one of another mark
     for c in charts:
         files = render.draw_chart(c.spec, card=c.card)
         assert files["svg"].startswith("<svg") and files["narrow.svg"].startswith("<svg"), c.id
         assert ("png" in files) == (c.id == "micro-vs-small")
+        for ext, column in (("svg", render.FIT_WIDE), ("dark.svg", render.FIT_WIDE),
+                            ("narrow.svg", render.FIT_NARROW), ("narrow.dark.svg", render.FIT_NARROW)):
+            width = render.svg_size_of(files[ext])[0]
+            assert abs(width - column) <= 24, (c.id, ext, width)
+            assert min(_font_sizes(files[ext])) * column / width >= 11, (c.id, ext)
+        dark = files["dark.svg"].lower() + files["narrow.dark.svg"].lower()
+        assert not [h for h in light if h in dark], c.id
+        assert "#1e2129" not in files["svg"] and 'fill="transparent"' not in files["svg"], c.id
+        if TEN[c.id]["kind"] not in ("returns", "volume"):  # bars are their own target
+            assert '"isVoronoi"' in files["vg.json"] and '"isVoronoi"' in files["narrow.vg.json"], c.id
+            # A Voronoi cell's datum is the point's scene item: its tooltip reads the point's data.
+            cells = [m for m in _walk(json.loads(files["vg.json"]))
+                     if m.get("type") == "path" and "isVoronoi" in (m.get("encode") or {}).get("update", {})]
+            for cell in cells:
+                signal = cell["encode"]["update"]["tooltip"]["signal"]
+                assert not re.search(r"(?<![.\w])datum\[", signal), (c.id, signal)
+                assert 'datum.datum["date"]' in signal, c.id
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
 
 
 def test_no_charts_is_a_valid_site(tmp_path, facts):

@@ -29,6 +29,7 @@ SHAPES = ["circle", "square", "triangle-up", "diamond", "cross"]
 HORIZON_COLOURS = ["#1c7ed6", "#a5d8ff", "#7048e8", "#d0bfff", "#495057"]
 ANNOTATION_COLOUR = "#495057"
 LEVEL_COLOUR, TARGET_COLOUR, THRESHOLD_COLOUR = "#2b8a3e", "#ae3ec9", "#868e96"
+PLATE_COLOUR = "#fffffe"  # the page's background behind labels (DARK_COLOURS gives the dark page's)
 # Text size of axes, legends, titles and labels inside the plot, in SVG pixels. The published
 # SVGs are fitted to the text column they are shown in (build_data/publish/render.py), so this is
 # about the size a reader sees at 1400 px and on a 390 px phone: at least 11 px.
@@ -44,7 +45,7 @@ LABEL_GAP = FONT + 2
 DARK_COLOURS = {"#d9480f": "#ff922b", "#1c7ed6": "#4dabf7", "#343a40": "#e9ecef", "#2b8a3e": "#69db7c",
                 "#ae3ec9": "#e599f7", "#7048e8": "#9775fa", "#495057": "#ced4da", "#868e96": "#adb5bd",
                 "#a5d8ff": "#1864ab", "#d0bfff": "#5f3dc4", "#74c0fc": "#1c7ed6", "#e8590c": "#ffa94d",
-                "#e03131": "#ff6b6b", "#c92a2a": "#ff8787"}
+                "#e03131": "#ff6b6b", "#c92a2a": "#ff8787", "#fffffe": "#1e2129"}
 # More series than this and the legend wraps to two columns (four labels must fit a 390 px phone).
 LEGEND_ONE_ROW = 3
 
@@ -172,6 +173,13 @@ def _rules(rows: list[dict], domain: list[float], height: float) -> list[alt.Cha
     for dash, group in frame.groupby("dash", sort=False):
         layers.append(alt.Chart(group).mark_rule(strokeWidth=1.5, strokeDash=[int(x) for x in dash.split(",")]).encode(
             y=alt.Y("value:Q", scale=scale), color=alt.Color("colour:N", scale=None)))
+    # A plate of the page's colour behind each label, so a line crossing it does not cross the text.
+    unit = (domain[1] - domain[0]) / height
+    for row in frame.itertuples():
+        plate = pd.DataFrame({"top": [row.label_y + (FONT + 3) * unit], "bottom": [row.label_y + unit]})
+        layers.append(alt.Chart(plate).mark_rect(color=PLATE_COLOUR, opacity=0.85).encode(
+            x=alt.value(2), x2=alt.value(round(8 + len(str(row.label)) * (FONT - 1) * 0.56)),
+            y=alt.Y("top:Q", scale=scale), y2="bottom:Q"))
     layers.append(alt.Chart(frame).mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=FONT - 1).encode(
         x=alt.value(0), y=alt.Y("label_y:Q", scale=scale), text="label:N", color=alt.Color("colour:N", scale=None)))
     return layers
@@ -184,7 +192,7 @@ def _unit_of(metrics: dict[str, Metric]):
 def signal_thresholds(universe, metric_keys, unit_of) -> list[dict]:
     """Thresholds of the claims and watch items that test any of `metric_keys`, one per value:
     value and label (the item's title, which names the number, else the title and the number)."""
-    out: dict[float, str] = {}
+    out: dict[float, tuple[bool, str]] = {}
     keys = set(metric_keys)
     for item in [*universe.claims.values(), *universe.watchlist.values()]:
         for cond in item.conditions:
@@ -194,10 +202,11 @@ def signal_thresholds(universe, metric_keys, unit_of) -> list[dict]:
                                                  formatting.display_format(cond.metric))
             title = item.title.format(threshold=number, clear="" if cond.clear is None else formatting.format_threshold(
                 cond.clear, unit_of(cond.metric), formatting.display_format(cond.metric)))
-            label = title if number in title else f"{title}: {number}"
-            if float(cond.threshold) not in out or number not in out[float(cond.threshold)]:
-                out[float(cond.threshold)] = label
-    return [{"value": v, "label": label} for v, label in sorted(out.items())]
+            named = number in title
+            # One label per value: the first title that names the number, else the first title.
+            if float(cond.threshold) not in out or (named and not out[float(cond.threshold)][0]):
+                out[float(cond.threshold)] = (named, title if named else f"{title}: {number}")
+    return [{"value": v, "label": label} for v, (_, label) in sorted(out.items())]
 
 
 def _window(s: pd.Series, start) -> pd.Series:
