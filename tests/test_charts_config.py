@@ -13,6 +13,7 @@ import yaml
 
 from build_data import config
 from build_data.errors import ConfigError
+from build_data.compute import charts as charts_mod
 from build_data.compute.charts import DARK_COLOURS
 from build_data.publish import render
 from tests.conftest import build_snapshot, day
@@ -351,3 +352,62 @@ def test_list_charts_prints_id_kind_series_and_title(tmp_path):
     assert list(rows) == list(TEN)
     assert "*" in rows["micro-vs-small"].split()[1] and "*" not in rows["four-way"]
     assert rows["off-the-high"].endswith("Russell 2000: drawdown from its record close")
+
+
+def _rule_rows(spec: dict) -> dict[float, str]:
+    """{value: label} of a chart's labelled rules (levels, targets, thresholds)."""
+    return {r["value"]: r["label"] for v in spec["datasets"].values() for r in v if "label" in r and "label_y" in r}
+
+
+def test_rsi_bands_come_from_config_thresholds_and_the_claims_and_watch_items_on_it(tmp_path, facts):
+    """The RSI chart draws the `thresholds` bands and every claim or watch threshold on its RSI,
+    each labelled: move the configured band and the line moves; the claim keeps its own line."""
+    raw = raw_universe()
+    raw["thresholds"]["rsi_overbought"] = 75
+    raw["charts"] = {"momentum": {"kind": "indicator", "series": "rut"}}
+    universe = config.load_universe(write(tmp_path, raw))
+    _, charts = build_snapshot(universe, facts, source="sample", as_of=day("2026-01-15"))
+    rows = _rule_rows(charts[0].spec)
+    claim = raw["claims"]["overbought"]["threshold"]
+    assert rows[75] == "75 overbought" and rows[30] == "30 oversold"
+    assert claim == 70 and rows[70] == "RSI-14 above 70"  # the watch item's title names its number
+
+
+def test_macro_panels_draw_the_thresholds_of_claims_and_watch_items_on_their_series(ten):
+    """The 10-year panel: the `rates` claim (>= 4.0) and the `yields_spike` watch item (> 4.75),
+    each labelled with a title that names the number."""
+    _, _, charts = ten
+    rates = next(c for c in charts if c.id == "rates")
+    rows = _rule_rows(rates.spec)
+    assert set(rows) == {4.0, 4.75}
+    assert rows[4.75] == "10-year yield above 4.75%"
+    assert rows[4.0].startswith("Long rates stay high") and "4%" in rows[4.0]
+
+
+def test_trend_chart_labels_each_level_and_target_and_keeps_labels_apart(ten):
+    universe, _, charts = ten
+    trend = next(c for c in charts if c.id == "index-trend")
+    rows = {r["label"]: r for v in trend.spec["datasets"].values() for r in v if "label" in r and "label_y" in r}
+    wanted = {lv.label: lv.value for lv in universe.levels.values() if lv.symbol == "rut"}
+    wanted |= {t.label: t.value for t in universe.targets.values() if t.symbol == "rut"}
+    assert {k: r["value"] for k, r in rows.items()} == wanted
+    # 2,400 / 2,450 / 2,500 are close: their labels are spread at least a label's height apart.
+    y = trend.spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
+    px = sorted(r["label_y"] * 340 / (y[1] - y[0]) for r in rows.values())
+    assert all(b - a >= charts_mod.LABEL_GAP - 1e-6 for a, b in zip(px, px[1:]))
+
+
+@pytest.mark.parametrize("values, gap", [([10, 10.1, 10.2, 50], 15), ([0, 0, 0], 20), ([99, 100], 15), ([5], 15)])
+def test_spread_labels_keeps_order_and_gap_inside_the_plot(values, gap):
+    domain, height = [0.0, 100.0], 200
+    out = charts_mod.spread_labels(values, domain, height, gap)
+    px = [(100 - v) * height / 100 for v in out]
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    placed = [px[i] for i in order]
+    assert all(b - a >= gap - 1e-9 for a, b in zip(placed, placed[1:]))
+    assert all(-1e-9 <= p <= height + 1e-9 for p in px)
+    # A label already clear of the others does not move.
+    if len(values) == 1:
+        assert out == values
+    if values == [10, 10.1, 10.2, 50]:
+        assert out[3] == 50
