@@ -160,18 +160,19 @@ def _hits(frame: pd.DataFrame, y: alt.Y, tooltip: list, name: str) -> alt.Chart:
         x=_x(), y=y, tooltip=tooltip).add_params(nearest).properties(name=f"hits_{name}")
 
 
-def _rules(rows: list[dict], domain: list[float], height: float) -> list[alt.Chart]:
+def _rules(rows: list[dict], domain: list[float], height: float) -> tuple[list[alt.Chart], list[alt.Chart]]:
     """Labelled horizontal lines (levels, targets, thresholds): rows of value, label, colour, dash.
-    Each label sits just above its rule at the plot's left edge, spread apart when rules are close."""
+    Each label sits just above its rule at the plot's left edge, spread apart when rules are close.
+    (rules, labels): the rules go under the chart's lines, the labels over them."""
     if not rows:
-        return []
+        return [], []
     frame = pd.DataFrame(rows)
     frame["label_y"] = spread_labels(frame["value"].tolist(), domain, height)
     frame["dash"] = frame["dash"].map(lambda d: ",".join(map(str, d)))
     scale = alt.Scale(domain=domain, nice=False, zero=False)
-    layers = []
+    rules, layers = [], []
     for dash, group in frame.groupby("dash", sort=False):
-        layers.append(alt.Chart(group).mark_rule(strokeWidth=1.5, strokeDash=[int(x) for x in dash.split(",")]).encode(
+        rules.append(alt.Chart(group).mark_rule(strokeWidth=1.5, strokeDash=[int(x) for x in dash.split(",")]).encode(
             y=alt.Y("value:Q", scale=scale), color=alt.Color("colour:N", scale=None)))
     # A plate of the page's colour behind each label, so a line crossing it does not cross the text.
     unit = (domain[1] - domain[0]) / height
@@ -182,7 +183,7 @@ def _rules(rows: list[dict], domain: list[float], height: float) -> list[alt.Cha
             y=alt.Y("top:Q", scale=scale), y2="bottom:Q"))
     layers.append(alt.Chart(frame).mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=FONT - 1).encode(
         x=alt.value(0), y=alt.Y("label_y:Q", scale=scale), text="label:N", color=alt.Color("colour:N", scale=None)))
-    return layers
+    return rules, layers
 
 
 def _unit_of(metrics: dict[str, Metric]):
@@ -294,8 +295,8 @@ def trend(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     name = _names(data)[alias]
     start = as_of - pd.DateOffset(years=1)
     series = {"Close": _window(history(f"{alias}.close", data), start),
-              "50-day average": _window(history(f"{alias}.sma_50", data), start),
-              "200-day average": _window(history(f"{alias}.sma_200", data), start)}
+              "50-day avg": _window(history(f"{alias}.sma_50", data), start),
+              "200-day avg": _window(history(f"{alias}.sma_200", data), start)}
     frame, height = _frame(series), 340
     levels = [{"label": lv.label, "value": lv.value, "colour": LEVEL_COLOUR, "dash": [8, 3]}
               for lv in universe.levels.values() if lv.symbol == alias]
@@ -316,7 +317,8 @@ def trend(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     desc = (f"{name} over the past year with its 50- and 200-day averages, the author's levels and the "
             f"analyst targets. Close {_num(_value(metrics, f'{alias}.close'), 2)}; 50-day "
             f"{_num(_value(metrics, f'{alias}.sma_50'), 2)}; 200-day {_num(_value(metrics, f'{alias}.sma_200'), 2)}.")
-    layers = [*_rules(levels, domain, height), lines, *ends, *_annotations(decl, start, as_of), hits]
+    rules, labels = _rules(levels, domain, height)
+    layers = [*rules, lines, *labels, *ends, *_annotations(decl, start, as_of), hits]
     return _finish(alt.layer(*layers).properties(width="container", height=height), cid,
                    universe.chart_title(cid), desc)
 
@@ -340,7 +342,8 @@ def indicator(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
                  "rsi")
     desc = (f"Wilder RSI-14 of the {name} over the past year, with the {hi:g} and {lo:g} bands; latest "
             f"{_num(_value(metrics, f'{alias}.rsi_14'), 1)}.")
-    layers = [*_rules(rows, domain, height), line, *_annotations(decl, start, as_of), hits]
+    rules, labels = _rules(rows, domain, height)
+    layers = [*rules, line, *labels, *_annotations(decl, start, as_of), hits]
     return _finish(alt.layer(*layers).properties(width="container", height=height), cid,
                    universe.chart_title(cid), desc)
 
@@ -475,7 +478,8 @@ def macro(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
             hits = _hits(frame, y, [alt.Tooltip("date:N", title="Observed"),
                                     alt.Tooltip("value:Q", format=".1%" if fraction else ",.2f", title=title)],
                          f"macro{len(panels)}")
-            panel = alt.layer(*_rules(rows, domain, MACRO_PANEL_HEIGHT), line, hits)
+            rules, labels = _rules(rows, domain, MACRO_PANEL_HEIGHT)
+            panel = alt.layer(*rules, line, *labels, hits)
             now = _pct(met.value) if fraction else _num(met.value, 0 if met.unit == "count" else 2)
         marks = _annotations(decl, s.index[0], data.as_of)
         panel = alt.layer(panel, *marks, title=title)
