@@ -361,6 +361,8 @@ def fixture_chart_specs() -> dict[str, dict]:
     import altair as alt
     import pandas as pd
 
+    from build_data.compute import charts
+
     dates = ["2026-01-02", "2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08",
              "2026-01-09", "2026-01-12", "2026-01-13", "2026-01-14", "2026-01-15"]  # fmt: skip
     rut = [100.0, 101.2, 102.0, 101.5, 103.1, 104.0, 105.2, 106.0, 107.1, 107.8]
@@ -383,6 +385,7 @@ def fixture_chart_specs() -> dict[str, dict]:
             ],
         )
         .properties(width="container", height=240, description="Russell 2000 vs S&P 500, rebased")
+        .configure(**charts.CONFIG)  # the text sizes the site's charts have
     )
     rsi = pd.DataFrame({"date": ["2026-01-13", "2026-01-14", "2026-01-15"], "rsi": [68.0, 70.4, 71.2]})
     bars = (
@@ -396,7 +399,8 @@ def fixture_chart_specs() -> dict[str, dict]:
         )
     )
     rule = alt.Chart(rsi).mark_rule(strokeDash=[4, 3]).encode(y=alt.datum(70))
-    layered = alt.layer(bars, rule).properties(width="container", height=200, description="RSI-14 with the 70 line")
+    layered = alt.layer(bars, rule).properties(width="container", height=200, description="RSI-14 with the 70 line").configure(
+        **charts.CONFIG)
     return {"rut_vs_spx": line.to_dict(), "rsi": layered.to_dict()}
 
 

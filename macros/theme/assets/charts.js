@@ -29,8 +29,13 @@
  * - data inline, < 5,000 rows; a fixed width for the compiled view (the fallback's 720 px);
  * - dates as "YYYY-MM-DD" strings and utc time units or scales, so every time zone shows the
  *   same day;
- * - no colours, fonts or background in its config (a spec's config wins over the palette
- *   this file passes in); a top-level `description` is welcome.
+ * - no colours, typefaces or background in its config (a spec's config wins over the palette
+ *   this file passes in; text sizes are the spec's own); a top-level `description` is welcome;
+ * - `usermeta.dark_colours`: the colours its marks take under the dark palette (the static dark
+ *   SVG was drawn with the same map).
+ *
+ * Each figure holds two drawings, light and dark (`.chart-light`, `.chart-dark`); CSS shows the
+ * one of the current palette before this file runs (assets/site.css).
  */
 (() => {
   "use strict";
@@ -180,6 +185,56 @@
     if (pinned && !event.target.closest?.(".vg-tooltip")) hideTip();
   }, { capture: true, passive: true });
   document.addEventListener("keydown", (event) => event.key === "Escape" && hideTip());
+
+  // Keyboard: a live chart takes focus (Tab); the arrow keys step through its points (Home, End:
+  // the first and last) and show each one's values, as a tap would. Escape or leaving hides them.
+  const points = (result) => {
+    const out = [];
+    const walk = (node) => {
+      for (const item of node.items || []) {
+        const voronoi = item.mark && item.mark.marktype === "path" && item.isVoronoi;
+        if (item.tooltip != null && item.tooltip !== "" && !voronoi && item.bounds) out.push(item);
+        if (item.items) walk(item);
+      }
+    };
+    walk(result.scenegraph().root);
+    const at = (item) => {
+      let x = (item.bounds.x1 + item.bounds.x2) / 2;
+      let y = (item.bounds.y1 + item.bounds.y2) / 2;
+      for (let g = item.mark && item.mark.group; g; g = g.mark && g.mark.group) {
+        x += g.x || 0;
+        y += g.y || 0;
+      }
+      return [x, y];
+    };
+    return out.map((item) => ({ item, xy: at(item) })).sort((a, b) => a.xy[0] - b.xy[0] || a.xy[1] - b.xy[1]);
+  };
+  const STEP = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+  const keyboard = (view, entry) => {
+    view.tabIndex = 0;
+    let list = null;
+    let index = -1;
+    view.addEventListener("keydown", (event) => {
+      if (!(event.key in STEP) && event.key !== "Home" && event.key !== "End") return;
+      list ??= points(entry.result);
+      if (!list.length) return;
+      event.preventDefault();
+      if (event.key === "Home") index = 0;
+      else if (event.key === "End") index = list.length - 1;
+      else index = index < 0 ? (STEP[event.key] > 0 ? 0 : list.length - 1)
+        : Math.min(list.length - 1, Math.max(0, index + STEP[event.key]));
+      const { item, xy } = list[index];
+      const svg = view.querySelector("svg");
+      const box = svg.getBoundingClientRect();
+      const scale = box.width / (svg.width.baseVal.value || box.width);
+      const [ox, oy] = entry.result.origin();
+      pinned = false;
+      tooltip(null, { clientX: box.left + (xy[0] + ox) * scale, clientY: box.top + (xy[1] + oy) * scale }, item,
+              item.tooltip);
+      pinned = true;
+    });
+    view.addEventListener("blur", hideTip);
+  };
   window.addEventListener("scroll", () => pinned && hideTip(), { passive: true });
 
   const dispose = (entry) => {
@@ -238,6 +293,7 @@
       const previous = shown.get(figure);
       if (previous) dispose(previous);
       shown.set(figure, entry);
+      keyboard(view, entry);
       view.classList.remove("chart-view--pending");
       figure.classList.add("chart--live");
     } catch (err) {
