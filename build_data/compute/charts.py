@@ -46,8 +46,6 @@ DARK_COLOURS = {"#d9480f": "#ff922b", "#1c7ed6": "#4dabf7", "#343a40": "#e9ecef"
                 "#ae3ec9": "#e599f7", "#7048e8": "#9775fa", "#495057": "#ced4da", "#868e96": "#adb5bd",
                 "#a5d8ff": "#1864ab", "#d0bfff": "#5f3dc4", "#74c0fc": "#1c7ed6", "#e8590c": "#ffa94d",
                 "#e03131": "#ff6b6b", "#c92a2a": "#ff8787", "#fffffe": "#1e2129"}
-# More series than this and the legend wraps to two columns (four labels must fit a 390 px phone).
-LEGEND_ONE_ROW = 3
 
 
 @dataclass
@@ -86,10 +84,6 @@ def _num(v, digits: int = 0) -> str:
 def _value(metrics: dict[str, Metric], key: str):
     met = metrics.get(key)
     return None if met is None else met.value
-
-
-def _legend(n: int) -> alt.Legend:
-    return alt.Legend(orient="top", labelLimit=160, **({"columns": 2} if n > LEGEND_ONE_ROW else {}))
 
 
 def _finish(chart: alt.TopLevelMixin, cid: str, title: str, description: str) -> Chart:
