@@ -490,7 +490,10 @@ class Snapshot:
             raise self.fail(f"chart({id!r})", f"the snapshot {self.path} is outside docs_dir, so its charts cannot be published")
         # The SVG as a Markdown image relative to the source file, so MkDocs and Zensical both
         # rewrite it for the built page (Zensical reads raw-HTML URLs as source-relative).
-        src, image, alt = self.page.src, "", ""
+        src, image, image_dark, alt = self.page.src, "", "", ""
         if src.endswith(".md") and c.get("svg"):
-            image, alt = "../" * src.count("/") + self.site_folder + c["svg"], md_text(c["description"])
-        return render("chart.html", id=id, chart=c, prefix=self.page.root + self.site_folder, image=image, alt=alt)
+            up = "../" * src.count("/") + self.site_folder
+            image, alt = up + c["svg"], md_text(c["description"])
+            image_dark = up + c["svg_dark"] if c.get("svg_dark") else ""
+        return render("chart.html", id=id, chart=c, prefix=self.page.root + self.site_folder, image=image,
+                      image_dark=image_dark, alt=alt)

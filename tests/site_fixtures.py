@@ -291,7 +291,7 @@ def spec_problems(spec: dict) -> list[str]:
 
     The rules charts.js relies on: Vega-Lite v6, width "container" (concatenations excepted),
     a utc time unit or a utc scale on every temporal channel (tooltips included), dates as
-    "YYYY-MM-DD" strings, no colours or fonts in config.
+    "YYYY-MM-DD" strings, no colours or typefaces in config (text sizes are fine).
     build_data's chart tests can run this on every spec they write.
     """
     problems = []
@@ -342,7 +342,10 @@ def spec_problems(spec: dict) -> list[str]:
     def styled(node, path):
         if isinstance(node, dict):
             for key, value in node.items():
-                if key == "background" or "color" in key.lower() or "font" in key.lower() or key in ("range", "scheme"):
+                # Text sizes are the chart's own (charts.FONT, fitted to the text column); the
+                # typeface and colours are the page's.
+                font = "font" in key.lower() and not key.lower().endswith("fontsize")
+                if key == "background" or "color" in key.lower() or font or key in ("range", "scheme"):
                     problems.append(f"config.{path}{key} styles the chart; leave colours and fonts to charts.js")
                 styled(value, f"{path}{key}.")
 
@@ -359,6 +362,8 @@ def fixture_chart_specs() -> dict[str, dict]:
     channel, width "container", no colours in the spec's config."""
     import altair as alt
     import pandas as pd
+
+    from build_data.compute import charts
 
     dates = ["2026-01-02", "2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08",
              "2026-01-09", "2026-01-12", "2026-01-13", "2026-01-14", "2026-01-15"]  # fmt: skip
@@ -382,6 +387,7 @@ def fixture_chart_specs() -> dict[str, dict]:
             ],
         )
         .properties(width="container", height=240, description="Russell 2000 vs S&P 500, rebased")
+        .configure(**charts.CONFIG)  # the text sizes the site's charts have
     )
     rsi = pd.DataFrame({"date": ["2026-01-13", "2026-01-14", "2026-01-15"], "rsi": [68.0, 70.4, 71.2]})
     bars = (
@@ -395,7 +401,8 @@ def fixture_chart_specs() -> dict[str, dict]:
         )
     )
     rule = alt.Chart(rsi).mark_rule(strokeDash=[4, 3]).encode(y=alt.datum(70))
-    layered = alt.layer(bars, rule).properties(width="container", height=200, description="RSI-14 with the 70 line")
+    layered = alt.layer(bars, rule).properties(width="container", height=200, description="RSI-14 with the 70 line").configure(
+        **charts.CONFIG)
     return {"rut_vs_spx": line.to_dict(), "rsi": layered.to_dict()}
 
 

@@ -156,8 +156,14 @@ def test_print_keeps_the_banner_and_the_charts_as_svg(browser, real_server):  # 
         banner = s.page.locator(".md-banner .data-banner")
         assert banner.is_visible() and "SAMPLE DATA" in banner.text_content()
         for fig in s.page.locator("figure.chart").all():
-            assert fig.locator("img").is_visible()  # the SVG, not the interactive view
+            assert fig.locator(".chart-light img").is_visible()  # the SVG, not the interactive view
+            assert fig.locator(".chart-dark img").is_hidden()  # paper is white: the light drawing
             assert fig.locator(".chart-view").is_hidden()
+        # Printed from the dark palette too: still the light drawings.
+        s.page.evaluate("document.body.setAttribute('data-md-color-scheme', 'slate')")
+        for fig in s.page.locator("figure.chart").all():
+            assert fig.locator(".chart-light img").is_visible() and fig.locator(".chart-dark img").is_hidden()
+        s.page.evaluate("document.body.setAttribute('data-md-color-scheme', 'default')")
         pdf = s.page.pdf()
         assert pdf[:5] == b"%PDF-"
         s.check_clean()

@@ -498,8 +498,13 @@ def test_without_javascript_the_static_svg_shows(browser, server):
     s = Session(browser, server, java_script_enabled=False)
     try:
         s.goto("deep/nested/charts/")
-        for img in s.page.query_selector_all("figure.chart img"):
+        light = s.page.query_selector_all("figure.chart .chart-light img")
+        assert len(light) == 2
+        for img in light:
             assert img.is_visible() and img.evaluate("i => i.complete && i.naturalWidth > 0")
+        # The dark drawings are there for the dark palette only.
+        dark = s.page.query_selector_all("figure.chart .chart-dark img")
+        assert len(dark) == 2 and not any(img.is_visible() for img in dark)
         assert s.runtime_loads() == 0
     finally:
         s.close()
@@ -629,3 +634,140 @@ def test_phones_get_the_narrow_charts_and_wide_screens_the_wide(browser, real_se
         s.check_clean()
     finally:
         s.close()
+
+
+# The drawing a reader sees, and the smallest text in it as rendered: the SVG's smallest font size
+# times the drawing's width on screen over its own width.
+SHOWN_CHARTS = """async () => {
+    const out = [];
+    for (const f of document.querySelectorAll('figure.chart[data-spec]')) {
+        const img = [...f.querySelectorAll('img')].find(i => i.offsetParent !== null);
+        if (!img) { out.push([f.dataset.chart, null, null, null]); continue; }
+        if (img.loading === 'lazy') img.loading = 'eager';  // below the fold: load it without scrolling
+        await img.decode().catch(() => null);
+        const text = await (await fetch(img.currentSrc)).text();
+        const sizes = [...text.matchAll(/font-size[:=]\\s*"?(\\d+(?:\\.\\d+)?)/g)].map(m => +m[1]);
+        out.push([f.dataset.chart, img.currentSrc.split('/').pop(), Math.min(...sizes) * img.clientWidth / img.naturalWidth,
+                  img.closest('.chart-light, .chart-dark')?.className || null]);
+    }
+    return out;
+}"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_static_axis_text_is_at_least_11_px_as_shown(browser, server, width):
+    """Before any interaction, at 1400 px and on a 390 px phone, the smallest text of every chart
+    drawing is at least 11 px on screen (the narrow drawing on the phone)."""
+    s = Session(browser, server)
+    try:
+        s.page.set_viewport_size({"width": width, "height": 900})
+        for path in CHART_PAGES:
+            s.goto(path)
+            shown = s.page.evaluate(SHOWN_CHARTS)
+            assert shown, path
+            for cid, name, px, palette in shown:
+                assert name and name.endswith(".narrow.svg" if width == 390 else ".svg"), (cid, name)
+                assert (".narrow." in name) == (width == 390), (cid, name)
+                assert px >= 11, (path, cid, name, px)
+                assert palette == "chart-light", (cid, palette)
+        s.check_clean()
+    finally:
+        s.close()
+
+
+def test_live_axis_text_is_at_least_11_px(browser, server):
+    s = Session(browser, server)
+    try:
+        for width in (1400, 390):
+            s.page.set_viewport_size({"width": width, "height": 900})
+            s.goto("deep/nested/charts/")
+            s.wait_for_charts(2)
+            sizes = s.page.evaluate("""() => [...document.querySelectorAll('.chart-view svg')].map(svg => {
+                const scale = svg.getBoundingClientRect().width / svg.width.baseVal.value;
+                const texts = [...svg.querySelectorAll('g.role-axis text')];
+                return Math.min(...texts.map(t => parseFloat(getComputedStyle(t).fontSize))) * scale;
+            })""")
+            assert len(sizes) == 2 and min(sizes) >= 11, (width, sizes)
+    finally:
+        s.close()
+
+
+def test_dark_scheme_shows_the_dark_drawing_with_css_alone(browser, server):
+    """With assets/charts.js never loaded, the dark palette still shows the dark drawings: CSS
+    on Material's data-md-color-scheme, after a switch and on the next page load alike."""
+    s = Session(browser, server)
+    try:
+        s.context.route("**/assets/charts.js", lambda route: route.fulfill(status=200, body="", content_type="text/javascript"))
+        s.goto("bull-case/")
+        assert {p for _, _, _, p in s.page.evaluate(SHOWN_CHARTS)} == {"chart-light"}
+        s.page.click("form[data-md-component=palette] label:visible")
+        s.page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
+        for load in ("switch", "reload"):
+            shown = s.page.evaluate(SHOWN_CHARTS)
+            assert shown and all(p == "chart-dark" and name.endswith(".dark.svg") for _, name, _, p in shown), (load, shown)
+            assert s.page.evaluate("""() => [...document.querySelectorAll('figure.chart .chart-light img')]
+                .every(i => i.offsetParent === null)""")
+            s.page.reload(wait_until="load")
+        assert s.runtime_loads() == 0
+        s.page.click("form[data-md-component=palette] label:visible")  # back to light
+    finally:
+        s.close()
+
+
+def test_a_tap_shows_the_nearest_values_and_keeps_them_until_the_next_tap(browser, server):
+    """On a touch screen: a tap on the chart shows the nearest session's values (a finger lifted
+    does not hide them); a tap elsewhere, or Escape, hides them."""
+    s = Session(browser, server, has_touch=True, is_mobile=True)
+    s.page.set_viewport_size({"width": 390, "height": 800})
+    try:
+        s.goto("bear-case/")
+        fig = s.page.locator("figure.chart").first
+        fig.scroll_into_view_if_needed()
+        fig.tap()  # the first touch hydrates it
+        s.wait_for_charts(1, scroll=False)
+        box = s.page.locator("figure.chart .chart-view svg").first.bounding_box()
+        tip = s.page.locator(".vg-tooltip")
+        for x in (0.5, 0.8):
+            s.page.touchscreen.tap(box["x"] + box["width"] * x, box["y"] + box["height"] * 0.5)
+            s.page.wait_for_selector(".vg-tooltip.visible")
+            s.page.wait_for_timeout(400)
+            assert tip.is_visible()
+            text = tip.inner_text()
+            assert "Date" in text and "RSI-14" in text and "undefined" not in text, text
+            # The session shown is a real day of the chart's data.
+            assert any(ch.isdigit() for ch in text)
+        s.page.touchscreen.tap(5, 5)  # elsewhere on the page
+        s.page.wait_for_function("!document.querySelector('.vg-tooltip').classList.contains('visible')")
+        s.page.touchscreen.tap(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+        s.page.wait_for_selector(".vg-tooltip.visible")
+        s.page.keyboard.press("Escape")
+        s.page.wait_for_function("!document.querySelector('.vg-tooltip').classList.contains('visible')")
+        s.check_clean()
+    finally:
+        s.close()
+
+
+def test_keyboard_steps_through_a_charts_points(session):
+    """Tab to a live chart, then the arrow keys show each point's values (Home and End: the first
+    and last); Escape hides them."""
+    page = session.page
+    session.goto("bear-case/")
+    session.wait_for_charts(1)
+    view = page.locator("figure.chart .chart-view").first
+    assert view.get_attribute("tabindex") == "0"
+    view.focus()
+    tip = page.locator(".vg-tooltip")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector(".vg-tooltip.visible")
+    first = tip.inner_text()
+    assert "RSI-14" in first and "Jan 13, 2026" in first, first
+    page.keyboard.press("End")
+    page.wait_for_function("document.querySelector('.vg-tooltip').innerText.includes('Jan 15, 2026')")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("document.querySelector('.vg-tooltip').innerText.includes('Jan 14, 2026')")
+    # Shown next to its point: inside the chart.
+    box, at = view.bounding_box(), tip.bounding_box()
+    assert box["x"] - 20 <= at["x"] <= box["x"] + box["width"] + 20
+    page.keyboard.press("Escape")
+    page.wait_for_function("!document.querySelector('.vg-tooltip').classList.contains('visible')")
+    session.check_clean()

@@ -13,6 +13,8 @@ import yaml
 
 from build_data import config
 from build_data.errors import ConfigError
+from build_data.compute import charts as charts_mod
+from build_data.compute.charts import DARK_COLOURS
 from build_data.publish import render
 from tests.conftest import build_snapshot, day
 from tests.site_fixtures import spec_problems
@@ -80,7 +82,7 @@ def test_ten_declared_charts_of_every_kind_each_get_a_spec_in_config_order(ten):
     assert {c.kind for c in charts} == set(config.CHART_KINDS)
     for c in charts:
         assert c.spec is not None, (c.id, c.reason)
-        assert c.spec["usermeta"] == {"id": c.id}
+        assert c.spec["usermeta"] == {"id": c.id, "dark_colours": DARK_COLOURS}
         assert spec_problems(json.loads(json.dumps(c.spec))) == [], c.id
         entry = snap["charts"][c.id]
         assert entry["kind"] == TEN[c.id]["kind"] and entry["spec"] == f"charts/{c.id}.vg.json"
@@ -104,13 +106,34 @@ def test_price_axes_count_points_for_an_index_and_dollars_for_a_fund(ten):
     assert not any("2,500 breakout" in json.dumps(v) for v in by_id["fund-trend"].spec["datasets"].values())
 
 
-def test_legends_use_short_names_and_wrap_four_series(ten):
+def test_lines_are_named_at_their_ends_and_told_apart_by_more_than_hue(ten):
+    """No legend to look up: each line's short name is written at its last point, and each
+    series has its own colour, dash pattern and end marker (S&P 500 and Nasdaq-100 differ in all three)."""
     _, _, charts = ten
     perf = next(c for c in charts if c.id == "four-way")
     series = {r["series"] for v in perf.spec["datasets"].values() for r in v if "series" in r}
     assert series == {"Russell 2000", "S&P 500", "Nasdaq-100", "IWM"}  # IWM's `short`, the others' names
-    legend = next(l["encoding"]["color"]["legend"] for l in layers(perf.spec) if "color" in l.get("encoding", {}))
-    assert legend["orient"] == "top" and legend["columns"] == 2
+    marks = layers(perf.spec)
+    line = next(l for l in marks if (l["mark"]["type"] if isinstance(l["mark"], dict) else l["mark"]) == "line")
+    enc = line["encoding"]
+    assert enc["color"]["legend"] is None and enc["strokeDash"]["legend"] is None
+    names = enc["color"]["scale"]["domain"]
+    assert enc["strokeDash"]["scale"]["domain"] == names
+    styles = dict(zip(names, zip(enc["color"]["scale"]["range"], map(tuple, enc["strokeDash"]["scale"]["range"]))))
+    assert len(set(styles.values())) == 4
+    assert styles["S&P 500"][0] != styles["Nasdaq-100"][0] and styles["S&P 500"][1] != styles["Nasdaq-100"][1]
+    shape = next(l["encoding"]["shape"] for l in marks if "shape" in l.get("encoding", {}))
+    assert len(set(shape["scale"]["range"])) == 4
+    # The name labels: one per series, at its last session.
+    text = next(l for l in marks if l["encoding"].get("text", {}).get("field") == "series")
+    labelled = [r for v in perf.spec["datasets"].values() for r in v if "label_y" in r]
+    assert sorted(r["series"] for r in labelled) == sorted(series)
+    last = {}
+    for v in perf.spec["datasets"].values():
+        for r in v:
+            if "series" in r and "label_y" not in r:
+                last[r["series"]] = max(last.get(r["series"], ""), r["date"])
+    assert all(r["date"] == last[r["series"]] for r in labelled)
 
 
 def test_annotations_are_labelled_rules_inside_the_window(ten):
@@ -150,12 +173,48 @@ def test_drawdown_and_free_ratio_plot_the_catalog_numbers(ten):
     assert ratio[-1]["value"] == pytest.approx(closes, rel=1e-12)
 
 
+def _font_sizes(svg: str) -> list[float]:
+    return [float(x) for x in re.findall(r'font-size[:=]\s*"?(\d+(?:\.\d+)?)', svg)]
+
+
 def test_the_ten_charts_draw_and_only_the_card_gets_a_png(ten):
+    """Every chart draws light and dark, wide and narrow. Each SVG is fitted to the text column it
+    is shown in (688 px at 1400, 358 px on a 390 px phone), so its text reaches the reader at the
+    size it was drawn: at least 11 px. The dark drawings use none of the light palette's colours;
+    the live specs find the nearest point for tooltips, the static drawings leave that layer out."""
     _, _, charts = ten
+    light = set(DARK_COLOURS) - set(DARK_COLOURS.values())  # a dark colour may be a light one of another mark
     for c in charts:
         files = render.draw_chart(c.spec, card=c.card)
         assert files["svg"].startswith("<svg") and files["narrow.svg"].startswith("<svg"), c.id
         assert ("png" in files) == (c.id == "micro-vs-small")
+        for ext, column in (("svg", render.FIT_WIDE), ("dark.svg", render.FIT_WIDE),
+                            ("narrow.svg", render.FIT_NARROW), ("narrow.dark.svg", render.FIT_NARROW)):
+            width = render.svg_size_of(files[ext])[0]
+            assert abs(width - column) <= 24, (c.id, ext, width)
+            assert min(_font_sizes(files[ext])) * column / width >= 11, (c.id, ext)
+        dark = files["dark.svg"].lower() + files["narrow.dark.svg"].lower()
+        assert not [h for h in light if h in dark], c.id
+        assert "#1e2129" not in files["svg"] and 'fill="transparent"' not in files["svg"], c.id
+        if TEN[c.id]["kind"] not in ("returns", "volume"):  # bars are their own target
+            assert '"isVoronoi"' in files["vg.json"] and '"isVoronoi"' in files["narrow.vg.json"], c.id
+            # A Voronoi cell's datum is the point's scene item: its tooltip reads the point's data.
+            cells = [m for m in _walk(json.loads(files["vg.json"]))
+                     if m.get("type") == "path" and "isVoronoi" in (m.get("encode") or {}).get("update", {})]
+            for cell in cells:
+                signal = cell["encode"]["update"]["tooltip"]["signal"]
+                assert not re.search(r"(?<![.\w])datum\[", signal), (c.id, signal)
+                assert 'datum.datum["date"]' in signal, c.id
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
 
 
 def test_no_charts_is_a_valid_site(tmp_path, facts):
@@ -293,3 +352,62 @@ def test_list_charts_prints_id_kind_series_and_title(tmp_path):
     assert list(rows) == list(TEN)
     assert "*" in rows["micro-vs-small"].split()[1] and "*" not in rows["four-way"]
     assert rows["off-the-high"].endswith("Russell 2000: drawdown from its record close")
+
+
+def _rule_rows(spec: dict) -> dict[float, str]:
+    """{value: label} of a chart's labelled rules (levels, targets, thresholds)."""
+    return {r["value"]: r["label"] for v in spec["datasets"].values() for r in v if "label" in r and "label_y" in r}
+
+
+def test_rsi_bands_come_from_config_thresholds_and_the_claims_and_watch_items_on_it(tmp_path, facts):
+    """The RSI chart draws the `thresholds` bands and every claim or watch threshold on its RSI,
+    each labelled: move the configured band and the line moves; the claim keeps its own line."""
+    raw = raw_universe()
+    raw["thresholds"]["rsi_overbought"] = 75
+    raw["charts"] = {"momentum": {"kind": "indicator", "series": "rut"}}
+    universe = config.load_universe(write(tmp_path, raw))
+    _, charts = build_snapshot(universe, facts, source="sample", as_of=day("2026-01-15"))
+    rows = _rule_rows(charts[0].spec)
+    claim = raw["claims"]["overbought"]["threshold"]
+    assert rows[75] == "75 overbought" and rows[30] == "30 oversold"
+    assert claim == 70 and rows[70] == "RSI-14 above 70"  # the watch item's title names its number
+
+
+def test_macro_panels_draw_the_thresholds_of_claims_and_watch_items_on_their_series(ten):
+    """The 10-year panel: the `rates` claim (>= 4.0) and the `yields_spike` watch item (> 4.75),
+    each labelled with a title that names the number."""
+    _, _, charts = ten
+    rates = next(c for c in charts if c.id == "rates")
+    rows = _rule_rows(rates.spec)
+    assert set(rows) == {4.0, 4.75}
+    assert rows[4.75] == "10-year yield above 4.75%"
+    assert rows[4.0].startswith("Long rates stay high") and "4%" in rows[4.0]
+
+
+def test_trend_chart_labels_each_level_and_target_and_keeps_labels_apart(ten):
+    universe, _, charts = ten
+    trend = next(c for c in charts if c.id == "index-trend")
+    rows = {r["label"]: r for v in trend.spec["datasets"].values() for r in v if "label" in r and "label_y" in r}
+    wanted = {lv.label: lv.value for lv in universe.levels.values() if lv.symbol == "rut"}
+    wanted |= {t.label: t.value for t in universe.targets.values() if t.symbol == "rut"}
+    assert {k: r["value"] for k, r in rows.items()} == wanted
+    # 2,400 / 2,450 / 2,500 are close: their labels are spread at least a label's height apart.
+    y = trend.spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
+    px = sorted(r["label_y"] * 340 / (y[1] - y[0]) for r in rows.values())
+    assert all(b - a >= charts_mod.LABEL_GAP - 1e-6 for a, b in zip(px, px[1:]))
+
+
+@pytest.mark.parametrize("values, gap", [([10, 10.1, 10.2, 50], 15), ([0, 0, 0], 20), ([99, 100], 15), ([5], 15)])
+def test_spread_labels_keeps_order_and_gap_inside_the_plot(values, gap):
+    domain, height = [0.0, 100.0], 200
+    out = charts_mod.spread_labels(values, domain, height, gap)
+    px = [(100 - v) * height / 100 for v in out]
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    placed = [px[i] for i in order]
+    assert all(b - a >= gap - 1e-9 for a, b in zip(placed, placed[1:]))
+    assert all(-1e-9 <= p <= height + 1e-9 for p in px)
+    # A label already clear of the others does not move.
+    if len(values) == 1:
+        assert out == values
+    if values == [10, 10.1, 10.2, 50]:
+        assert out[3] == 50

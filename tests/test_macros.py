@@ -204,11 +204,24 @@ def test_chart_urls_are_relative_to_the_page(tmp_path, page, prefix, source_pref
     # The data the chart shows, as CSV, linked under it (relative to the page, like the spec).
     assert (f'<a class="chart-data" href="{prefix}generated/charts/rsi.csv" download=""'
             ' aria-label="data &#40;CSV&#41;: Russell 2000 RSI-14">data (CSV)</a></figcaption>') in html
-    assert '{ width="770" height="232" decoding="async" }' in html  # read from the SVG: no layout shift
+    assert '{ width="688" height="236" decoding="async" }' in html  # read from the SVG: no layout shift
     # Phones get the narrow drawing, with its own size, and charts.js its narrow spec.
-    assert (f'<picture><source media="&#40;max-width: 480px&#41;" srcset="{prefix}generated/charts/rsi.narrow.svg"'
-            ' width="354" height="234">') in html
+    assert (f'<picture class="chart-light"><source media="&#40;max-width: 480px&#41;" '
+            f'srcset="{prefix}generated/charts/rsi.narrow.svg" width="358" height="236">') in html
     assert f'data-spec-narrow="{prefix}generated/charts/rsi.narrow.vg.json"' in html
+    # The same drawings for the dark palette (assets/site.css shows them), loaded only when shown.
+    assert (f'<picture class="chart-dark"><source media="&#40;max-width: 480px&#41;" '
+            f'srcset="{prefix}generated/charts/rsi.narrow.dark.svg" width="358" height="236">') in html
+    assert f']({source_prefix}generated/charts/rsi.dark.svg){{ width="688" height="236" decoding="async" loading="lazy" }}' in html
+    assert html.count("loading=") == 1
+
+
+def test_a_snapshot_without_dark_drawings_shows_the_light_ones(tmp_path):
+    snap = load_fixture_snapshot()
+    for entry in snap["charts"].values():
+        entry.pop("svg_dark"), entry.pop("narrow_svg_dark")
+    html = snapshot_at(tmp_path, page=PageRef("bull-case.md", "bull-case/"), data=snap).chart("rsi")
+    assert 'class="chart-light"' in html and "chart-dark" not in html and ".dark.svg" not in html
 
 
 def test_chart_image_falls_back_to_html_without_a_source_path(tmp_path):

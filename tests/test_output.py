@@ -176,9 +176,12 @@ def test_a_chart_entry_naming_a_file_that_was_not_written_fails_the_build(tmp_pa
     for entry in snap["charts"].values():
         del entry["width"], entry["height"]
     sized = json.loads(render.with_chart_files(tmp_path, json.dumps(snap), vendor=False))
-    assert (sized["charts"]["rsi"]["width"], sized["charts"]["rsi"]["height"]) == (770, 232)
-    (tmp_path / "charts" / "rsi.csv").unlink()
-    with pytest.raises(BuildError, match=r"^chart rsi: charts/rsi.csv not written"):
-        render.with_chart_files(tmp_path, json.dumps(snap), vendor=False)
+    # Read from the SVG: fitted to the 688 px text column.
+    assert (sized["charts"]["rsi"]["width"], sized["charts"]["rsi"]["height"]) == (688, 236)
+    for missing in ("rsi.dark.svg", "rsi.csv"):  # the dark drawing is checked like the others
+        (tmp_path / "charts" / missing).unlink()
+        with pytest.raises(BuildError, match=rf"^chart rsi: charts/{missing} not written"):
+            render.with_chart_files(tmp_path, json.dumps(snap), vendor=False)
+        (tmp_path / "charts" / missing).write_bytes((chart_fixture_dir() / missing).read_bytes())
     with pytest.raises(BuildError, match="vendor/vega-bundle.js"):
         render.with_chart_files(tmp_path, json.dumps(snap), vendor=True)

@@ -272,9 +272,11 @@ def test_real_chart_specs_meet_the_chart_contract(sample_site):
 
 
 def test_each_chart_is_drawn_narrow_for_phones(sample_site):
-    """A 720 px chart scaled to a 390 px phone has text about 5 px tall: each chart also has a
-    narrow drawing, about as wide as a phone's text column, with larger text, and the page
-    offers it to narrow screens with its own size."""
+    """A wide chart scaled to a 390 px phone has text about 5 px tall: each chart also has a
+    narrow drawing, as wide as a phone's text column, and the page offers it to narrow screens
+    with its own size. Each drawing has its dark twin, of the same size."""
+    from build_data.publish import render
+
     site, snap, pages = sample_site
     gen = site.site / "generated"
     drawn = {cid: c for cid, c in snap["charts"].items() if c.get("spec")}
@@ -284,7 +286,9 @@ def test_each_chart_is_drawn_narrow_for_phones(sample_site):
         svg = (gen / chart["narrow_svg"]).read_text()
         assert f'width="{chart["narrow_width"]}"' in svg[:400] or f'width="{chart["narrow_width"]}.' in svg[:400], cid
         sizes = {float(x) for x in re.findall(r'font-size="([\d.]+)px"', svg)}
-        assert sizes and min(sizes) >= 11, (cid, sizes)  # the wide drawing's smallest is 10 px
+        assert sizes and min(sizes) >= 11, (cid, sizes)
+        for light, dark in (("svg", "svg_dark"), ("narrow_svg", "narrow_svg_dark")):
+            assert render.svg_size(gen / chart[dark]) == render.svg_size(gen / chart[light]), (cid, dark)
         vega = json.loads((gen / chart["narrow_spec"]).read_text())
         assert "background" not in vega and "containerSize" not in json.dumps(vega), cid
     html = pages["bear-case/index.html"]

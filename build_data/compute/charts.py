@@ -14,18 +14,38 @@ from dataclasses import dataclass
 import altair as alt
 import pandas as pd
 
+from build_data import formatting
 from build_data.compute import metrics as m
 from build_data.compute.values import Data, Metric, history
 from build_data.config import RETURN_HORIZONS
 
 WIDTH_FALLBACK = 720  # SVG fallbacks need a fixed width; the interactive chart fills its container
-# Line colours of the performance chart, in the order config lists its symbols.
-PALETTE = ["#d9480f", "#1c7ed6", "#7048e8", "#2b8a3e", "#495057"]
+# Line colours of the performance chart, in the order config lists its symbols. Hue is never the
+# only difference: each series also has its own dash pattern and end marker, and its name at its end.
+PALETTE = ["#d9480f", "#1c7ed6", "#343a40", "#2b8a3e", "#ae3ec9"]
+DASHES = [[1, 0], [7, 3], [2, 2], [8, 3, 2, 3], [4, 4]]
+SHAPES = ["circle", "square", "triangle-up", "diamond", "cross"]
 # Bar colours of a returns chart, one per horizon, in the order config lists them.
 HORIZON_COLOURS = ["#1c7ed6", "#a5d8ff", "#7048e8", "#d0bfff", "#495057"]
 ANNOTATION_COLOUR = "#495057"
-# More series than this and the legend wraps to two columns (four labels must fit a 390 px phone).
-LEGEND_ONE_ROW = 3
+LEVEL_COLOUR, TARGET_COLOUR, THRESHOLD_COLOUR = "#2b8a3e", "#ae3ec9", "#868e96"
+PLATE_COLOUR = "#fffffe"  # the page's background behind labels (DARK_COLOURS gives the dark page's)
+# Text size of axes, legends, titles and labels inside the plot, in SVG pixels. The published
+# SVGs are fitted to the text column they are shown in (build_data/publish/render.py), so this is
+# about the size a reader sees at 1400 px and on a 390 px phone: at least 11 px.
+FONT = 13
+CONFIG = {"axis": {"labelFontSize": FONT, "titleFontSize": FONT},
+          "legend": {"labelFontSize": FONT, "titleFontSize": FONT},
+          "title": {"fontSize": FONT + 1}, "header": {"labelFontSize": FONT, "titleFontSize": FONT}}
+# Labels inside a plot (a line's name at its end, a level's name over its rule) keep this many
+# pixels apart vertically, so two lines ending close together keep legible names.
+LABEL_GAP = FONT + 2
+# The colours of a dark-palette drawing: every colour a spec uses, made lighter for a dark page
+# (build_data/publish/render.py draws the dark SVGs with it; assets/charts.js redraws live views with it).
+DARK_COLOURS = {"#d9480f": "#ff922b", "#1c7ed6": "#4dabf7", "#343a40": "#e9ecef", "#2b8a3e": "#69db7c",
+                "#ae3ec9": "#e599f7", "#7048e8": "#9775fa", "#495057": "#ced4da", "#868e96": "#adb5bd",
+                "#a5d8ff": "#1864ab", "#d0bfff": "#5f3dc4", "#74c0fc": "#1c7ed6", "#e8590c": "#ffa94d",
+                "#e03131": "#ff6b6b", "#c92a2a": "#ff8787", "#fffffe": "#1e2129"}
 
 
 @dataclass
@@ -66,14 +86,122 @@ def _value(metrics: dict[str, Metric], key: str):
     return None if met is None else met.value
 
 
-def _legend(n: int) -> alt.Legend:
-    return alt.Legend(orient="top", labelLimit=160, **({"columns": 2} if n > LEGEND_ONE_ROW else {}))
-
-
 def _finish(chart: alt.TopLevelMixin, cid: str, title: str, description: str) -> Chart:
-    spec = chart.properties(description=description).to_dict()
-    spec["usermeta"] = {"id": cid}
+    spec = chart.properties(description=description).configure(**CONFIG).to_dict()
+    # The live view swaps these colours in under the dark palette (assets/charts.js), as the dark SVGs do.
+    spec["usermeta"] = {"id": cid, "dark_colours": DARK_COLOURS}
     return Chart(cid, title, description, spec)
+
+
+def _domain(values, pad: float = 0.04) -> list[float]:
+    """A y domain over `values` with a little room at both ends, fixed (no "nice" rounding), so
+    label positions computed here land where the chart draws them."""
+    vals = [float(v) for v in values if v is not None and pd.notna(v)]
+    if not vals:
+        return [0.0, 1.0]
+    lo, hi = min(vals), max(vals)
+    room = (hi - lo) * pad or abs(hi) * pad or 1.0
+    return [lo - room, hi + room]
+
+
+def spread_labels(values: list[float], domain: list[float], height: float, gap: float = LABEL_GAP) -> list[float]:
+    """Label positions (in data units) for labels wanted at `values`, moved apart just enough that
+    any two are at least `gap` pixels apart on a plot `height` pixels tall over `domain`, and kept
+    inside it. Order is kept: a label never jumps over its neighbour."""
+    lo, hi = domain
+    if not values or hi <= lo:
+        return list(values)
+    scale = height / (hi - lo)
+    px = [(hi - v) * scale for v in values]  # from the top
+    order = sorted(range(len(px)), key=lambda i: px[i])
+    placed = [px[i] for i in order]
+    for k in range(1, len(placed)):
+        placed[k] = max(placed[k], placed[k - 1] + gap)
+    placed[-1] = min(placed[-1], height)
+    for k in range(len(placed) - 2, -1, -1):
+        placed[k] = min(placed[k], placed[k + 1] - gap)
+    out = [0.0] * len(px)
+    for k, i in enumerate(order):
+        out[i] = hi - placed[k] / scale
+    return out
+
+
+def _ends(frame: pd.DataFrame, domain: list[float], height: float) -> pd.DataFrame:
+    """Each series' last point, with `label_y`: where its name goes (spread apart)."""
+    ends = frame.groupby("series", sort=False).tail(1).reset_index(drop=True)
+    ends["label_y"] = spread_labels(ends["value"].tolist(), domain, height)
+    return ends
+
+
+def _end_labels(ends: pd.DataFrame, y: alt.Y, domain: list[float], colour: alt.Color,
+                shape: alt.Shape | None = None) -> list[alt.Chart]:
+    """Direct labels: a marker on each line's last point and its name just right of it."""
+    base = alt.Chart(ends)
+    point = base.mark_point(filled=True, size=45, opacity=1).encode(
+        x=_x(), y=y, color=colour, **({"shape": shape} if shape is not None else {}))
+    label_y = alt.Y("label_y:Q", scale=alt.Scale(domain=domain, nice=False, zero=False))
+    text = base.mark_text(align="left", baseline="middle", dx=8, fontSize=FONT, fontWeight="bold").encode(
+        x=_x(), y=label_y, text="series:N", color=colour)
+    return [point, text]
+
+
+def _hits(frame: pd.DataFrame, y: alt.Y, tooltip: list, name: str) -> alt.Chart:
+    """What a pointer or a tap finds: the nearest point of the chart's data (a Voronoi cell around
+    each, invisible), whose tooltip the live view shows. Left out of the static SVGs."""
+    nearest = alt.selection_point(name=name, nearest=True, on="pointerover", clear="pointerout", empty=False,
+                                  fields=["date"])
+    return alt.Chart(frame).mark_point(opacity=0, size=1).encode(
+        x=_x(), y=y, tooltip=tooltip).add_params(nearest).properties(name=f"hits_{name}")
+
+
+def _rules(rows: list[dict], domain: list[float], height: float) -> tuple[list[alt.Chart], list[alt.Chart]]:
+    """Labelled horizontal lines (levels, targets, thresholds): rows of value, label, colour, dash.
+    Each label sits just above its rule at the plot's left edge, spread apart when rules are close.
+    (rules, labels): the rules go under the chart's lines, the labels over them."""
+    if not rows:
+        return [], []
+    frame = pd.DataFrame(rows)
+    frame["label_y"] = spread_labels(frame["value"].tolist(), domain, height)
+    frame["dash"] = frame["dash"].map(lambda d: ",".join(map(str, d)))
+    scale = alt.Scale(domain=domain, nice=False, zero=False)
+    rules, layers = [], []
+    for dash, group in frame.groupby("dash", sort=False):
+        rules.append(alt.Chart(group).mark_rule(strokeWidth=1.5, strokeDash=[int(x) for x in dash.split(",")]).encode(
+            y=alt.Y("value:Q", scale=scale), color=alt.Color("colour:N", scale=None)))
+    # A plate of the page's colour behind each label, so a line crossing it does not cross the text.
+    unit = (domain[1] - domain[0]) / height
+    for row in frame.itertuples():
+        plate = pd.DataFrame({"top": [row.label_y + (FONT + 3) * unit], "bottom": [row.label_y + unit]})
+        layers.append(alt.Chart(plate).mark_rect(color=PLATE_COLOUR, opacity=0.85).encode(
+            x=alt.value(2), x2=alt.value(round(8 + len(str(row.label)) * (FONT - 1) * 0.56)),
+            y=alt.Y("top:Q", scale=scale), y2="bottom:Q"))
+    layers.append(alt.Chart(frame).mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=FONT - 1).encode(
+        x=alt.value(0), y=alt.Y("label_y:Q", scale=scale), text="label:N", color=alt.Color("colour:N", scale=None)))
+    return rules, layers
+
+
+def _unit_of(metrics: dict[str, Metric]):
+    return lambda key: metrics[key].unit if key in metrics else "index"
+
+
+def signal_thresholds(universe, metric_keys, unit_of) -> list[dict]:
+    """Thresholds of the claims and watch items that test any of `metric_keys`, one per value:
+    value and label (the item's title, which names the number, else the title and the number)."""
+    out: dict[float, tuple[bool, str]] = {}
+    keys = set(metric_keys)
+    for item in [*universe.claims.values(), *universe.watchlist.values()]:
+        for cond in item.conditions:
+            if cond.metric not in keys or cond.threshold is None:
+                continue
+            number = formatting.format_threshold(cond.threshold, unit_of(cond.metric),
+                                                 formatting.display_format(cond.metric))
+            title = item.title.format(threshold=number, clear="" if cond.clear is None else formatting.format_threshold(
+                cond.clear, unit_of(cond.metric), formatting.display_format(cond.metric)))
+            named = number in title
+            # One label per value: the first title that names the number, else the first title.
+            if float(cond.threshold) not in out or (named and not out[float(cond.threshold)][0]):
+                out[float(cond.threshold)] = (named, title if named else f"{title}: {number}")
+    return [{"value": v, "label": label} for v, (_, label) in sorted(out.items())]
 
 
 def _window(s: pd.Series, start) -> pd.Series:
@@ -89,7 +217,7 @@ def _annotations(decl, start, end) -> list[alt.Chart]:
     frame = pd.DataFrame(rows, columns=["date", "text"])
     rule = alt.Chart(frame).mark_rule(strokeDash=[3, 3], color=ANNOTATION_COLOUR).encode(
         x=_x(), tooltip=[alt.Tooltip("date:N", title="Date"), alt.Tooltip("text:N", title="Note")])
-    text = alt.Chart(frame).mark_text(align="left", baseline="top", dx=3, dy=2, fontSize=10,
+    text = alt.Chart(frame).mark_text(align="left", baseline="top", dx=3, dy=2, fontSize=FONT - 1,
                                       color=ANNOTATION_COLOUR).encode(x=_x(), y=alt.value(0), text="text:N")
     return [rule, text]
 
@@ -134,18 +262,25 @@ def performance(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart
         base_point = pd.Series([100.0], index=sessions_in_base_year[-1:])
         series[_label(data, a)] = pd.concat([base_point, (1 + ytd.dropna()) * 100])
     data_long = _frame(series)
-    colors = [PALETTE[i % len(PALETTE)] for i, _ in enumerate(series)]
-    line = alt.Chart(data_long).mark_line(strokeWidth=2).encode(
-        x=_x(), y=alt.Y("value:Q", title="Rebased (previous year-end = 100)", scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=list(series), range=colors),
-                        legend=_legend(len(series))),
-        tooltip=[alt.Tooltip("date:N", title="Session"), "series:N", alt.Tooltip("value:Q", format=".1f", title="Rebased")])
-    rule = alt.Chart(pd.DataFrame({"y": [100]})).mark_rule(strokeDash=[4, 4], opacity=0.5).encode(y="y:Q")
+    labels = list(series)
+    n, height = len(labels), 320
+    pick = lambda seq: [seq[k % len(seq)] for k in range(n)]
+    domain = _domain([*data_long["value"], 100.0])
+    y = alt.Y("value:Q", title="Rebased (previous year-end = 100)", scale=alt.Scale(domain=domain, nice=False, zero=False))
+    colour = alt.Color("series:N", title=None, legend=None, scale=alt.Scale(domain=labels, range=pick(PALETTE)))
+    dash = alt.StrokeDash("series:N", title=None, legend=None, scale=alt.Scale(domain=labels, range=pick(DASHES)))
+    shape = alt.Shape("series:N", title=None, legend=None, scale=alt.Scale(domain=labels, range=pick(SHAPES)))
+    line = alt.Chart(data_long).mark_line(strokeWidth=2).encode(x=_x(), y=y, color=colour, strokeDash=dash)
+    rule = alt.Chart(pd.DataFrame({"y": [100]})).mark_rule(strokeDash=[4, 4], color=THRESHOLD_COLOUR).encode(
+        y=alt.Y("y:Q", scale=alt.Scale(domain=domain, nice=False, zero=False)))
+    hits = _hits(data_long, y, [alt.Tooltip("date:N", title="Session"), alt.Tooltip("series:N", title="Series"),
+                                alt.Tooltip("value:Q", format=".1f", title="Rebased")], "perf")
     names = _names(data)
     desc = "Year-to-date performance, rebased to 100 at the previous year's last close: " + "; ".join(
         f"{names[a]} {_pct(_value(metrics, f'{a}.ret_ytd'))}" for a in aliases) + f", as of {as_of.date()}."
-    layers = [line, rule, *_annotations(decl, base, as_of)]
-    return _finish(alt.layer(*layers).properties(width="container", height=320), cid,
+    ends = _end_labels(_ends(data_long, domain, height), y, domain, colour, shape) if len(data_long) else []
+    layers = [rule, line, *ends, *_annotations(decl, base, as_of), hits]
+    return _finish(alt.layer(*layers).properties(width="container", height=height), cid,
                    data.universe.chart_title(cid), desc)
 
 
@@ -154,31 +289,31 @@ def trend(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     name = _names(data)[alias]
     start = as_of - pd.DateOffset(years=1)
     series = {"Close": _window(history(f"{alias}.close", data), start),
-              "50-day average": _window(history(f"{alias}.sma_50", data), start),
-              "200-day average": _window(history(f"{alias}.sma_200", data), start)}
-    lines = alt.Chart(_frame(series)).mark_line().encode(
-        x=_x(), y=alt.Y("value:Q", title=_unit_title(data, alias), scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=list(series), range=["#d9480f", "#1c7ed6", "#868e96"])),
-        strokeDash=alt.StrokeDash("series:N", title=None,
-                                  scale=alt.Scale(domain=list(series), range=[[1, 0], [6, 3], [2, 2]])),
-        tooltip=[alt.Tooltip("date:N", title="Session"), "series:N", alt.Tooltip("value:Q", format=",.2f")])
-    levels = [{"label": lv.label, "value": lv.value, "kind": "level"}
+              "50-day avg": _window(history(f"{alias}.sma_50", data), start),
+              "200-day avg": _window(history(f"{alias}.sma_200", data), start)}
+    frame, height = _frame(series), 340
+    levels = [{"label": lv.label, "value": lv.value, "colour": LEVEL_COLOUR, "dash": [8, 3]}
               for lv in universe.levels.values() if lv.symbol == alias]
-    levels += [{"label": t.label, "value": t.value, "kind": "target"}  # only targets set by the as-of date
-               for t in universe.targets.values() if t.symbol == alias
-               and (t.effective_from is None or pd.Timestamp(t.effective_from) <= data.as_of)]
-    lv = pd.DataFrame(levels, columns=["label", "value", "kind"])
-    rules = alt.Chart(lv).mark_rule(opacity=0.6).encode(
-        y="value:Q", strokeDash=alt.condition(alt.datum.kind == "target", alt.value([2, 4]), alt.value([8, 3])),
-        color=alt.value("#2b8a3e"), tooltip=["label:N", alt.Tooltip("value:Q", format=",.0f")])
-    text = alt.Chart(lv).mark_text(align="left", dx=4, dy=-6, fontSize=11).encode(
-        x=alt.value(0), y="value:Q", text="label:N", color=alt.value("#2b8a3e"))
+    levels += [{"label": t.label, "value": t.value, "colour": TARGET_COLOUR, "dash": [2, 3]}
+               for t in universe.targets.values() if t.symbol == alias]
+    domain = _domain([*frame["value"], *(lv["value"] for lv in levels)])
+    y = alt.Y("value:Q", title=_unit_title(data, alias), scale=alt.Scale(domain=domain, nice=False, zero=False))
+    names_ = list(series)
+    colour = alt.Color("series:N", title=None, legend=None,
+                       scale=alt.Scale(domain=names_, range=["#d9480f", "#1c7ed6", "#868e96"]))
+    lines = alt.Chart(frame).mark_line(strokeWidth=2).encode(
+        x=_x(), y=y, color=colour,
+        strokeDash=alt.StrokeDash("series:N", title=None, legend=None,
+                                  scale=alt.Scale(domain=names_, range=[[1, 0], [7, 3], [2, 2]])))
+    hits = _hits(frame, y, [alt.Tooltip("date:N", title="Session"), alt.Tooltip("series:N", title="Series"),
+                            alt.Tooltip("value:Q", format=",.2f", title="Value")], "trend")
+    ends = _end_labels(_ends(frame, domain, height), y, domain, colour) if len(frame) else []
     desc = (f"{name} over the past year with its 50- and 200-day averages, the author's levels and the "
             f"analyst targets. Close {_num(_value(metrics, f'{alias}.close'), 2)}; 50-day "
             f"{_num(_value(metrics, f'{alias}.sma_50'), 2)}; 200-day {_num(_value(metrics, f'{alias}.sma_200'), 2)}.")
-    layers = [lines, rules, text, *_annotations(decl, start, as_of)]
-    return _finish(alt.layer(*layers).properties(width="container", height=340), cid,
+    rules, labels = _rules(levels, domain, height)
+    layers = [*rules, lines, *labels, *ends, *_annotations(decl, start, as_of), hits]
+    return _finish(alt.layer(*layers).properties(width="container", height=height), cid,
                    universe.chart_title(cid), desc)
 
 
@@ -188,15 +323,22 @@ def indicator(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     start = as_of - pd.DateOffset(years=1)
     r = _window(history(f"{alias}.rsi_14", data), start)
     hi, lo = universe.thresholds.rsi_overbought, universe.thresholds.rsi_oversold
-    line = alt.Chart(_frame({"RSI-14": r})).mark_line(color="#d9480f").encode(
-        x=_x(), y=alt.Y("value:Q", title="RSI-14", scale=alt.Scale(domain=[0, 100])),
-        tooltip=[alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=".1f", title="RSI-14")])
-    bands = alt.Chart(pd.DataFrame({"y": [lo, hi], "label": [f"{lo:g} oversold", f"{hi:g} overbought"]})).mark_rule(
-        strokeDash=[4, 4], color="#868e96").encode(y="y:Q", tooltip=["label:N"])
+    height, domain = 220, [0.0, 100.0]
+    # The bands of `thresholds`, and the thresholds of the claims and watch items on this RSI.
+    marks = {float(hi): f"{hi:g} overbought", float(lo): f"{lo:g} oversold"}
+    for row in signal_thresholds(universe, [f"{alias}.rsi_14"], _unit_of(metrics)):
+        marks.setdefault(row["value"], row["label"])
+    rows = [{"value": v, "label": label, "colour": THRESHOLD_COLOUR, "dash": [4, 4]} for v, label in sorted(marks.items())]
+    y = alt.Y("value:Q", title="RSI-14", scale=alt.Scale(domain=domain, nice=False, zero=False))
+    frame = _frame({"RSI-14": r})
+    line = alt.Chart(frame).mark_line(color="#d9480f", strokeWidth=2).encode(x=_x(), y=y)
+    hits = _hits(frame, y, [alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=".1f", title="RSI-14")],
+                 "rsi")
     desc = (f"Wilder RSI-14 of the {name} over the past year, with the {hi:g} and {lo:g} bands; latest "
             f"{_num(_value(metrics, f'{alias}.rsi_14'), 1)}.")
-    layers = [bands, line, *_annotations(decl, start, as_of)]
-    return _finish(alt.layer(*layers).properties(width="container", height=220), cid,
+    rules, labels = _rules(rows, domain, height)
+    layers = [*rules, line, *labels, *_annotations(decl, start, as_of), hits]
+    return _finish(alt.layer(*layers).properties(width="container", height=height), cid,
                    universe.chart_title(cid), desc)
 
 
@@ -206,16 +348,23 @@ def volume(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     start = as_of - pd.DateOffset(months=6)
     bars = _frame({"Volume": _window(history(f"{alias}.volume", data), start)})
     line = _frame({"63-session average": _window(history(f"{alias}.volume_avg_63", data), start)})
+    height = 220
+    y = alt.Y("value:Q", title="Shares", axis=alt.Axis(format="~s"))
     b = alt.Chart(bars).mark_bar(color="#74c0fc").encode(
-        x=_x(), y=alt.Y("value:Q", title="Shares", axis=alt.Axis(format="~s")),
+        x=_x(), y=y,
         tooltip=[alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=",.0f", title="Volume")])
-    ln = alt.Chart(line).mark_line(color="#e8590c", strokeWidth=2).encode(
-        x=_x(), y="value:Q", tooltip=[alt.Tooltip("date:N", title="Session"),
-                                      alt.Tooltip("value:Q", format=",.0f", title="63-session average")])
+    ln = alt.Chart(line).mark_line(color="#e8590c", strokeWidth=2.5).encode(x=_x(), y="value:Q")
+    colour = alt.Color("series:N", legend=None, scale=alt.Scale(domain=["63-session average"], range=["#e8590c"]))
+    ends = []
+    if len(line):
+        end = line.tail(1).assign(label_y=line["value"].iloc[-1])
+        ends = [alt.Chart(end).mark_point(filled=True, size=45, opacity=1).encode(x=_x(), y="value:Q", color=colour),
+                alt.Chart(end).mark_text(align="left", baseline="middle", dx=8, fontSize=FONT, fontWeight="bold").encode(
+                    x=_x(), y="label_y:Q", text=alt.value("63-session avg"), color=colour)]
     desc = (f"Daily {name} volume over six months against its 63-session average; last session "
             f"{_num(_value(metrics, f'{alias}.volume'))} shares, average {_num(_value(metrics, f'{alias}.volume_avg_63'))}.")
-    layers = [b, ln, *_annotations(decl, start, as_of)]
-    return _finish(alt.layer(*layers).properties(width="container", height=220), cid,
+    layers = [b, ln, *ends, *_annotations(decl, start, as_of)]
+    return _finish(alt.layer(*layers).properties(width="container", height=height), cid,
                    data.universe.chart_title(cid), desc)
 
 
@@ -227,19 +376,20 @@ def ratio(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     pair = next((k for k, p in data.universe.pairs.items() if (p.a, p.b) == (a, b)), None)
     r = history(f"{pair}.ratio", data) if pair else history(f"{a}.close", data) / history(f"{b}.close", data)
     r = _window(r, start)
-    line = alt.Chart(_frame({"Ratio": r})).mark_line(color="#d9480f").encode(
-        # The axis title runs along a 220 px axis: short names ("SMH / SOXX"), as legends use.
-        x=_x(), y=alt.Y("value:Q", title=f"{_label(data, a)} / {_label(data, b)}", scale=alt.Scale(zero=False)),
-        tooltip=[alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=".4f", title="Ratio")])
+    frame = _frame({"Ratio": r})
+    # The axis title runs along a 220 px axis: short names ("SMH / SOXX"), as legends use.
+    y = alt.Y("value:Q", title=f"{_label(data, a)} / {_label(data, b)}", scale=alt.Scale(zero=False))
+    line = alt.Chart(frame).mark_line(color="#d9480f", strokeWidth=2).encode(x=_x(), y=y)
+    hits = _hits(frame, y, [alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=".4f", title="Ratio")],
+                 "ratio")
     desc = f"{names[a]} divided by the {names[b]} over two years; a rising line means the {names[a]} outperforms. "
     if pair:
         desc += (f"Current streak of sessions beating the {names[b]}: "
                  f"{_num(_value(metrics, f'{pair}.outperf_streak'))}.")
     else:
         desc += f"Latest ratio: {_num(r.iloc[-1] if len(r) else None, 4)}."
-    layers = [line, *_annotations(decl, start, data.as_of)]
-    chart = alt.layer(*layers) if len(layers) > 1 else line
-    return _finish(chart.properties(width="container", height=220), cid, data.universe.chart_title(cid), desc)
+    layers = [line, *_annotations(decl, start, data.as_of), hits]
+    return _finish(alt.layer(*layers).properties(width="container", height=220), cid, data.universe.chart_title(cid), desc)
 
 
 # How a horizon reads before "returns" ("Year-to-date and 1-month returns").
@@ -284,6 +434,9 @@ def _panel_key(data: Data, name: str) -> str:
     return f"{name}.{derived[-1] if derived and derived[-1] == 'yoy' else 'latest'}"
 
 
+MACRO_PANEL_HEIGHT = 120
+
+
 def macro(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     start = data.as_of - pd.DateOffset(years=3)
     panels, parts = [], []
@@ -307,19 +460,27 @@ def macro(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
             now = "n/a" if met.value is None else f"{met.value[0]:.2f}–{met.value[1]:.2f}%"
         else:
             fraction = met.unit == "fraction"
-            panel = alt.Chart(_frame({title: s})).mark_line(
-                color="#e8590c" if fraction else "#1c7ed6").encode(
-                x=_x(), y=alt.Y("value:Q", title=None, axis=alt.Axis(format="%" if fraction else "~s"),
-                                scale=alt.Scale(zero=False)),
-                tooltip=[alt.Tooltip("date:N", title="Observed"),
-                         alt.Tooltip("value:Q", format=".1%" if fraction else ",.2f", title=title)])
+            frame = _frame({title: s})
+            # The thresholds of the claims and watch items on this series, in the panel's unit.
+            keys = [k for k in metrics if k.startswith(f"{name}.") and metrics[k].unit == met.unit]
+            rows = [{**row, "colour": THRESHOLD_COLOUR, "dash": [4, 4]}
+                    for row in signal_thresholds(data.universe, keys, _unit_of(metrics))]
+            domain = _domain([*frame["value"], *(row["value"] for row in rows)], pad=0.08)
+            y = alt.Y("value:Q", title=None, axis=alt.Axis(format="%" if fraction else "~s"),
+                      scale=alt.Scale(domain=domain, nice=False, zero=False))
+            line = alt.Chart(frame).mark_line(color="#e8590c" if fraction else "#1c7ed6", strokeWidth=2).encode(x=_x(), y=y)
+            hits = _hits(frame, y, [alt.Tooltip("date:N", title="Observed"),
+                                    alt.Tooltip("value:Q", format=".1%" if fraction else ",.2f", title=title)],
+                         f"macro{len(panels)}")
+            rules, labels = _rules(rows, domain, MACRO_PANEL_HEIGHT)
+            panel = alt.layer(*rules, line, *labels, hits)
             now = _pct(met.value) if fraction else _num(met.value, 0 if met.unit == "count" else 2)
         marks = _annotations(decl, s.index[0], data.as_of)
-        panel = alt.layer(panel, *marks, title=title) if marks else panel.properties(title=title)
+        panel = alt.layer(panel, *marks, title=title)
         panels.append(panel)
         parts.append(f"{title.removesuffix(' (%)')} (latest {now})")
     desc = "Macro panel over three years: " + "; ".join(parts) + "."
-    chart = alt.vconcat(*[p.properties(width=WIDTH_FALLBACK - 80, height=120) for p in panels], spacing=18)
+    chart = alt.vconcat(*[p.properties(width=WIDTH_FALLBACK - 80, height=MACRO_PANEL_HEIGHT) for p in panels], spacing=18)
     return _finish(chart, cid, data.universe.chart_title(cid), desc)
 
 
@@ -328,15 +489,16 @@ def drawdown(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     name = _names(data)[alias]
     start = as_of - pd.DateOffset(years=2)
     dd = _window(history(f"{alias}.drawdown", data), start)
-    area = alt.Chart(_frame({"Drawdown": dd})).mark_area(color="#e03131", opacity=0.35, line={"color": "#c92a2a"}).encode(
-        x=_x(), y=alt.Y("value:Q", title="Below the record close", axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=".1%", title="Drawdown")])
+    frame = _frame({"Drawdown": dd})
+    y = alt.Y("value:Q", title="Below the record close", axis=alt.Axis(format="%"))
+    area = alt.Chart(frame).mark_area(color="#e03131", opacity=0.35, line={"color": "#c92a2a"}).encode(x=_x(), y=y)
+    hits = _hits(frame, y, [alt.Tooltip("date:N", title="Session"), alt.Tooltip("value:Q", format=".1%", title="Drawdown")],
+                 "drawdown")
     record, day = _value(metrics, f"{alias}.record_close"), _value(metrics, f"{alias}.record_date")
     desc = (f"How far the {name} closed below its record close, over two years; now {_pct(_value(metrics, f'{alias}.drawdown'))}, "
             f"record close {_num(record, 2)}" + (f" on {day}." if day else "."))
-    layers = [area, *_annotations(decl, start, as_of)]
-    chart = alt.layer(*layers) if len(layers) > 1 else area
-    return _finish(chart.properties(width="container", height=220), cid, data.universe.chart_title(cid), desc)
+    layers = [area, *_annotations(decl, start, as_of), hits]
+    return _finish(alt.layer(*layers).properties(width="container", height=220), cid, data.universe.chart_title(cid), desc)
 
 
 # One builder per kind: (data, metrics, chart id, declaration) -> Chart.

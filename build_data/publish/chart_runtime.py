@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -62,7 +63,28 @@ def compile_to_vega(spec: dict) -> dict:
 
     vega = vl_convert.vegalite_to_vega(spec, vl_version=vegalite_version())
     vega.pop("background", None)
+    _fix_voronoi_tooltips(vega)
     return vega
+
+
+# A mark's field as Vega-Lite writes it into a tooltip: `datum["date"]`, not already `datum.datum[...]`.
+_FIELD = re.compile(r'(?<![.\w])datum\[')
+
+
+def _fix_voronoi_tooltips(node) -> None:
+    """Vega-Lite copies a mark's tooltip onto the Voronoi cells of a `nearest` selection, but the
+    cells' datum is the point's scene item: some fields read `datum["x"]` where the value is at
+    `datum.datum["x"]` (a date would show as "undefined"). Every field of a cell's tooltip is read
+    from the point's data."""
+    if isinstance(node, dict):
+        update = (node.get("encode") or {}).get("update") or {}
+        if node.get("type") == "path" and (update.get("isVoronoi") or {}).get("value") and "tooltip" in update:
+            update["tooltip"]["signal"] = _FIELD.sub("datum.datum[", update["tooltip"]["signal"])
+        for v in node.values():
+            _fix_voronoi_tooltips(v)
+    elif isinstance(node, list):
+        for v in node:
+            _fix_voronoi_tooltips(v)
 
 
 def vega_build() -> tuple[str, str]:

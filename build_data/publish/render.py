@@ -6,10 +6,17 @@ from it at the fallback's fixed width (`<id>.vg.json`, what the browser draws, s
 no Vega-Lite compiler), the static SVG shown first (`<id>.svg`), and the data it shows
 (`<id>.csv`). The compiled view and the SVG have the same size, so hydrating a chart moves nothing.
 
-Phones get a narrow variant of both (`<id>.narrow.vg.json`, `<id>.narrow.svg`), drawn at
-WIDTH_NARROW with slightly larger text: the 720 px chart scaled down to a 390 px screen would
-make its labels about 5 px tall. The page serves it to narrow screens (<picture>), and
-assets/charts.js draws the Vega spec that matches the image the browser chose.
+Phones get a narrow variant of both (`<id>.narrow.vg.json`, `<id>.narrow.svg`): the wide chart
+scaled down to a 390 px screen would make its labels about 5 px tall. Each variant is fitted to
+the text column it is shown in (FIT_WIDE at 1400 px, FIT_NARROW on a 390 px phone): its plot
+width is set so that the whole SVG, axes and labels included, is that wide, so the text a reader
+sees is the spec's size (charts.FONT), not a scaled-down one. The page serves the narrow one to
+narrow screens (<picture>), and assets/charts.js draws the Vega spec that matches the image the
+browser chose.
+
+Both SVGs are drawn twice, for the light and the dark palette (`<id>.dark.svg`,
+`<id>.narrow.dark.svg`, with charts.DARK_COLOURS and DARK_CONFIG): the page shows the dark ones
+under Material's dark scheme with CSS alone, before any script runs (assets/site.css).
 
 `publish` renders one build into a staging folder and swaps it in for the output folder in one
 step, so the output is always one build's, whole. Every file is written atomically too.
@@ -27,7 +34,7 @@ from pathlib import Path
 from build_data import atomic
 from build_data.errors import BuildError
 from build_data.publish import contract, feeds, output
-from build_data.compute.charts import WIDTH_FALLBACK, Chart
+from build_data.compute.charts import DARK_COLOURS, WIDTH_FALLBACK, Chart
 
 
 def chart_entries(charts: list[Chart], missing_reason: str = "no data for this chart", universe=None) -> dict:
@@ -49,7 +56,9 @@ def chart_entries(charts: list[Chart], missing_reason: str = "no data for this c
             out[cid] = {"title": title, "description": c.description, "kind": kind, "card": cid == card,
                         "spec": f"charts/{cid}.vg.json", "source": f"charts/{cid}.vl.json",
                         "svg": f"charts/{cid}.svg", "csv": f"charts/{cid}.csv",
-                        "narrow_spec": f"charts/{cid}.narrow.vg.json", "narrow_svg": f"charts/{cid}.narrow.svg"}
+                        "narrow_spec": f"charts/{cid}.narrow.vg.json", "narrow_svg": f"charts/{cid}.narrow.svg",
+                        # The same SVGs for the dark palette.
+                        "svg_dark": f"charts/{cid}.dark.svg", "narrow_svg_dark": f"charts/{cid}.narrow.dark.svg"}
             if cid == card:
                 # Rendered once more as a PNG: link previews (Open Graph cards) do not show SVG.
                 out[cid]["png"] = f"charts/{cid}.png"
@@ -60,30 +69,88 @@ def chart_entries(charts: list[Chart], missing_reason: str = "no data for this c
     return out
 
 
-# The narrow variant: its plot width (axes add about 50 px: the SVG is about 350 px wide, the text
-# column of a 390 px phone), and text a step larger, since the reader's screen is small.
+# The widths the SVGs are fitted to: the text column at 1400 px (Material's content column, 688 px)
+# and on a 390 px phone (390 px less the page's 16 px margins). The narrow one starts from a plot
+# WIDTH_NARROW wide.
+FIT_WIDE, FIT_NARROW = 688, 358
 WIDTH_NARROW = 300
-NARROW_CONFIG = {"axis": {"labelFontSize": 11, "titleFontSize": 12},
-                 "legend": {"labelFontSize": 12, "titleFontSize": 12},
-                 "title": {"fontSize": 14}}
+# The static drawings' text and axis colours (the live views take the page's, assets/charts.js).
+LIGHT_CONFIG = {"axis": {"labelColor": "#4b4f57", "titleColor": "#1f2127", "domainColor": "#aeb3bb",
+                         "tickColor": "#aeb3bb", "gridColor": "#e3e6ea"},
+                "legend": {"labelColor": "#4b4f57", "titleColor": "#1f2127"},
+                "title": {"color": "#1f2127", "subtitleColor": "#4b4f57"}}
+DARK_CONFIG = {"background": "transparent",
+               "axis": {"labelColor": "#c3c7d1", "titleColor": "#e6e8ee", "domainColor": "#6b7180",
+                        "tickColor": "#6b7180", "gridColor": "#3a3f4b"},
+               "legend": {"labelColor": "#c3c7d1", "titleColor": "#e6e8ee"},
+               "title": {"color": "#e6e8ee", "subtitleColor": "#c3c7d1"}}
+_HEX = re.compile("|".join(sorted(map(re.escape, DARK_COLOURS), key=len, reverse=True)), re.IGNORECASE)
+
+
+def dark(spec: dict) -> dict:
+    """The spec for the dark palette: every colour of charts.DARK_COLOURS swapped in one pass
+    (data included: labelled rules carry their colour as data), and DARK_CONFIG's text colours."""
+    text = _HEX.sub(lambda m: DARK_COLOURS[m.group(0).lower()], json.dumps(spec))
+    out = json.loads(text)
+    return _with_config(out, DARK_CONFIG)
+
+
+def _with_config(spec: dict, extra: dict) -> dict:
+    out = copy.deepcopy(spec)
+    config = out.setdefault("config", {})
+    for section, values in extra.items():
+        config[section] = {**(config.get(section) or {}), **values} if isinstance(values, dict) else values
+    return out
 
 
 def _static(spec: dict, width: int = WIDTH_FALLBACK) -> dict:
-    """A copy of the spec with a fixed width, for the SVG fallback: "container" becomes `width`;
-    at a width other than the fallback's, the fixed widths of concatenated panels are scaled
-    alike, and the text gets NARROW_CONFIG's sizes."""
+    """A copy of the spec with a fixed plot width: "container" becomes `width`, and the panels of
+    a concatenation get `width` less the room of their axes."""
     fixed = copy.deepcopy(spec)
     if fixed.get("width") == "container":
         fixed["width"] = width
-    if width != WIDTH_FALLBACK:
-        for key in ("vconcat", "hconcat", "concat"):
-            for panel in fixed.get(key) or []:
-                if isinstance(panel, dict) and isinstance(panel.get("width"), (int, float)):
-                    panel["width"] = round(panel["width"] * width / WIDTH_FALLBACK)
-        config = fixed.setdefault("config", {})
-        for section, sizes in NARROW_CONFIG.items():
-            config[section] = {**sizes, **(config.get(section) or {})}
+    for key in ("vconcat", "hconcat", "concat"):
+        for panel in fixed.get(key) or []:
+            if isinstance(panel, dict) and isinstance(panel.get("width"), (int, float)):
+                panel["width"] = max(120, width - 80)
     return fixed
+
+
+def _still(spec: dict) -> dict:
+    """The spec without what only a live view uses: the invisible layers that find the nearest
+    point for tooltips (charts._hits, named "hits_…") and their selections."""
+    hits = lambda name: str(name or "").startswith("hits_")
+
+    def strip(node):
+        if isinstance(node, dict):
+            out = {k: strip(v) for k, v in node.items()}
+            if isinstance(out.get("params"), list):  # Altair lifts a layer's selections to the top
+                out["params"] = [p for p in out["params"] if not (p.get("views") and all(map(hits, p["views"])))]
+                if not out["params"]:
+                    del out["params"]
+            return out
+        if isinstance(node, list):
+            return [strip(v) for v in node if not (isinstance(v, dict) and hits(v.get("name")))]
+        return node
+    return strip(spec)
+
+
+def _svg(spec: dict) -> str:
+    import vl_convert
+
+    from build_data.publish.chart_runtime import vegalite_version
+    return vl_convert.vegalite_to_svg(spec, vl_version=vegalite_version())
+
+
+def fit(spec: dict, target: int, start: int) -> dict:
+    """The spec at the plot width that makes its whole drawing `target` px wide (axes, labels and
+    legend take what they take; the plot gets the rest)."""
+    first = _static(spec, start)
+    size = svg_size_of(_svg(_still(first)))
+    if size is None:
+        return first
+    width = max(120, start - (size[0] - target))
+    return first if width == start else _static(spec, width)
 
 
 def chart_rows(spec: dict) -> tuple[list[str], list[dict]]:
@@ -106,10 +173,22 @@ def chart_rows(spec: dict) -> tuple[list[str], list[dict]]:
         elif isinstance(node, list):
             stack.extend(node)
     columns: list[str] = []
-    rows = [row for data in datasets for row in data if isinstance(row, dict)]
+    rows, seen = [], set()
+    for row in (row for data in datasets for row in data if isinstance(row, dict)):
+        # Drawing aids (where a label goes, a rule's colour) are not data; a line's end point,
+        # drawn again for its label, is listed once.
+        row = {k: v for k, v in row.items() if k not in DRAWING_FIELDS}
+        key = json.dumps(row, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
     for row in rows:
         columns += [k for k in row if k not in columns]
     return columns, rows
+
+
+# Fields of a chart's data that only place or colour marks (build_data/compute/charts.py).
+DRAWING_FIELDS = frozenset({"label_y", "colour", "dash"})
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula: text from config or a
@@ -154,30 +233,32 @@ def _reuse(previous: Path | None, out_dir: Path, names: list[str], source: str) 
 
 
 # What each chart is drawn as, besides its Vega-Lite source `<id>.vl.json` (see draw_chart).
-CHART_FILES = ("vg.json", "svg", "csv", "narrow.vg.json", "narrow.svg")
+CHART_FILES = ("vg.json", "svg", "dark.svg", "csv", "narrow.vg.json", "narrow.svg", "narrow.dark.svg")
 
 
 def draw_chart(spec: dict, *, card: bool = False) -> dict[str, str | bytes]:
-    """{file extension: content} for one chart's Vega-Lite spec: the Vega spec and the SVG at
-    the fallback's width, the data as CSV, the narrow Vega spec and SVG for phones, and with
-    `card`, a PNG for link previews."""
+    """{file extension: content} for one chart's Vega-Lite spec: the Vega spec and the SVGs (light
+    and dark) fitted to the 1400 px text column, the data as CSV, the narrow Vega spec and SVGs
+    fitted to a phone's, and with `card`, a PNG for link previews."""
     import vl_convert  # loaded only when a chart must be drawn
 
-    from build_data.publish.chart_runtime import compile_to_vega, vegalite_version
+    from build_data.publish.chart_runtime import compile_to_vega
 
     def vega(fixed: dict) -> str:
         return json.dumps(compile_to_vega(fixed), sort_keys=True, separators=(",", ":"))
 
-    wide, narrow = _static(spec), _static(spec, WIDTH_NARROW)
+    wide, narrow = fit(spec, FIT_WIDE, WIDTH_FALLBACK), fit(spec, FIT_NARROW, WIDTH_NARROW)
     files: dict[str, str | bytes] = {
         "vg.json": vega(wide),
-        "svg": vl_convert.vegalite_to_svg(wide, vl_version=vegalite_version()),
+        "svg": _svg(_with_config(_still(wide), LIGHT_CONFIG)),
+        "dark.svg": _svg(dark(_still(wide))),
         "csv": to_csv(*chart_rows(spec)),
         "narrow.vg.json": vega(narrow),
-        "narrow.svg": vl_convert.vegalite_to_svg(narrow, vl_version=vegalite_version()),
+        "narrow.svg": _svg(_with_config(_still(narrow), LIGHT_CONFIG)),
+        "narrow.dark.svg": _svg(dark(_still(narrow))),
     }
     if card:
-        files["png"] = vl_convert.vegalite_to_png(wide, scale=1.5)
+        files["png"] = vl_convert.vegalite_to_png(_with_config(_still(wide), LIGHT_CONFIG), scale=1.5)
     return files
 
 
@@ -205,7 +286,11 @@ def write_charts(out_dir: Path, charts: list[Chart], log, previous: Path | None 
 
 def svg_size(path: Path) -> tuple[int, int] | None:
     """The width and height of an SVG's root element, so the page reserves the chart's space."""
-    root = re.search(r"<svg\b[^>]*>", path.read_text(encoding="utf-8", errors="replace")[:2000])
+    return svg_size_of(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def svg_size_of(text: str) -> tuple[int, int] | None:
+    root = re.search(r"<svg\b[^>]*>", text[:2000])
     size = [re.search(rf'\s{name}="(\d+(?:\.\d+)?)"', root.group(0)) if root else None for name in ("width", "height")]
     return (round(float(size[0].group(1))), round(float(size[1].group(1)))) if all(size) else None
 
@@ -217,7 +302,8 @@ def with_chart_files(out_dir: Path, snapshot_json: str, vendor: bool) -> str:
     for cid, entry in data["charts"].items():
         if not entry.get("spec"):
             continue
-        names = [entry[k] for k in ("spec", "source", "svg", "csv", "narrow_spec", "narrow_svg", "png") if entry.get(k)]
+        names = [entry[k] for k in ("spec", "source", "svg", "svg_dark", "csv", "narrow_spec", "narrow_svg",
+                                    "narrow_svg_dark", "png") if entry.get(k)]
         names += [contract.VENDOR_BUNDLE] if vendor else []
         missing = [n for n in names if not (out_dir / n).is_file()]
         if missing:

@@ -29,8 +29,13 @@
  * - data inline, < 5,000 rows; a fixed width for the compiled view (the fallback's 720 px);
  * - dates as "YYYY-MM-DD" strings and utc time units or scales, so every time zone shows the
  *   same day;
- * - no colours, fonts or background in its config (a spec's config wins over the palette
- *   this file passes in); a top-level `description` is welcome.
+ * - no colours, typefaces or background in its config (a spec's config wins over the palette
+ *   this file passes in; text sizes are the spec's own); a top-level `description` is welcome;
+ * - `usermeta.dark_colours`: the colours its marks take under the dark palette (the static dark
+ *   SVG was drawn with the same map).
+ *
+ * Each figure holds two drawings, light and dark (`.chart-light`, `.chart-dark`); CSS shows the
+ * one of the current palette before this file runs (assets/site.css).
  */
 (() => {
   "use strict";
@@ -112,9 +117,24 @@
     };
   };
 
+  // Under the dark palette, the colours of the marks are swapped for the lighter ones the build
+  // chose (the spec's usermeta.dark_colours, the map the dark SVGs were drawn with).
+  const forPalette = (spec) => {
+    const map = isDark() && spec.usermeta && spec.usermeta.dark_colours;
+    if (!map) return structuredClone(spec);
+    const colours = new RegExp(Object.keys(map).join("|"), "gi");
+    return JSON.parse(JSON.stringify(spec).replace(colours, (c) => map[c.toLowerCase()] || c));
+  };
+
   // A small tooltip (vega-embed's is not in the runtime): the values Vega formatted, as text.
+  // A pointer shows it while over a point (each chart has an invisible layer that finds the
+  // nearest point, build_data/compute/charts.py). A tap or a click shows it too and keeps it
+  // ("pinned": a finger lifted is not a pointer leaving) until the next tap or click elsewhere,
+  // a scroll, or Escape.
   let tip = null;
+  let pinned = false;
   const tooltip = (_handler, event, _item, value) => {
+    if (pinned && (value == null || value === "")) return;
     if (!tip) {
       tip = document.createElement("div");
       tip.id = "vg-tooltip-element";
@@ -150,7 +170,72 @@
     tip.style.left = `${x}px`;
     tip.style.top = `${y}px`;
   };
-  const hideTip = () => tip?.classList.remove("visible");
+  const hideTip = () => {
+    pinned = false;
+    tip?.classList.remove("visible");
+  };
+  // A tap or click on a point: show its values and keep them.
+  const pin = (event, item) => {
+    if (!item || item.tooltip == null || item.tooltip === "") return;
+    pinned = false;
+    tooltip(null, event, item, item.tooltip);
+    pinned = event.pointerType !== "mouse";
+  };
+  document.addEventListener("pointerdown", (event) => {
+    if (pinned && !event.target.closest?.(".vg-tooltip")) hideTip();
+  }, { capture: true, passive: true });
+  document.addEventListener("keydown", (event) => event.key === "Escape" && hideTip());
+
+  // Keyboard: a live chart takes focus (Tab); the arrow keys step through its points (Home, End:
+  // the first and last) and show each one's values, as a tap would. Escape or leaving hides them.
+  const points = (result) => {
+    const out = [];
+    const walk = (node) => {
+      for (const item of node.items || []) {
+        const voronoi = item.mark && item.mark.marktype === "path" && item.isVoronoi;
+        if (item.tooltip != null && item.tooltip !== "" && !voronoi && item.bounds) out.push(item);
+        if (item.items) walk(item);
+      }
+    };
+    walk(result.scenegraph().root);
+    const at = (item) => {
+      let x = (item.bounds.x1 + item.bounds.x2) / 2;
+      let y = (item.bounds.y1 + item.bounds.y2) / 2;
+      for (let g = item.mark && item.mark.group; g; g = g.mark && g.mark.group) {
+        x += g.x || 0;
+        y += g.y || 0;
+      }
+      return [x, y];
+    };
+    return out.map((item) => ({ item, xy: at(item) })).sort((a, b) => a.xy[0] - b.xy[0] || a.xy[1] - b.xy[1]);
+  };
+  const STEP = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+  const keyboard = (view, entry) => {
+    view.tabIndex = 0;
+    let list = null;
+    let index = -1;
+    view.addEventListener("keydown", (event) => {
+      if (!(event.key in STEP) && event.key !== "Home" && event.key !== "End") return;
+      list ??= points(entry.result);
+      if (!list.length) return;
+      event.preventDefault();
+      if (event.key === "Home") index = 0;
+      else if (event.key === "End") index = list.length - 1;
+      else index = index < 0 ? (STEP[event.key] > 0 ? 0 : list.length - 1)
+        : Math.min(list.length - 1, Math.max(0, index + STEP[event.key]));
+      const { item, xy } = list[index];
+      const svg = view.querySelector("svg");
+      const box = svg.getBoundingClientRect();
+      const scale = box.width / (svg.width.baseVal.value || box.width);
+      const [ox, oy] = entry.result.origin();
+      pinned = false;
+      tooltip(null, { clientX: box.left + (xy[0] + ox) * scale, clientY: box.top + (xy[1] + oy) * scale }, item,
+              item.tooltip);
+      pinned = true;
+    });
+    view.addEventListener("blur", hideTip);
+  };
+  window.addEventListener("scroll", () => pinned && hideTip(), { passive: true });
 
   const dispose = (entry) => {
     try {
@@ -181,7 +266,7 @@
       const [vega, spec] = await Promise.all([loadRuntime(), loadSpec(specUrl)]);
       await yieldToMain();
       if (token === epoch) {
-        const copy = structuredClone(spec);
+        const copy = forPalette(spec);
         delete copy.background; // the config's transparent background applies
         const runtimeSpec = vega.parse(copy, themeConfig());
         await yieldToMain();
@@ -193,6 +278,7 @@
             loader: vega.loader({ baseURL: new URL(".", specUrl).href }),
           });
           entry.result.tooltip(tooltip);
+          entry.result.addEventListener("click", pin);
           await yieldToMain();
         }
         if (token === epoch) {
@@ -207,6 +293,7 @@
       const previous = shown.get(figure);
       if (previous) dispose(previous);
       shown.set(figure, entry);
+      keyboard(view, entry);
       view.classList.remove("chart-view--pending");
       figure.classList.add("chart--live");
     } catch (err) {
