@@ -292,10 +292,14 @@ def trend(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
               "50-day avg": _window(history(f"{alias}.sma_50", data), start),
               "200-day avg": _window(history(f"{alias}.sma_200", data), start)}
     frame, height = _frame(series), 340
+
+    def known(item) -> bool:  # only levels and targets set by the as-of date
+        return item.effective_from is None or pd.Timestamp(item.effective_from) <= data.as_of
+
     levels = [{"label": lv.label, "value": lv.value, "colour": LEVEL_COLOUR, "dash": [8, 3]}
-              for lv in universe.levels.values() if lv.symbol == alias]
+              for lv in universe.levels.values() if lv.symbol == alias and known(lv)]
     levels += [{"label": t.label, "value": t.value, "colour": TARGET_COLOUR, "dash": [2, 3]}
-               for t in universe.targets.values() if t.symbol == alias]
+               for t in universe.targets.values() if t.symbol == alias and known(t)]
     domain = _domain([*frame["value"], *(lv["value"] for lv in levels)])
     y = alt.Y("value:Q", title=_unit_title(data, alias), scale=alt.Scale(domain=domain, nice=False, zero=False))
     names_ = list(series)
