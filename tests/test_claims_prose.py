@@ -35,13 +35,13 @@ def test_a_section_resting_on_a_flipped_claim_is_under_review(flipped):
     _, snap, page = flipped
     claim = snap["claims"]["overbought"]
     assert claim["holds"] is False  # the premise of this date
-    note = notes(page)["Momentum is stretched"]
+    note = notes(page)["Momentum"]
     assert "Under review:" in note and "<em>Momentum is stretched</em> no longer holds" in note
     if claim["since"]:
         assert f'since <time datetime="{claim["since"]}">' in note
     # Placed under its own heading, before the section's text.
-    heading = page.index('id="momentum-is-stretched"')
-    assert heading < page.index('data-section="Momentum is stretched"') < page.index('data-claim="overbought"')
+    heading = page.index('id="momentum"')
+    assert heading < page.index('data-section="Momentum"') < page.index('data-claim="overbought"')
 
 
 def test_every_section_of_the_bear_case_follows_its_claims(flipped):
@@ -69,7 +69,7 @@ def test_the_build_report_lists_sections_under_review_and_strict_claims_fails(tm
     args = ["--source", "sample", "--as-of", AFTER_FLIP, "--cache-dir", str(tmp_path / "c")]
     run = cli(*args, "--out", str(tmp_path / "out"))
     assert run.returncode == 0
-    assert "under review: bear-case.md, section 'Momentum is stretched': 'overbought' (Momentum is stretched)" \
+    assert "under review: bear-case.md, section 'Momentum': 'overbought' (Momentum is stretched)" \
            " no longer holds" in run.stderr
     strict = cli(*args, "--out", str(tmp_path / "strict"), "--strict-claims")
     assert strict.returncode == 1
@@ -78,7 +78,7 @@ def test_the_build_report_lists_sections_under_review_and_strict_claims_fails(tm
     issues = json.loads(cli("review", "--out", str(tmp_path / "out")).stdout)
     by_claim = {i["claim"]: i for i in issues}
     assert "Momentum is stretched (overbought) no longer holds" in by_claim["overbought"]["title"]
-    assert '- `docs/bear-case.md`, section "Momentum is stretched"' in by_claim["overbought"]["body"]
+    assert '- `docs/bear-case.md`, section "Momentum"' in by_claim["overbought"]["body"]
 
 
 def test_issue_body_names_every_section_resting_on_the_claim():
