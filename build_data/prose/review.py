@@ -135,14 +135,15 @@ def unbound_claims(markdown: str) -> list[tuple[int, str, str]]:
     if MACROS_OFF.match(markdown):
         return []
     lines = _template_lines(markdown)
+    sections = _sections(lines)
     out = []
-    for start, end, title in _sections(lines):
-        text = "\n".join(lines[start:end])
-        for n, line in enumerate(lines[start:end], start=start):
-            for cid in _CLAIM_CALL.findall(line):
-                bound = re.compile(rf"""\b(?:by_state|holds)\(\s*["']{re.escape(cid)}["']""")
-                if not bound.search(text):
-                    out.append((n + 1, title, cid))
+    for n, line in enumerate(lines):
+        for cid in _CLAIM_CALL.findall(line):
+            # The claim's own section: the nearest heading above it, with its subsections.
+            start, end, title = max((s for s in sections if s[0] <= n), key=lambda s: s[0])
+            bound = re.compile(rf"""\b(?:by_state|holds)\(\s*["']{re.escape(cid)}["']""")
+            if not bound.search("\n".join(lines[start:end])):
+                out.append((n + 1, title, cid))
     return out
 
 
