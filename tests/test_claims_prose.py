@@ -349,3 +349,9 @@ def test_block_macros_explain_a_wrong_call():
     ]:
         with pytest.raises(MacroError, match=re.escape(expect)):
             env.from_string(source).render()
+
+
+def test_a_badge_on_the_pages_first_line_or_before_any_heading_is_judged_by_its_own_section():
+    assert review.unbound_claims("# Bear\n\n{{ claim(\"x\") }} {% if holds(\"x\") %}a{% else %}b{% endif %}\n") == []
+    assert review.unbound_claims("{{ claim(\"x\") }} Intro.\n\n## Later\n\n{% if holds(\"x\") %}a{% endif %}\n") \
+        == [(1, "", "x")]

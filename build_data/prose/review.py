@@ -140,7 +140,7 @@ def unbound_claims(markdown: str) -> list[tuple[int, str, str]]:
     for n, line in enumerate(lines):
         for cid in _CLAIM_CALL.findall(line):
             # The claim's own section: the nearest heading above it, with its subsections.
-            start, end, title = max((s for s in sections if s[0] <= n), key=lambda s: s[0])
+            start, end, title = [s for s in sections if s[0] <= n][-1]
             bound = re.compile(rf"""\b(?:by_state|holds)\(\s*["']{re.escape(cid)}["']""")
             if not bound.search("\n".join(lines[start:end])):
                 out.append((n + 1, title, cid))
