@@ -355,3 +355,30 @@ def test_a_badge_on_the_pages_first_line_or_before_any_heading_is_judged_by_its_
     assert review.unbound_claims("# Bear\n\n{{ claim(\"x\") }} {% if holds(\"x\") %}a{% else %}b{% endif %}\n") == []
     assert review.unbound_claims("{{ claim(\"x\") }} Intro.\n\n## Later\n\n{% if holds(\"x\") %}a{% endif %}\n") \
         == [(1, "", "x")]
+
+
+def test_a_dash_left_in_rendered_prose_is_found_but_not_in_tables_or_key_numbers():
+    from build_data.prose.naked import placeholders
+
+    rendered = ('Intro.\n\nThe spread is <span class="na metric" title="no data" data-key="hy_spread.latest">—</span>'
+                '<small class="na-reason"> (not available: no data)</small>.\n\n'
+                '<div class="table-wrap x"><table><tr><td><span class="na metric" data-key="xlre.ret_1m">—</span>'
+                '</td></tr></table></div>\n'
+                '<span class="key-numbers"><span class="na metric" data-key="rut.ret_1y">—</span></span>\n'
+                '```\n<span class="na metric" data-key="in.code">—</span>\n```\n')
+    assert placeholders(rendered) == [(3, "hy_spread.latest")]
+
+
+def test_the_site_build_warns_about_a_dash_in_a_sentence(tmp_path, vendor):
+    page = ("---\ndescription: x\n---\n# Notes\n\nOne-year return: {{ metric(\"rut.ret_1y\") }}.\n\n"
+            "{% call needs() %}Guarded: {{ metric(\"rut.ret_1y\") }}.{% endcall %}\n")
+    site = make_site(tmp_path / "site", vendor=vendor, pages={"notes.md": page})
+    run = site.build()
+    assert run.returncode == 0, run.stderr[-2000:]
+    warnings = [line for line in run.stderr.splitlines() if "placeholder in prose" in line]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("WARNING -  placeholder in prose: notes.md, line 3 of the rendered page: "
+                                  "'rut.ret_1y' has no value")
+    assert '{% call needs("rut.ret_1y") %}' in warnings[0]
+    html = (site.site / "notes" / "index.html").read_text()
+    assert "Guarded" not in html and 'data-missing="rut.ret_1y"' in html

@@ -171,7 +171,7 @@ def prose_warnings(markdown: str, page: str, as_of: str, first_line: int = 1) ->
            f"{{% call(ok) by_state(\"{cid}\") %}}…{{% endcall %}} (or a neutral text and {{% if holds(\"{cid}\") %}})"
            for n, section, cid in [(n + shift, s, c) for n, s, c in unbound_claims(markdown)]]
     out += [f"overdue passage: {page}, line {n}: until(\"{d}\") has passed (data as of {as_of}); the page shows "
-            f"its after-text: rewrite the passage" for n, d in [(n + shift, d) for n, d in overdue(markdown, as_of)]]
+            f"its after-text (or drops the passage): rewrite it" for n, d in [(n + shift, d) for n, d in overdue(markdown, as_of)]]
     return out
 
 
