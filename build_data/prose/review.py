@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from build_data.errors import BuildError
+from build_data.prose.naked import MACROS_OFF
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,6 @@ def dated_passages(markdown: str) -> list[tuple[int, str]]:
 def overdue(markdown: str, as_of: str) -> list[tuple[int, str]]:
     """The dated passages whose day has come by `as_of` (the page shows their after-text)."""
     return [(n, d) for n, d in dated_passages(markdown) if d <= as_of]
-
-
-MACROS_OFF = re.compile(r"---\n(?:.*\n)*?render_macros:\s*false\s*\n(?:.*\n)*?---\n")
 
 
 def prose_warnings(markdown: str, page: str, as_of: str, first_line: int = 1) -> list[str]:
