@@ -63,7 +63,8 @@ def _build_options(p: argparse.ArgumentParser) -> None:
                    help="the site's Markdown pages, whose `rests_on` front matter ties sections to claims "
                         "(default: the site's docs_dir)")
     g.add_argument("--strict-claims", action="store_true",
-                   help="fail if a page section rests on a claim that no longer holds")
+                   help="fail if a page section rests on a claim that no longer holds, a claim badge's section has "
+                        "no state-aware text, or a dated passage (until) is overdue")
     g.add_argument("--if-missing", action="store_true",
                    help="for previews: keep the site's last snapshot if it has one; else build without the network, "
                         "from the cache if it holds prices, else from the sample")
@@ -258,12 +259,14 @@ def cmd_build(args) -> int:
         previous = _previous_snapshot(args.out)
         snap, chart_list = build(_options(args), universe, facts)
         reviews = review.under_review(snap, args.pages)
+        prose = review.prose_report(snap, args.pages)
         for line in (claims_report(snap, previous) + review.report_lines(reviews)
-                     + expired_facts_report(snap, args.verbose)):
+                     + [f"  warning: {p}" for p in prose] + expired_facts_report(snap, args.verbose)):
             stderr_log(line)
-        if reviews and args.strict_claims:
-            raise BuildError(f"{len(reviews)} page section(s) rest on claims that no longer hold (--strict-claims); "
-                             "nothing written")
+        if (reviews or prose) and args.strict_claims:
+            what = [f"{len(reviews)} page section(s) rest on claims that no longer hold"] if reviews else []
+            what += [f"{len(prose)} claim badge(s) without state-aware text or overdue dated passage(s)"] if prose else []
+            raise BuildError(f"{'; '.join(what)} (--strict-claims); nothing written")
         render.publish(args.out, snapshot.to_json(snap), chart_list, stderr_log, changes=snap["changes"],
                        site_url=args.site_url, site_name=args.site.name, feed_folder=args.site.out_in_site)
     nulls = [k for k, v in snap["metrics"].items() if v["value"] is None]

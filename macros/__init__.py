@@ -20,7 +20,7 @@ import functools  # noqa: E402
 import inspect  # noqa: E402
 
 from build_data import formatting  # noqa: E402
-from build_data.prose import naked  # noqa: E402
+from build_data.prose import naked, review  # noqa: E402
 from build_data.publish.contract import STAMP  # noqa: E402
 from build_data.site import DEFAULT_SNAPSHOT  # noqa: E402
 
@@ -29,10 +29,11 @@ from .html import TEMPLATES, T  # noqa: E402
 from .snapshot import MacroError, PageRef, Snapshot, SnapshotError  # noqa: E402
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
-MACROS = ("metric", "period", "holds", "key_numbers", "asof", "data_status", "chart", "claim", "threshold", "claims_tally",
+MACROS = ("metric", "period", "holds", "by_state", "needs", "until", "key_numbers", "asof", "data_status", "chart", "claim", "threshold", "claims_tally",
           "watch_table",
           "fact", "changes_list", "sector_table", "levels_table", "targets_table", "series_table", "revisions_table", "metrics_table",
           "metric_reference", "config_reference")
+BLOCK_MACROS = ("by_state", "needs", "until")
 # Jinja filters for numbers an author writes into a page: {{ 0.0776 | pct }} -> 7.8%.
 FILTERS = {name: getattr(formatting, f"fmt_{name}") for name in ("pct", "signed_pct", "pp", "price", "compact",
                                                                    "number", "date")}
@@ -64,7 +65,8 @@ def describe(macros: dict) -> str:
     `metric(key, [fmt])`) and the first paragraph of each docstring."""
     rows = []
     for name, func in macros.items():
-        params = inspect.signature(func).parameters.values()
+        # `caller` is Jinja's, for a {% call %} block: not an argument an author passes.
+        params = [p for p in inspect.signature(func).parameters.values() if p.name != "caller"]
         sig = ", ".join(p.name if p.default is inspect.Parameter.empty else f"[{p.name}]" for p in params)
         rows.append([f"{name}({sig})", " ".join((inspect.getdoc(func) or "").split("\n\n", 1)[0].split())])
     return T.reference_table("macro-reference", ["Macro", "What it shows"], rows)
@@ -111,7 +113,9 @@ def define_env(env):
         raise _build_error(str(e)) from None
     _loaded["snapshot"] = snap
     snap.current_page = lambda: page_ref(env)
-    macros = {name: _reusing(snap, name, getattr(snap, name)) for name in MACROS}
+    # Block macros ({% call %}) render the caller's body: their output is not theirs to reuse.
+    macros = {name: getattr(snap, name) if name in BLOCK_MACROS else _reusing(snap, name, getattr(snap, name))
+              for name in MACROS}
     for name, func in macros.items():
         env.macro(func, name)
 
@@ -154,7 +158,9 @@ def on_pre_page_macros(env):
     except OSError:
         source = ""
     first = errors.front_matter_lines(source, env.markdown) + 1
-    for warning in naked.warnings(env.markdown, _loaded["snapshot"].data, src, first):
+    data = _loaded["snapshot"].data
+    for warning in naked.warnings(env.markdown, data, src, first) + review.prose_warnings(
+            env.markdown, src, data["as_of"], first):
         print(f"WARNING -  {warning}", file=sys.stderr)
 
 
@@ -165,6 +171,11 @@ def on_post_page_macros(env):
     meta = getattr(page, "meta", None) or {}
     _dump_rendered(env, page)
     src = page_ref(env).src
+    if meta.get("render_macros") is not False:
+        for n, key in naked.placeholders(env.markdown):
+            print(f"WARNING -  placeholder in prose: {src}, line {n} of the rendered page: {key!r} has no value "
+                  f"and its sentence shows a dash; wrap the sentence in {{% call needs(\"{key}\") %}}…{{% endcall %}}",
+                  file=sys.stderr)
     if src in errors.FAILED_PAGES:
         # A macro failed: the page is now its error block, without the sections `rests_on` names.
         errors.FAILED_PAGES.discard(src)

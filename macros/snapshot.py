@@ -9,6 +9,7 @@ An unknown key raises an error that names the page, the key and the closest vali
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import difflib
 import html
 import os
@@ -16,6 +17,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from markupsafe import Markup
 
 from build_data.errors import BuildError
 from build_data.site import GENERATED
@@ -36,6 +39,17 @@ NO_REASON = "not available in this snapshot"
 NOTE_REF = re.compile(r'<sup class="note-ref" data-note="(metric|fact|na|claim|watch):([^"<>]+)"></sup>')
 # How many numbers a note on a missing value names before "and N more".
 NOTE_ITEMS = 6
+# What a by_state() block shows while its claim can't be checked, when the author wrote no line.
+NO_VERDICT = "This argument waits for its number: no verdict either way until it can be checked again."
+
+
+# The key of a metric that rendered as the "not available" dash (templates/fragments.html `na`).
+NA_KEY = re.compile(r'<span class="na metric"[^>]*? data-key="([^"]+)"')
+
+
+def _arity(caller) -> int:
+    """How many arguments a {% call(x) ... %} block takes (Jinja's Macro.arguments)."""
+    return len(getattr(caller, "arguments", ()) or ())
 
 
 class MacroError(LookupError):
@@ -295,6 +309,10 @@ class Snapshot:
         threshold = c.get("threshold")
         if threshold is not None:
             threshold = self._in_unit_of(c["metric"], threshold, call, c.get("fmt"))
+        if state == "unknown":
+            # Never a definite sentence: the claim's name, and why there is no verdict.
+            reason = c.get("reason") or self.data["metrics"].get(c["metric"], {}).get("reason")
+            return T.claim(id, c["title"], state, None, threshold, reason)
         return T.claim(id, c.get("text") or c["title"], state, value, threshold)
 
     def threshold(self, id: str, which: str = "threshold") -> str:
@@ -320,6 +338,79 @@ class Snapshot:
         """Whether a claim holds at this build: true, false, or none when it can't be checked.
         For prose in the author's own words: {% if holds("overbought") %} … {% else %} … {% endif %}."""
         return self.lookup("claims", id, f"holds({id!r})").get("holds")
+
+    def by_state(self, id: str, holds: str | None = None, fails: str | None = None, unknown: str | None = None,
+                 caller=None) -> str:
+        """Prose in the author's words for each state of a claim. As a block, the text for both
+        verdicts: {% call(ok) by_state("overbought") %}{% if ok %}…{% else %}…{% endif %}{% endcall %};
+        while the claim can't be checked, the block is replaced by a neutral line (`unknown`, or
+        one of ours; the badge gives the reason). Inline, for a heading or a phrase:
+        by_state("id", holds="…", fails="…", unknown="…")."""
+        call = f"by_state({id!r})"
+        c = self.lookup("claims", id, call)
+        state = CLAIM_STATES[c["holds"]]
+        if caller is not None:
+            if holds is not None or fails is not None:
+                raise self.fail(call, "as a block, write both verdicts inside it ({% if ok %}…{% else %}…{% endif %}); "
+                                      "holds=/fails= are for the inline form")
+            if state == "unknown":
+                return T.unchecked(id, unknown or NO_VERDICT)
+            return caller(c["holds"]) if _arity(caller) else caller()
+        texts = {"holds": holds, "fails": fails, "unknown": unknown}
+        missing = [k for k, v in texts.items() if not isinstance(v, str) or not v.strip()]
+        if missing:
+            raise self.fail(call, f"inline, by_state needs the text for each state: holds=, fails= and unknown= "
+                                  f"(missing: {', '.join(missing)})")
+        return T.state_text(id, state, texts[state])
+
+    def needs(self, *keys: str, caller=None) -> str:
+        """Prose that needs numbers: {% call needs() %}…{% endcall %} shows the passage while every
+        number in it has a value; else one plain line naming what is missing, why, and since when,
+        so a sentence never shows a dash. Keys named, needs("sectors.leader_ytd"), are required
+        too, whether the passage prints them or not."""
+        call = f"needs({', '.join(map(repr, keys))})"
+        if caller is None:
+            raise self.fail(call, "needs wraps the prose it guards: {% call needs(\"key\") %}…{% endcall %}")
+        metrics = {k: self.lookup("metrics", k, call) for k in keys}
+        body = caller()
+        # The passage's own metric() calls count too: a number it shows as a dash is missing.
+        for key in NA_KEY.findall(str(body)):
+            metrics.setdefault(key, self.data["metrics"][key])
+        missing = [self._missing(k, m) for k, m in metrics.items() if m["value"] is None]
+        return T.missing(missing) if missing else body
+
+    def _missing(self, key: str, m: dict) -> dict:
+        """What needs() says of a missing metric: its label, reason, and since when it is missing
+        (the last observation of the series it comes from, else the date the build looked)."""
+        status = self.data.get("series_status") or {}
+        aliases = [a for a in key.split(".", 1)[0].split("_vs_") if a in status]
+        lasts = [status[a].get("last") for a in aliases]
+        as_of = m.get("as_of") or self.data["as_of"]
+        behind = sorted(d for d in lasts if d and d < as_of)
+        since, word = (behind[0], "no data since") if behind else (as_of, "as of")
+        return {"key": key, "label": m.get("label") or key, "reason": m.get("reason") or "not available",
+                "since": since, "since_word": word}
+
+    def until(self, date: str, after: str | None = None, caller=None) -> str:
+        """A passage about a dated event, shown until that day: {% call until("2026-03-18",
+        after="The March meeting has passed.") %}the March meeting is the first test{% endcall %}.
+        From that day on the page shows `after` (or nothing), and the build lists the passage as
+        overdue. With {% call(past) until(…) %} the block writes both texts itself."""
+        call = f"until({date!r})"
+        try:
+            day = dt.date.fromisoformat(str(date))
+        except ValueError:
+            raise self.fail(call, "the date is YYYY-MM-DD, e.g. until(\"2026-03-18\")") from None
+        if caller is None:
+            raise self.fail(call, "until wraps the passage it dates: {% call until(\"2026-03-18\", after=\"…\") %}…{% endcall %}")
+        past = dt.date.fromisoformat(self.data["as_of"]) >= day
+        if _arity(caller):
+            if after is not None:
+                raise self.fail(call, "write the after-text inside the block ({% if past %}…{% endif %}) or as after=, not both")
+            return caller(past)
+        if not past:
+            return caller()
+        return Markup(after or "")
 
     def under_review(self, markdown: str, meta: dict) -> str:
         """The page with an "under review" note under each section whose claims (front matter

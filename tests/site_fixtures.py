@@ -56,17 +56,24 @@ The Russell 2000 is {{ metric("rut.ret_ytd", "signed_pct") }} this year as of {{
 
 ## Leadership {#leadership}
 
-{{ claim("beats_spx") }} The Russell 2000 leads the S&P 500 by
+{{ claim("beats_spx") }} {% call(ok) by_state("beats_spx") %}{% if ok %}The Russell 2000 leads{% else %}The
+Russell 2000 trails{% endif %}{% endcall %} the S&P 500 by
 {{ metric("rut_vs_spx.ret_ytd_spread", "pp") }} ({{ metric("rut_vs_spx.ret_ytd_spread", "bp") }}) this year,
 {{ metric("rut_vs_spx.outperf_streak") }} sessions in a row.
 
 !!! note "Conviction"
     {{ claim("volume_confirms") }} IWM traded {{ metric("iwm.volume") }} shares against an average of
     {{ metric("iwm.volume_avg_63") }}, a ratio of {{ metric("iwm.volume_ratio") }}.
+    {% call(ok) by_state("volume_confirms") %}{% if ok %}Buyers show up.{% else %}Buyers stay away.{% endif %}{% endcall %}
 
     {{ key_numbers(["iwm.volume", ["iwm.volume_avg_63", "int"], "iwm.volume_ratio"]) }}
 
-{{ claim("one_year") }} One-year return: {{ metric("rut.ret_1y") }}.
+### {{ by_state("one_year", holds="A year of gains", fails="A year of losses", unknown="The year so far") }} { #one-year }
+
+{{ claim("one_year") }} {% call by_state("one_year", unknown="The one-year trend can't be read yet.") %}The
+year tells.{% endcall %} {% call needs() %}One-year return: {{ metric("rut.ret_1y") }}.{% endcall %}
+{% call until("2026-02-01", after="The January review has passed.") %}The January review is next.{% endcall %}
+{% call(past) until("2099-01-01") %}{% if past %}Long gone.{% else %}Still ahead.{% endif %}{% endcall %}
 
 {{ chart("rut_vs_spx") }}
 
@@ -129,7 +136,7 @@ Record close on {{ metric("rut.record_date") }} ({{ metric("rut.record_date", "m
 {{ metric("rut.sessions_since_record") }} sessions ago. Above the 50-day average: {{ metric("rut.above_sma_50") }}.
 Leader: {{ metric("sectors.leader_ytd") }}. Close {{ metric("rut.close") }}, {{ metric("rut.close", "compact") }},
 {{ metric("rut.close", "int") }}, {{ metric("rut.close", "number") }}. RSI {{ metric("rut.rsi_14", "int") }}.
-Claims {{ metric("claims.latest") }} ({{ metric("claims.latest", "int") }}). Huge {{ metric("breadth.dispersion_1m") }},
+Claims {{ metric("claims.latest") }} (week: {{ period("claims.latest") }}) ({{ metric("claims.latest", "int") }}). Huge {{ metric("breadth.dispersion_1m") }},
 tiny {{ metric("tiny.ratio") }}. One day {{ metric("rut.ret_1d") }} / {{ metric("rut.ret_1d", "signed_pct") }}.
 Filters: {{ 0.0776 | pct }}, {{ -0.032 | signed_pct }}, {{ 2610.4 | price }}, {{ 40500000 | compact }}.
 
@@ -152,7 +159,7 @@ Filters: {{ 0.0776 | pct }}, {{ -0.032 | signed_pct }}, {{ 2610.4 | price }}, {{
 
 {{ chart("rut_vs_spx") }}
 
-Missing value: {{ metric("xlre.ret_1m") }}.
+{% call needs() %}Missing value: {{ metric("xlre.ret_1m") }}.{% endcall %}
 """,
 }
 
@@ -261,7 +268,7 @@ class Spans(HTMLParser):
 def tagged_values(html: str) -> list[dict]:
     """Every metric / fact / watch-value element in a page, with its visible text."""
     # Drop screen-reader-only text first: the visible text is what the numbers test compares.
-    visible_html = re.sub(r'<span class="visually-hidden">[^<]*</span>', "", html)
+    visible_html = re.sub(r'<span class="visually-hidden">[^<]*</span>|<small class="na-reason">[^<]*</small>', "", html)
     # And the note markers after a number: the number's text is compared, its note is not part of it.
     visible_html = re.sub(r'<sup class="note-ref">.*?</sup>', "", visible_html)
     parser = Spans()

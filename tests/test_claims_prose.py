@@ -35,13 +35,13 @@ def test_a_section_resting_on_a_flipped_claim_is_under_review(flipped):
     _, snap, page = flipped
     claim = snap["claims"]["overbought"]
     assert claim["holds"] is False  # the premise of this date
-    note = notes(page)["Momentum is stretched"]
+    note = notes(page)["Momentum"]
     assert "Under review:" in note and "<em>Momentum is stretched</em> no longer holds" in note
     if claim["since"]:
         assert f'since <time datetime="{claim["since"]}">' in note
     # Placed under its own heading, before the section's text.
-    heading = page.index('id="momentum-is-stretched"')
-    assert heading < page.index('data-section="Momentum is stretched"') < page.index('data-claim="overbought"')
+    heading = page.index('id="momentum"')
+    assert heading < page.index('data-section="Momentum"') < page.index('data-claim="overbought"')
 
 
 def test_every_section_of_the_bear_case_follows_its_claims(flipped):
@@ -69,7 +69,7 @@ def test_the_build_report_lists_sections_under_review_and_strict_claims_fails(tm
     args = ["--source", "sample", "--as-of", AFTER_FLIP, "--cache-dir", str(tmp_path / "c")]
     run = cli(*args, "--out", str(tmp_path / "out"))
     assert run.returncode == 0
-    assert "under review: bear-case.md, section 'Momentum is stretched': 'overbought' (Momentum is stretched)" \
+    assert "under review: bear-case.md, section 'Momentum': 'overbought' (Momentum is stretched)" \
            " no longer holds" in run.stderr
     strict = cli(*args, "--out", str(tmp_path / "strict"), "--strict-claims")
     assert strict.returncode == 1
@@ -78,7 +78,7 @@ def test_the_build_report_lists_sections_under_review_and_strict_claims_fails(tm
     issues = json.loads(cli("review", "--out", str(tmp_path / "out")).stdout)
     by_claim = {i["claim"]: i for i in issues}
     assert "Momentum is stretched (overbought) no longer holds" in by_claim["overbought"]["title"]
-    assert '- `docs/bear-case.md`, section "Momentum is stretched"' in by_claim["overbought"]["body"]
+    assert '- `docs/bear-case.md`, section "Momentum"' in by_claim["overbought"]["body"]
 
 
 def test_issue_body_names_every_section_resting_on_the_claim():
@@ -174,3 +174,211 @@ def test_a_naked_threshold_suggests_a_valid_threshold_call_that_prints_it():
     rsi = f.format_value(data["metrics"]["rut.rsi_14"]["value"], "index")
     (warning,) = naked.warnings(f"RSI-14 is {rsi} today.", data, "x.md")
     assert warning.endswith('write {{ metric("rut.rsi_14") }} so it follows the data')
+
+
+# ---------------------------------------------------------------- worked cases: the argument follows the data
+
+GOLDEN = REPO / "tests" / "golden" / "sample-2026-01-15.json"
+
+
+def render_page(name: str, change=None) -> str:
+    """A default page (docs/NAME) rendered by the page macros over the golden snapshot, after
+    `change(data)` edits the snapshot as a later build would see it. Jinja as mkdocs-macros sets
+    it up; the page's charts are left out (the golden snapshot has no chart drawings)."""
+    import jinja2
+
+    from macros import MACROS
+    from macros.snapshot import PageRef, Snapshot
+
+    snap = Snapshot.load(GOLDEN)
+    if change:
+        change(snap.data)
+    snap.current_page = lambda: PageRef(name, name.removesuffix(".md") + "/")
+    env = jinja2.Environment(comment_start_string="{##", comment_end_string="##}", undefined=jinja2.StrictUndefined)
+    env.globals.update({n: getattr(snap, n) for n in MACROS})
+    body = (REPO / "docs" / name).read_text().split("\n---\n", 1)[1]
+    return env.from_string(re.sub(r"\{\{ chart\([^)]*\) \}\}", "", body)).render()
+
+
+def section(page: str, anchor: str) -> str:
+    """The rendered Markdown of the section whose heading carries `{ #anchor }`, heading included."""
+    start = next(m.start() for m in re.finditer(r"^## .*$", page, re.M) if "{ #" + anchor + " }" in m.group(0))
+    end = page.find("\n## ", start + 1)
+    return page[start:end if end > 0 else None]
+
+
+def plain(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", "", html).split())
+
+
+def _set_claim(cid: str, holds):
+    def change(data):
+        data["claims"][cid]["holds"] = holds
+        if holds is None:
+            data["claims"][cid]["reason"] = "no data for Nasdaq-100"
+    return change
+
+
+def test_a_claim_flipping_changes_the_sections_heading_and_text():
+    held, failed, unknown = (section(render_page("bear-case.md", _set_claim("crowded", h)), "crowding")
+                             for h in (True, False, None))
+    heading = {k: plain(s.split("\n", 1)[0]) for k, s in (("holds", held), ("fails", failed), ("unknown", unknown))}
+    assert heading == {"holds": "## A crowded trade { #crowding }", "fails": "## Not a crowded trade yet { #crowding }",
+                       "unknown": "## Small caps against the Nasdaq-100 { #crowding }"}
+    # The source articles' reading: small caps outpacing the Nasdaq-100 is the crowded trade.
+    assert "read small caps outpacing the Nasdaq-100 as a crowded trade" in plain(held)
+    assert "Large-cap tech still sets the pace" in plain(failed) and "crowded trade the articles" in plain(failed)
+    assert "read small caps outpacing" not in plain(failed) and "Large-cap tech still" not in plain(held)
+    assert 'data-claim-state="holds" data-for="crowded"' in held and 'data-claim-state="fails"' in failed
+
+
+def test_a_claim_that_cant_be_checked_gets_a_neutral_line_with_its_reason_and_no_definite_sentence():
+    data = json.loads(GOLDEN.read_text())["claims"]["crowded"]
+    text = section(render_page("bear-case.md", _set_claim("crowded", None)), "crowding")
+    assert "can't be checked" in text
+    assert "(no verdict: no data for Nasdaq-100; threshold 0.0 pp)" in plain(text)  # visible, not a tooltip
+    assert 'data-claim-state="unknown" data-for="crowded"' in text and "no verdict either way" in plain(text)
+    for sentence in ("Over three months the Russell 2000", "crowded trade:", "Large-cap tech still sets the pace"):
+        assert sentence not in plain(text), sentence
+    assert data["title"] in plain(text)  # the claim named, not asserted
+
+
+def test_a_missing_series_gives_the_fallback_line_with_its_reason_and_date():
+    def hy_spread_ends_early(data):
+        data["metrics"]["hy_spread.latest"].update(value=None, reason="no data: no file BAMLH0A0HYM2.csv")
+        data["series_status"]["hy_spread"]["last"] = "2025-12-31"
+
+    page = render_page("bear-case.md", hy_spread_ends_early)
+    text = plain(section(page, "rates"))
+    assert "The high-yield spread stands at" not in text and "—" not in text
+    assert ("Not available at this close: High-yield OAS, latest (no data: no file BAMLH0A0HYM2.csv; "
+            "no data since Dec 31, 2025).") in text
+    assert plain(section(render_page("bear-case.md"), "rates")).count("The high-yield spread stands at") == 1
+
+
+def test_needs_names_every_missing_number_of_a_sentence_once():
+    def no_sectors(data):
+        for key in ("sectors.leader_ytd", "sectors.laggard_ret_ytd"):
+            data["metrics"][key].update(value=None, reason="no sector fund has a close on 2026-01-15")
+
+    text = plain(render_page("watchlist.md", no_sectors).split("## Sectors", 1)[1].split("## Relative", 1)[0])
+    assert "leading sector fund" not in text and "—" not in text
+    assert text.count("Not available at this close:") == 1
+    assert "Sector leader, YTD (no sector fund has a close on 2026-01-15; as of Jan 15, 2026)" in text
+    assert "Dispersion of one-month returns" in text  # the next sentence has its numbers
+
+
+def _as_of(day):
+    def change(data):
+        data["as_of"] = day
+    return change
+
+
+def test_a_dated_passage_expiring_shows_the_after_text_and_is_listed_as_overdue():
+    source = (REPO / "docs" / "bear-case.md").read_text()
+    before = plain(section(render_page("bear-case.md", _as_of("2026-03-17")), "rates"))
+    after = plain(section(render_page("bear-case.md", _as_of("2026-03-18")), "rates"))
+    assert "the Fed's March meeting (March 17–18, 2026) is the first test" in before
+    assert "has passed" not in before
+    assert "is the first test" not in after and "The March 2026 meeting" in after and "has passed" in after
+    (line, day), = [(n, d) for n, d in review.overdue(source, "2026-03-18") if d == "2026-03-18"]
+    assert source.splitlines()[line - 1].startswith('{% call until("2026-03-18"')
+    assert all(d != "2026-03-18" for _, d in review.overdue(source, "2026-03-17"))
+    warnings = review.prose_warnings(source, "bear-case.md", "2026-08-21")
+    assert f'overdue passage: bear-case.md, line {line}: until("2026-03-18") has passed (data as of 2026-08-21)' \
+           in "\n".join(warnings)
+
+
+def test_a_dated_passage_without_after_text_is_dropped_and_one_with_a_block_writes_both():
+    page = render_page("bull-case.md", _as_of("2026-03-16"))
+    assert "micro-cap fund was up" not in page
+    assert "micro-cap fund was up" in render_page("bull-case.md", _as_of("2026-03-13"))
+    bear_now, bear_2027 = (plain(render_page("bear-case.md", _as_of(d))) for d in ("2026-06-01", "2027-01-11"))
+    assert "outlook of January 2026 implies only" in bear_now and "this year the index has returned" in bear_now
+    assert "its twelve months have run" in bear_2027 and "implies only" not in bear_2027
+
+
+def test_the_review_warns_on_a_badge_section_without_state_aware_text():
+    page = ("---\ndescription: x\n---\n# Bull\n\n## Leadership\n\n{{ claim(\"rotation\") }} Small caps lead.\n\n"
+            "## Trend\n\n{{ claim(\"trend\") }} {% call(ok) by_state(\"trend\") %}{% if ok %}Up.{% else %}Down."
+            "{% endif %}{% endcall %}\n\n## Breakout\n\n{{ claim(\"breakout\") }}\n\n### Detail\n\n"
+            "{% if holds(\"breakout\") %}Held.{% else %}Lost.{% endif %}\n\n"
+            "```\n{{ claim(\"near_record\") }} in code is an example\n```\n")
+    assert review.unbound_claims(page) == [(8, "Leadership", "rotation")]
+    (warning,) = review.prose_warnings(page, "bull-case.md", "2026-01-15")
+    assert warning.startswith("claim without state-aware text: bull-case.md, line 8, section 'Leadership': "
+                              "the badge of claim 'rotation'")
+    assert '{% call(ok) by_state("rotation") %}' in warning
+    # Every default page, and the scaffold's, writes each badge's argument for each state.
+    for folder in (REPO / "docs", REPO / "build_data" / "scaffold" / "template" / "docs"):
+        for path in sorted(folder.glob("*.md")):
+            assert review.unbound_claims(path.read_text()) == [], path
+
+
+def test_strict_claims_fails_on_unbound_badges_and_overdue_passages(tmp_path):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "bull.md").write_text("# Bull\n\n## Leadership\n\n{{ claim(\"rotation\") }} Small caps lead.\n\n"
+                                   "{% call until(\"2026-01-02\") %}The January data is due.{% endcall %}\n")
+    args = ["--source", "sample", "--as-of", "2026-01-16", "--cache-dir", str(tmp_path / "c"), "--pages", str(pages)]
+    run = cli(*args, "--out", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stderr
+    assert "warning: claim without state-aware text: bull.md, line 5, section 'Leadership'" in run.stderr
+    assert 'warning: overdue passage: bull.md, line 7: until("2026-01-02") has passed (data as of 2026-01-16)' in run.stderr
+    strict = cli(*args, "--out", str(tmp_path / "strict"), "--strict-claims")
+    assert strict.returncode == 1
+    last = strict.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "2 claim badge(s) without state-aware text or overdue" in last
+    assert not (tmp_path / "strict" / "metrics.json").exists()
+
+
+def test_block_macros_explain_a_wrong_call():
+    import jinja2
+
+    from macros.snapshot import MacroError, Snapshot
+
+    snap = Snapshot.load(GOLDEN)
+    env = jinja2.Environment()
+    env.globals.update(by_state=snap.by_state, needs=snap.needs, until=snap.until)
+    for source, expect in [
+        ('{{ by_state("crowded", holds="a") }}', "missing: fails, unknown"),
+        ('{% call by_state("crowdd") %}x{% endcall %}', "closest valid keys: 'crowded'"),
+        ('{% call needs("rut.rsi14") %}x{% endcall %}', "'rut.rsi_14'"),
+        ('{% call until("18 March") %}x{% endcall %}', "YYYY-MM-DD"),
+        ('{{ until("2026-03-18") }}', "until wraps the passage"),
+    ]:
+        with pytest.raises(MacroError, match=re.escape(expect)):
+            env.from_string(source).render()
+
+
+def test_a_badge_on_the_pages_first_line_or_before_any_heading_is_judged_by_its_own_section():
+    assert review.unbound_claims("# Bear\n\n{{ claim(\"x\") }} {% if holds(\"x\") %}a{% else %}b{% endif %}\n") == []
+    assert review.unbound_claims("{{ claim(\"x\") }} Intro.\n\n## Later\n\n{% if holds(\"x\") %}a{% endif %}\n") \
+        == [(1, "", "x")]
+
+
+def test_a_dash_left_in_rendered_prose_is_found_but_not_in_tables_or_key_numbers():
+    from build_data.prose.naked import placeholders
+
+    rendered = ('Intro.\n\nThe spread is <span class="na metric" title="no data" data-key="hy_spread.latest">—</span>'
+                '<small class="na-reason"> (not available: no data)</small>.\n\n'
+                '<div class="table-wrap x"><table><tr><td><span class="na metric" data-key="xlre.ret_1m">—</span>'
+                '</td></tr></table></div>\n'
+                '<span class="key-numbers"><span class="na metric" data-key="rut.ret_1y">—</span></span>\n'
+                '```\n<span class="na metric" data-key="in.code">—</span>\n```\n')
+    assert placeholders(rendered) == [(3, "hy_spread.latest")]
+
+
+def test_the_site_build_warns_about_a_dash_in_a_sentence(tmp_path, vendor):
+    page = ("---\ndescription: x\n---\n# Notes\n\nOne-year return: {{ metric(\"rut.ret_1y\") }}.\n\n"
+            "{% call needs() %}Guarded: {{ metric(\"rut.ret_1y\") }}.{% endcall %}\n")
+    site = make_site(tmp_path / "site", vendor=vendor, pages={"notes.md": page})
+    run = site.build()
+    assert run.returncode == 0, run.stderr[-2000:]
+    warnings = [line for line in run.stderr.splitlines() if "placeholder in prose" in line]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("WARNING -  placeholder in prose: notes.md, line 3 of the rendered page: "
+                                  "'rut.ret_1y' has no value")
+    assert '{% call needs("rut.ret_1y") %}' in warnings[0]
+    html = (site.site / "notes" / "index.html").read_text()
+    assert "Guarded" not in html and 'data-missing="rut.ret_1y"' in html

@@ -329,7 +329,8 @@ def test_a_claim_or_watch_item_gives_its_own_reason_when_its_value_is_missing(tm
     snap = snapshot_at(tmp_path, data)
     notes = html_mod.unescape(snap.source_notes(snap.watch_table() + snap.claim("one_year")))
     assert "10-year below 4%: not available: the 10-year series ended on Jan 9." in notes
-    assert f"{data['claims']['one_year']['title']}: not available: needs a year of history." in notes
+    # A claim that can't be checked says why in its own words, beside its badge (no dash, no note).
+    assert "(no verdict: needs a year of history; threshold 10.0%)" in notes
     with pytest.raises(MacroError):
         snap.watch_table("risks")
 

@@ -92,6 +92,56 @@ def test_claims_on_pages_follow_the_snapshot(sample_site):
         assert match and match.group(1) == badge, cid
 
 
+# The argument pages: every sentence with a number, and every claim badge's section, is theirs.
+ARGUMENT_PAGES = ("bull-case/index.html", "bear-case/index.html", "watchlist/index.html")
+# Headings that state no verdict, read by hand: true whichever way their section's claims go.
+NEUTRAL_HEADINGS = {"The breakout level", "The long-term trend", "Price against its averages", "Distance from the record",
+                    "Micro-caps", "The economy", "Momentum", "Volume behind the rally", "Quality"}
+
+
+def prose_dashes(html: str) -> list[str]:
+    """Paragraphs of the page (not tables, not a strip of key numbers) that show the "not
+    available" dash: a sentence that needed a missing number."""
+    return [p for p in re.findall(r"<p\b[^>]*>(.*?)</p>", html, flags=re.S)
+            if 'class="na' in p and 'class="key-numbers"' not in p]
+
+
+def contradicted_headings(html: str) -> list[str]:
+    """Each h2 section with a claim badge whose heading is neither neutral nor written for the
+    badge's state, and each state-aware phrase that disagrees with its claim's badge."""
+    badges = dict(re.findall(r'data-claim="([^"]+)"><span class="badge badge--(\w+)"', html))
+    problems = [f"{cid}: text for {state}, badge {badges.get(cid)}"
+                for state, cid in re.findall(r'data-claim-state="(\w+)" data-for="([^"]+)"', html)
+                if badges.get(cid) != state]
+    for chunk in html.split("<h2")[1:]:
+        heading, body = chunk.split("</h2>", 1)
+        body = body.split("<h2", 1)[0]
+        ids = re.findall(r'data-claim="([^"]+)"><span class="badge', body)
+        aware = re.findall(r'data-claim-state="\w+" data-for="([^"]+)"', heading)
+        title = re.sub(r"<[^>]+>|¶|&para;", "", heading.split(">", 1)[1]).strip()
+        if ids and not (set(ids) <= set(aware) or title in NEUTRAL_HEADINGS):
+            problems.append(f"heading {title!r} over the badge of {ids}")
+    return problems
+
+
+@pytest.mark.parametrize("day", ["2026-01-16", "2026-05-15", "2026-08-21"])
+def test_the_argument_pages_have_no_prose_dash_and_no_contradicted_heading(tmp_path, day):
+    site, run, snap = real_site(tmp_path / "s", ["--source", "sample", "--as-of", day])
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "placeholder in prose" not in run.stderr and "claim without state-aware text" not in run.stderr
+    pages = site.html_pages()
+    for name in ARGUMENT_PAGES:
+        assert prose_dashes(pages[name]) == [], name
+        assert contradicted_headings(pages[name]) == [], name
+    states = {c["holds"] for c in snap["claims"].values()}
+    assert states <= {True, False}  # the sample checks every claim: the unknown state is the next test's
+    bear = visible_text(pages["bear-case/index.html"])
+    # The March 2026 meeting: a dated passage, then its after-text, listed as overdue by the build.
+    assert ("is the first test" in bear) == (day < "2026-03-18")
+    assert ("The March 2026 meeting, the first test" in bear) == (day >= "2026-03-18")
+    assert ('overdue passage: bear-case.md' in run.stderr) == (day >= "2026-03-18")
+
+
 def test_partial_csv_data_still_builds_and_explains_the_gaps(tmp_path, universe):
     tickers = [s.ticker for s in universe.symbols.values() if s.ticker not in ("IWM", "IWC")]
     folder = write_csv_folder(tmp_path / "data", sample.sample_prices(tickers, dt.date(2026, 1, 16)), {})
@@ -102,7 +152,10 @@ def test_partial_csv_data_still_builds_and_explains_the_gaps(tmp_path, universe)
     assert snap["data_mode"] == "csv"
     bear = pages["bear-case/index.html"]
     assert "Chart unavailable" in bear  # no IWM volume, no macro series
-    assert 'title="no data: no file IWM.csv in the data folder' in bear
+    # A sentence that needs IWM's volume gives way to one line naming what is missing and why.
+    assert re.search(r'<span class="missing" data-missing="[^"]*iwm\.volume_ratio[^"]*">Not available at this close: '
+                     r'[^<]*\(no data: no file IWM\.csv in the data folder', bear)
+    assert prose_dashes(bear) == []
     for name, html in pages.items():
         text = visible_text(strip_code(html))
         for pattern, what in BAD:
@@ -334,10 +387,19 @@ def test_any_one_series_missing_still_builds_the_real_site(tmp_path, full_csv, a
     assert any(k.startswith(f"{alias}.") for k in empty)
     for chart in snap["charts"].values():
         assert chart["spec"] or chart["reason"]
-    for page, html in site.html_pages().items():
+    pages = site.html_pages()
+    for page, html in pages.items():
         text = visible_text(strip_code(html))
         for pattern, what in BAD:
             assert not pattern.search(text), f"{page}: {what}"
+    # No sentence of the argument shows a dash: needs() names what is missing instead, and no
+    # heading claims what a badge that can't be checked does not say.
+    for name in ARGUMENT_PAGES:
+        assert prose_dashes(pages[name]) == [], name
+        assert contradicted_headings(pages[name]) == [], name
+    assert not [line for line in run.stderr.splitlines() if "placeholder in prose" in line
+                and any(f": {page}, line" in line for page in ("bull-case.md", "bear-case.md", "watchlist.md",
+                                                               "authoring.md"))]
 
 
 def test_methodology_series_table_shows_data_quality_notes(tmp_path, full_csv):

@@ -103,8 +103,18 @@ def test_numbers_on_pages_equal_the_snapshot_after_formatting(built):
 
 
 def test_missing_values_show_their_reason(built):
+    # In a table: the dash, with a note marker; the page's notes give the reason (visible without hover).
+    table = built[2]["bear-case/index.html"]
+    assert re.search(r'data-key="xlre.ret_1m">—\s*<span class="visually-hidden">[^<]*</span></span>'
+                     r'<sup class="note-ref"><a href="#note-\d+"', table)
+    notes = table[table.index('<section class="source-notes"'):]
+    assert "not available: XLRE series is stale: last session 2026-01-09." in notes
+    # In prose: no dash; needs() gives one line naming what is missing, why and since when.
     html = built[2]["deep/nested/charts/index.html"]
-    assert 'title="XLRE series is stale: last session 2026-01-09" data-key="xlre.ret_1m">—' in html
+    line = re.search(r'<span class="missing" data-missing="xlre.ret_1m">(.*?)</span>', html).group(1)
+    assert re.sub(r"<[^>]+>", "", line) == ("Not available at this close: Real Estate 1-month return (XLRE series "
+                                             "is stale: last session 2026-01-09; no data since Jan 9, 2026).")
+    assert "Missing value" not in html and 'class="na' not in html
 
 
 class Refs(HTMLParser):

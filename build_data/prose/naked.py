@@ -100,3 +100,22 @@ def warnings(markdown: str, data: dict, page: str, first_line: int = 1) -> list[
     return [f"naked number in {page}, line {line}: {text!r} is a configured or current figure; "
             f"write {{{{ {macro} }}}}{f' ({NOTES[macro]})' if macro in NOTES else ''} so it follows the data"
             for line, text, macro in naked_numbers(markdown, data, first_line)]
+
+
+# A rendered line that is a table or a strip of key numbers, where a dash (with its reason) may stand.
+_NOT_A_SENTENCE = re.compile(r"\s*<(?:div class=\"table-wrap|span class=\"key-numbers\"|figure)")
+_DASH = re.compile(r'<span class="na[ "][^>]*>')
+_KEY = re.compile(r'data-key="([^"]+)"')
+
+
+def placeholders(rendered: str) -> list[tuple[int, str]]:
+    """(line, metric key) for each "not available" dash in the prose of a page whose macros ran:
+    a sentence that needs a missing number must give way to needs()'s fallback line."""
+    found, fenced = [], False
+    for n, line in enumerate(rendered.splitlines(), start=1):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        if fenced or _NOT_A_SENTENCE.match(line):
+            continue
+        found += [(n, k.group(1) if (k := _KEY.search(m.group(0))) else "?") for m in _DASH.finditer(line)]
+    return found
