@@ -91,7 +91,8 @@ class Snapshot:
         table = self.data[section]
         if not isinstance(key, str) or key not in table:
             near = ", ".join(repr(k) for k in closest(str(key), table)) or "(none: the section is empty)"
-            noun = {"metrics": "metric", "claims": "claim", "facts": "fact", "charts": "chart"}.get(section, section)
+            noun = {"metrics": "metric", "claims": "claim", "facts": "fact", "charts": "chart",
+                    "base_rates": "base rate", "history_notes": "history note"}.get(section, section)
             raise self.fail(call, f"unknown {noun} key {key!r}; closest valid keys: {near}")
         return table[key]
 
@@ -243,7 +244,44 @@ class Snapshot:
         held, failed, unknown = (counts.get(k, 0) for k in ("holds", "fails", "unknown"))
         if not held + failed + unknown:
             raise self.fail(call, f"the snapshot has no claims in group {group!r}")
-        return T.claims_tally(group, f"{group}-case" if label is None else str(label), held, failed, unknown)
+        mine = [c for c in self.data["claims"].values() if c.get("page") == group]
+        failing = [{"title": c["title"], "since": c.get("since")} for c in mine if c.get("holds") is False]
+        unknowns = [{"title": c["title"], "since": None} for c in mine if c.get("holds") is None]
+        week = (self.data.get("summary") or {}).get("since")
+        changed = [{"title": c["title"], "since": c.get("since"),
+                    "verdict": {True: "now holds", False: "no longer holds", None: "can't be checked"}[c.get("holds")]}
+                   for c in mine if week and c.get("previous") is not None and (c.get("since") or "") > week]
+        return T.claims_tally(group, f"{group}-case" if label is None else str(label), held, failed, unknown,
+                              failing, unknowns, changed, week)
+
+    def this_week(self, archive: str | None = "archive/") -> str:
+        """The home page's "this week" summary, written by build_data from this build and the
+        previous week's last session: the week's moves, the claims and watch items that changed,
+        the events the numbers made and the record drought. `archive` is the link to the archive
+        of past weeks, relative to the site root (None: no link)."""
+        summary = self.data.get("summary")
+        if not summary:
+            raise self.fail("this_week()", "the snapshot has no summary; rebuild it with `python -m build_data`")
+        link = None if archive is None else self.page.root + str(archive)
+        return T.this_week(summary["as_of"], summary.get("since"), summary.get("sentences") or [], link)
+
+    def base_rate(self, id: str) -> str:
+        """A claim's or watch item's base rate over the whole history: how often it began, and
+        how the series stood 20 sessions later (share lower, median move), with the number of cases
+        and the start of the data, e.g. `base_rate("overbought")`."""
+        rate = self.lookup("base_rates", id, f"base_rate({id!r})")
+        return T.history_line("base-rate", id, rate["text"])
+
+    def history_note(self, key: str) -> str:
+        """A history figure with its rank and the start of the data it is ranked in:
+        "rut.drought" (the record drought), "records_ytd" (record closes this year),
+        "rut_vs_spx.streak" (a pair's current run)."""
+        call = f"history_note({key!r})"
+        note = self.lookup("history_notes", key, call)
+        if not note.get("text"):
+            return T.history_line("history-note history-note--missing", key,
+                                  "This figure cannot be computed from the data in this build.")
+        return T.history_line("history-note", key, note["text"])
 
     def watch_table(self, kind: str | None = None) -> str:
         """The watchlist: each catalyst or risk with its metric now, the threshold, its status

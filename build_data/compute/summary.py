@@ -135,6 +135,13 @@ def streak_sentence(a: str, b: str, sessions: int, rank: int | None, start: str)
     return f"The {a} has beaten the {b} for {sessions} sessions in a row, {ranked(rank, 'run', start)}."
 
 
+def longest_sentence(a: str, b: str, sessions: int, ended: str, start: str) -> str:
+    """ "The longest run of the Russell 2000 ahead of the S&P 500 since Sep 1987 lasted 14 sessions,
+    ending Jan 14, 2026." """
+    return (f"The longest run of the {a} ahead of the {b} since {f.fmt_month(start)} lasted "
+            f"{f.fmt_int(sessions)} session{'s' if sessions != 1 else ''}, ending {f.fmt_date(ended)}.")
+
+
 def streak_ended_sentence(a: str, b: str, sessions: int, last_day: str) -> str:
     """ "The Russell 2000's 14-session run ahead of the S&P 500 ended after Sep 12, 2026." """
     return f"The {a}\u2019s {sessions}-session run ahead of the {b} ended after {f.fmt_date(last_day)}."
@@ -200,6 +207,10 @@ def history_notes(data, metrics: dict) -> dict[str, dict]:
             which = ranked(rank, "run", start)
             text = f"The {a} has beaten the {b} for {streak} session{'s' if streak != 1 else ''} in a row, {which}."
         out[f"{pair}.streak"] = {"sessions": streak, "rank": rank, "start": start, "text": text}
+        longest, ended = _value(metrics, f"{pair}.longest_outperf_streak"), _value(metrics, f"{pair}.longest_outperf_streak_date")
+        out[f"{pair}.longest"] = {"sessions": longest, "date": ended, "start": start,
+                                  "text": longest_sentence(a, b, longest, ended, start)
+                                  if longest and ended and start else None}
     return out
 
 
