@@ -31,7 +31,7 @@ from .snapshot import MacroError, PageRef, Snapshot, SnapshotError  # noqa: E402
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
 MACROS = ("metric", "holds", "key_numbers", "asof", "data_status", "chart", "claim", "threshold", "claims_tally",
           "this_week", "base_rate", "history_note", "watch_table",
-          "fact", "changes_list", "sector_table", "levels_table", "targets_table", "series_table", "revisions_table", "metrics_table",
+          "fact", "changes_list", "sector_table", "levels_table", "targets_table", "series_table", "data_sources", "revisions_table", "metrics_table",
           "metric_reference", "config_reference")
 # Jinja filters for numbers an author writes into a page: {{ 0.0776 | pct }} -> 7.8%.
 FILTERS = {name: getattr(formatting, f"fmt_{name}") for name in ("pct", "signed_pct", "pp", "price", "compact",

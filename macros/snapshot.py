@@ -29,6 +29,10 @@ SnapshotError = ContractError  # metrics.json is missing, unreadable, or breaks 
 BANNERS = {"live": "Data as of {} (close).", "csv": "Data as of {} (close), from local CSV files.",
            "cache": "Cached data, as of {}.", "sample": "SAMPLE DATA, not real prices."}
 CLAIM_STATES = {True: "holds", False: "fails", None: "unknown"}
+# A series' source as the methodology page names it (series_status "source").
+SOURCE_NAMES = {"yahoo": "Yahoo Finance", "fred": "FRED", "csv": "local CSV files supplied for this build",
+                "cache": "the local cache of earlier fetches", "sample": "the built-in sample generator (not real data)",
+                "none": "no source (missing in this build)"}
 
 
 class MacroError(LookupError):
@@ -368,6 +372,27 @@ class Snapshot:
                  "reason": s.get("reason"), "quality": s.get("quality") or []}
                 for alias, s in self.data["series_status"].items()]
         return T.series_table(rows)
+
+    def data_sources(self) -> str:
+        """Where this build's prices and macro series actually came from (Yahoo Finance, FRED,
+        local CSV files, the cache of earlier fetches, or the sample generator), with how many
+        series each, from the snapshot's series status: never "Yahoo" for a CSV build."""
+        groups: dict[str, dict[str, int]] = {"prices": {}, "macro": {}}
+        for alias, st in self.data["series_status"].items():
+            group = "prices" if f"{alias}.close" in self.data["metrics"] else "macro"
+            where = st.get("source") or "none"
+            if st.get("status") == "missing":
+                where = "none"
+            groups[group][where] = groups[group].get(where, 0) + 1
+        rows = []
+        for group, counts in groups.items():
+            if not counts:
+                continue
+            total = sum(counts.values())
+            parts = [(SOURCE_NAMES.get(src.split(":")[0], src), n) for src, n in
+                     sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+            rows.append({"group": "Prices" if group == "prices" else "Macro series", "total": total, "parts": parts})
+        return T.data_sources(rows)
 
     def revisions_table(self) -> str:
         """Closes the source corrected after they were published, once the build accepted the
