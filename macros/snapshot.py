@@ -258,15 +258,15 @@ class Snapshot:
         return T.claims_tally(group, f"{group}-case" if label is None else str(label), held, failed, unknown,
                               failing, unknowns, changed, week)
 
-    def this_week(self, archive: str | None = "archive/") -> str:
+    def this_week(self, archive: str = "archive/") -> str:
         """The home page's "this week" summary, written by build_data from this build and the
         previous week's last session: the week's moves, the claims and watch items that changed,
         the events the numbers made and the record drought. `archive` is the link to the archive
-        of past weeks, relative to the site root (None: no link)."""
+        of past weeks, relative to the site root ("" for no link)."""
         summary = self.data.get("summary")
         if not summary:
             raise self.fail("this_week()", "the snapshot has no summary; rebuild it with `python -m build_data`")
-        link = None if archive is None else self.page.root + str(archive)
+        link = self.page.root + str(archive) if archive else None
         return T.this_week(summary["as_of"], summary.get("since"), summary.get("sentences") or [], link)
 
     def base_rate(self, id: str) -> str:

@@ -224,7 +224,7 @@ def test_the_sample_build_carries_the_story(sample_snapshot):
     rate = sample_snapshot["base_rates"]["overbought"]
     assert rate["series"] == "rut" and rate["horizon"] == 20 and rate["measured"] <= rate["cases"]
     assert rate["text"].startswith(f"Since {pd.Timestamp(rate['start']).strftime('%b %Y')}, ")
-    assert "rates" not in sample_snapshot["base_rates"]  # a macro claim has no price series to follow
+    assert sample_snapshot["base_rates"]["rates"]["text"].startswith("No base rate for \u201cLong rates stay high\u201d in this build: it rests on a series that is not a price")
     assert "since" in sample_snapshot["history_notes"]["rut_vs_spx.longest"]["text"]
 
 
@@ -243,12 +243,12 @@ def test_this_week_renders_each_sentence_and_links_the_archive(tmp_path):
     out = s.this_week()
     assert out.count('<p class="this-week__line"') == 2 and 'data-kind="moves"' in out
     assert '<a href="../archive/">the archive</a>' in out  # relative to the page (bull-case/)
-    assert "archive" not in s.this_week(archive=None)
+    assert "archive" not in s.this_week(archive="")
 
 
 def test_this_week_without_a_summary_is_an_error_naming_the_rebuild(tmp_path):
     with pytest.raises(MacroError, match="this_week\\(\\): the snapshot has no summary"):
-        _snap(tmp_path).this_week()
+        snapshot_at(tmp_path, {k: v for k, v in load_fixture_snapshot().items() if k != "summary"}).this_week()
 
 
 def test_base_rate_and_history_note_macros(tmp_path):

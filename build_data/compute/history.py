@@ -125,9 +125,16 @@ def _moves_after(data, subject: tuple[str, str | None]) -> pd.Series:
     return forward(data.history(f"{pair}.ret_{HORIZON}d_spread"))
 
 
+def unavailable_text(title: str, why: str) -> str:
+    """The neutral line shown instead of a base rate that cannot be computed."""
+    return f"No base rate for \u201c{title}\u201d in this build: {why}."
+
+
 def base_rates(data, claims: dict, watchlist: dict) -> dict[str, dict]:
-    """The base rate of every claim and watch item whose metric sits on a price series, keyed by
-    its id: the counts (see `base_rate`), the series it is read on, and the sentence."""
+    """The base rate of every claim and watch item, keyed by its id: the counts (see
+    `base_rate`), the series it is read on, and the sentence. An item on no price series (a
+    macro release, a sector basket) or without data gets a neutral sentence saying why, and
+    `reason`."""
     from build_data.compute.values import history
 
     out: dict[str, dict] = {}
@@ -135,19 +142,30 @@ def base_rates(data, claims: dict, watchlist: dict) -> dict[str, dict]:
     items = [("watch", wid, item, watchlist.get(wid, {})) for wid, item in universe.watchlist.items()]
     items += [("claim", cid, item, claims.get(cid, {})) for cid, item in universe.claims.items()]
     for kind, iid, item, shown in items:
+        title = shown.get("title") or item.title
         subject = _subject(data, item.conditions[0].metric)
-        if subject is None or subject[0] not in data.closes.columns:
+        empty = {"kind": kind, "title": title, "series": "", "versus": None, "horizon": HORIZON, "cases": 0,
+                 "measured": 0, "lower": 0, "share_lower": None, "median": None, "start": None, "last": None}
+        if subject is None:
+            why = "it rests on a series that is not a price, so there is no move after it to measure"
+            out[iid] = {**empty, "reason": why, "text": unavailable_text(title, why)}
+            continue
+        a, b = subject
+        if any(s is not None and (s not in data.closes.columns or data.closes[s].isna().all()) for s in (a, b)):
+            gone = next(s for s in (a, b) if s is not None and (s not in data.closes.columns or data.closes[s].isna().all()))
+            why = f"there is no price data for the {data.names.get(gone, gone)}"
+            out[iid] = {**empty, "series": a, "versus": b, "reason": why, "text": unavailable_text(title, why)}
             continue
         histories = {c.metric: history(c.metric, data) for c in item.conditions}
         raw = signals.raw_states(item, histories)
         if raw.empty:
+            why = "its metric has no reading in the available history"
+            out[iid] = {**empty, "series": a, "versus": b, "reason": why, "text": unavailable_text(title, why)}
             continue
         states = signals.confirmed_states(raw, item.confirm)
         if isinstance(item, WatchItem):
             states = (states == 2).astype(float)
         rate = base_rate(states, _moves_after(data, subject))
-        a, b = subject
-        title = shown.get("title") or item.title
         out[iid] = {"kind": kind, "title": title, "series": a, "versus": b, "horizon": HORIZON, **rate,
                     "text": base_rate_text(rate, title=title, verb="triggered" if kind == "watch" else "begun to hold",
                                            subject=f"the {data.names[a]}",
