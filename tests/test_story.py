@@ -148,7 +148,7 @@ def test_event_sentences():
     assert summary.target_sentence("Russell 2000", "2,861 year-end target", "2026-09-14") == \
         "The Russell 2000 reached the 2,861 year-end target on Sep 14, 2026."
     assert summary.sectors_sentence("Energy", 0.031, "Utilities", -0.02) == \
-        "Among the sector funds, Energy led the week (+3.1%) and Utilities trailed (\u22122.0%)."
+        "Among the sector funds, Energy did best this week (+3.1%) and Utilities worst (\u22122.0%)."
 
 
 # ------------------------------------------------------------------ the summary from a worked history
@@ -211,6 +211,18 @@ def test_a_week_in_a_drought_ranks_it_since_the_start_of_the_data(tiny_universe)
                                 "the longest drought since Jan 2026.")
     assert notes["rut.drought"] == {"sessions": 6, "rank": 1, "start": "2026-01-05", "text": lines["drought"]}
     assert notes["records_ytd"]["text"] == "This year the S&P 500 has closed at a record 12 times."  # the first close sets no record
+
+
+def test_a_level_crossed_and_crossed_back_in_the_week_is_no_news(tiny_universe):
+    line = tiny_universe.levels["line"].model_copy(update={"value": 102.5, "label": "102.5 line"})
+    u = tiny_universe.model_copy(update={"levels": {"line": line}})
+    # Jan 16 closed at 102 (below); Jan 20 103 (above), Jan 21 101 (below), Jan 22 100: below again.
+    week, _, _ = _story(u, "2026-01-22")
+    assert "levels" not in {s["kind"] for s in week["sentences"]}
+    # By Jan 23 (107) it ends above: one sentence, dated by the last crossing.
+    week, _, _ = _story(u, "2026-01-23")
+    assert [s["text"] for s in week["sentences"] if s["kind"] == "levels"] == [
+        "The Russell 2000 closed above the 102.5 line on Jan 23, 2026."]
 
 
 def test_the_first_week_of_the_data_has_no_summary(tiny_universe):

@@ -65,11 +65,11 @@ def moves_sentence(moves: list[tuple[str, float | None]], since: str) -> str | N
 
 def sectors_sentence(leader: str | None, leader_ret: float | None, laggard: str | None,
                      laggard_ret: float | None) -> str | None:
-    """ "Among the sector funds, Energy led the week (+3.1%) and Utilities trailed (−2.0%)." """
+    """ "Among the sector funds, Energy did best this week (+3.1%) and Utilities worst (−2.0%)." """
     if leader is None or laggard is None or leader_ret is None or laggard_ret is None or leader == laggard:
         return None
-    return (f"Among the sector funds, {leader} led the week ({f.fmt_signed_pct(leader_ret)}) and "
-            f"{laggard} trailed ({f.fmt_signed_pct(laggard_ret)}).")
+    return (f"Among the sector funds, {leader} did best this week ({f.fmt_signed_pct(leader_ret)}) and "
+            f"{laggard} worst ({f.fmt_signed_pct(laggard_ret)}).")
 
 
 def flips_sentence(flips: list[dict], last: dict | None = None) -> str:
@@ -270,18 +270,16 @@ def week_summary(data, metrics: dict, claims: dict, watchlist: dict) -> dict:
             if level.symbol not in data.closes.columns:
                 continue
             close = data.closes[level.symbol]
-            above = (close > level.value).where(close.notna())
-            was = _at(above, prev)
-            for day in in_week:
-                now = _at(above, day)
-                if now is None or was is None or bool(now) == bool(was):
-                    was = now if now is not None else was
-                    continue
-                if kind == "levels":
-                    add("levels", level_sentence(names[level.symbol], level.label, bool(now), _iso(day)))
-                elif now:
-                    add("targets", target_sentence(names[level.symbol], level.label, _iso(day)))
-                was = now
+            above = (close > level.value).where(close.notna()).reindex([prev, *in_week]).dropna()
+            if len(above) < 2 or bool(above.iloc[0]) == bool(above.iloc[-1]):
+                continue  # the same side as a week ago (back and forth in between is no news)
+            now = bool(above.iloc[-1])
+            switched = above.ne(above.shift()).iloc[1:]
+            day = _iso(switched[switched].index[-1])  # the last crossing to the side it ends on
+            if kind == "levels":
+                add("levels", level_sentence(names[level.symbol], level.label, now, day))
+            elif now:
+                add("targets", target_sentence(names[level.symbol], level.label, day))
     for pair, p in data.universe.pairs.items():
         if p.a not in heads[:1]:
             continue
