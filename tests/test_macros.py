@@ -218,8 +218,10 @@ def test_claims_badges_and_tally(snap):
     # The tally names the claims that do not hold (the one that no longer holds with its date, if any).
     bull = snap.claims_tally("bull")
     assert ">1 of 3 bull-case claims hold; 1 no longer holds (<em>Conviction</em>" in bull
-    assert "1 can&#x27;t be checked (<em>One-year trend</em>).<" in bull
-    assert ">1 of 1 bear-case claims hold.<" in snap.claims_tally("bear")
+    assert "1 can&#x27;t be checked (<em>One-year trend</em>). No change since" in bull
+    # The week the home page's summary covers (the fixture's summary starts after Jan 9).
+    assert ">1 of 1 bear-case claims hold. No change since <time datetime=\"2026-01-09\">Jan 9, 2026</time>.<" \
+        in snap.claims_tally("bear")
 
 
 def test_threshold_prints_the_configured_number_as_the_snapshot_formatted_it(tmp_path):
@@ -273,8 +275,9 @@ def test_claims_tally_counts_any_claim_group(tmp_path):
     data["claims"]["rsi_hot"]["page"] = "semis"
     data["tally"] = {"bull": data["tally"]["bull"], "semis": {"holds": 1, "fails": 0, "unknown": 0}}
     snap = snapshot_at(tmp_path, data)
-    assert '<p class="claims-tally" data-page="semis">1 of 1 semis-case claims hold.</p>' in snap.claims_tally("semis")
-    assert ">1 of 1 chip-stock claims hold.<" in snap.claims_tally("semis", "chip-stock")
+    assert '<p class="claims-tally" data-page="semis">1 of 1 semis-case claims hold. No change since' \
+        in snap.claims_tally("semis")
+    assert ">1 of 1 chip-stock claims hold. No change" in snap.claims_tally("semis", "chip-stock")
     with pytest.raises(MacroError) as e:
         snap.claims_tally("semi")
     assert str(e.value) == ("page bull-case.md: claims_tally('semi'): unknown claim group 'semi'; "
