@@ -110,6 +110,8 @@ def define_env(env):
     except SnapshotError as e:
         raise _build_error(str(e)) from None
     _loaded["snapshot"] = snap
+    if env.conf["extra"].get("archive"):  # an archived week (build_data/archive.py): the list is one level up
+        snap.archive_root = "../"
     snap.current_page = lambda: page_ref(env)
     macros = {name: _reusing(snap, name, getattr(snap, name)) for name in MACROS}
     for name, func in macros.items():

@@ -67,6 +67,9 @@ class Snapshot:
     # The snapshot's folder inside the site ("generated/"), for chart URLs; None outside docs_dir.
     site_folder: str | None = f"{GENERATED}/"
     current_page: Callable[[], PageRef] = field(default=PageRef)
+    # The archive of past weeks, relative to the site root: "archive/" on the current site, "../"
+    # on an archived week (which lives in archive/DATE/); macros/__init__.py sets it.
+    archive_root: str = "archive/"
 
     def __repr__(self) -> str:
         return f"Snapshot({str(self.path)!r})"
@@ -258,15 +261,15 @@ class Snapshot:
         return T.claims_tally(group, f"{group}-case" if label is None else str(label), held, failed, unknown,
                               failing, unknowns, changed, week)
 
-    def this_week(self, archive: str = "archive/") -> str:
+    def this_week(self, archive: bool = True) -> str:
         """The home page's "this week" summary, written by build_data from this build and the
         previous week's last session: the week's moves, the claims and watch items that changed,
-        the events the numbers made and the record drought. `archive` is the link to the archive
-        of past weeks, relative to the site root ("" for no link)."""
+        the events the numbers made and the record drought, then a link to the archive of past
+        weeks (`archive=false` leaves it out)."""
         summary = self.data.get("summary")
         if not summary:
             raise self.fail("this_week()", "the snapshot has no summary; rebuild it with `python -m build_data`")
-        link = self.page.root + str(archive) if archive else None
+        link = self.page.root + self.archive_root if archive else None
         return T.this_week(summary["as_of"], summary.get("since"), summary.get("sentences") or [], link)
 
     def base_rate(self, id: str) -> str:

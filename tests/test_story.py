@@ -255,7 +255,9 @@ def test_this_week_renders_each_sentence_and_links_the_archive(tmp_path):
     out = s.this_week()
     assert out.count('<p class="this-week__line"') == 2 and 'data-kind="moves"' in out
     assert '<a href="../archive/">the archive</a>' in out  # relative to the page (bull-case/)
-    assert "archive" not in s.this_week(archive="")
+    assert "archive" not in s.this_week(archive=False)
+    s.archive_root = "../"  # an archived week links the list of weeks one level up
+    assert '<a href="../../">the archive</a>' in s.this_week()
 
 
 def test_this_week_without_a_summary_is_an_error_naming_the_rebuild(tmp_path):
