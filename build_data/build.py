@@ -8,7 +8,8 @@ import pandas as pd
 
 from build_data import config, sessions
 from build_data.compute import charts as charts_mod
-from build_data.compute import keys, signals, values
+from build_data.compute import history as history_mod
+from build_data.compute import keys, signals, summary, values
 from build_data.fetch.gather import Gathered, Options, gather, stderr_log
 from build_data import policy
 from build_data.publish import render, snapshot
@@ -24,10 +25,13 @@ def build(opts: Options, universe: config.Universe, facts: config.Facts, log=std
     t1 = time.perf_counter()
     metrics, claims, watch, changes = compute(data)
     chart_list = charts_mod.build_charts(data, metrics)
+    story = {"summary": summary.week_summary(data, metrics, claims, watch),
+             "history_notes": summary.history_notes(data, metrics),
+             "base_rates": history_mod.base_rates(data, claims, watch)}
     log(f"compute: {len(metrics)} metrics, {len(chart_list)} charts ({time.perf_counter() - t1:.1f}s)")
     snap = snapshot.assemble(universe=universe, facts=facts, gathered=got, metrics=metrics, claims=claims,
                              watchlist=watch, changes=changes, charts=render.chart_entries(chart_list, universe=universe),
-                             built_at=opts.now)
+                             built_at=opts.now, story=story)
     snap |= policy.verdict(universe=universe, data_mode=got.data_mode, as_of=got.as_of, status=got.status,
                            latest_session=policy.expected_session(universe, opts.now, opts.as_of, got.as_of))
     log(f"publishable: {'yes' if snap['publishable'] else 'no'}: {snap['publishable_reason']}")

@@ -29,9 +29,10 @@ from .html import TEMPLATES, T  # noqa: E402
 from .snapshot import MacroError, PageRef, Snapshot, SnapshotError  # noqa: E402
 
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
-MACROS = ("metric", "period", "holds", "by_state", "needs", "until", "key_numbers", "asof", "data_status", "chart", "claim", "threshold", "claims_tally",
-          "watch_table",
-          "fact", "changes_list", "sector_table", "levels_table", "targets_table", "series_table", "revisions_table", "metrics_table",
+MACROS = ("metric", "period", "holds", "by_state", "needs", "until", "key_numbers", "asof", "data_status", "chart", "claim",
+          "threshold", "claims_tally", "this_week", "base_rate", "history_note", "watch_table",
+          "fact", "changes_list", "sector_table", "levels_table", "targets_table", "series_table", "data_sources",
+          "revisions_table", "metrics_table",
           "metric_reference", "config_reference")
 BLOCK_MACROS = ("by_state", "needs", "until")
 # Jinja filters for numbers an author writes into a page: {{ 0.0776 | pct }} -> 7.8%.
@@ -112,6 +113,8 @@ def define_env(env):
     except SnapshotError as e:
         raise _build_error(str(e)) from None
     _loaded["snapshot"] = snap
+    if env.conf["extra"].get("archive"):  # an archived week (build_data/archive.py): the list is one level up
+        snap.archive_root = "../"
     snap.current_page = lambda: page_ref(env)
     # Block macros ({% call %}) render the caller's body: their output is not theirs to reuse.
     macros = {name: getattr(snap, name) if name in BLOCK_MACROS else _reusing(snap, name, getattr(snap, name))

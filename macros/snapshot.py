@@ -50,6 +50,10 @@ NA_KEY = re.compile(r'<span class="na metric"[^>]*? data-key="([^"]+)"')
 def _arity(caller) -> int:
     """How many arguments a {% call(x) ... %} block takes (Jinja's Macro.arguments)."""
     return len(getattr(caller, "arguments", ()) or ())
+# A series' source as the methodology page names it (series_status "source").
+SOURCE_NAMES = {"yahoo": "Yahoo Finance", "fred": "FRED", "csv": "local CSV files supplied for this build",
+                "cache": "the local cache of earlier fetches", "sample": "the built-in sample generator (not real data)",
+                "none": "no source (missing in this build)"}
 
 
 class MacroError(LookupError):
@@ -84,6 +88,9 @@ class Snapshot:
     # The snapshot's folder inside the site ("generated/"), for chart URLs; None outside docs_dir.
     site_folder: str | None = f"{GENERATED}/"
     current_page: Callable[[], PageRef] = field(default=PageRef)
+    # The archive of past weeks, relative to the site root: "archive/" on the current site, "../"
+    # on an archived week (which lives in archive/DATE/); macros/__init__.py sets it.
+    archive_root: str = "archive/"
 
     def __repr__(self) -> str:
         return f"Snapshot({str(self.path)!r})"
@@ -112,7 +119,8 @@ class Snapshot:
         table = self.data[section]
         if not isinstance(key, str) or key not in table:
             near = ", ".join(repr(k) for k in closest(str(key), table)) or "(none: the section is empty)"
-            noun = {"metrics": "metric", "claims": "claim", "facts": "fact", "charts": "chart"}.get(section, section)
+            noun = {"metrics": "metric", "claims": "claim", "facts": "fact", "charts": "chart",
+                    "base_rates": "base rate", "history_notes": "history note"}.get(section, section)
             raise self.fail(call, f"unknown {noun} key {key!r}; closest valid keys: {near}")
         return table[key]
 
@@ -440,7 +448,44 @@ class Snapshot:
         held, failed, unknown = (counts.get(k, 0) for k in ("holds", "fails", "unknown"))
         if not held + failed + unknown:
             raise self.fail(call, f"the snapshot has no claims in group {group!r}")
-        return T.claims_tally(group, f"{group}-case" if label is None else str(label), held, failed, unknown)
+        mine = [c for c in self.data["claims"].values() if c.get("page") == group]
+        failing = [{"title": c["title"], "since": c.get("since")} for c in mine if c.get("holds") is False]
+        unknowns = [{"title": c["title"], "since": None} for c in mine if c.get("holds") is None]
+        week = (self.data.get("summary") or {}).get("since")
+        changed = [{"title": c["title"], "since": c.get("since"),
+                    "verdict": {True: "now holds", False: "no longer holds", None: "can't be checked"}[c.get("holds")]}
+                   for c in mine if week and c.get("previous") is not None and (c.get("since") or "") > week]
+        return T.claims_tally(group, f"{group}-case" if label is None else str(label), held, failed, unknown,
+                              failing, unknowns, changed, week)
+
+    def this_week(self, archive: bool = True) -> str:
+        """The home page's "this week" summary, written by build_data from this build and the
+        previous week's last session: the week's moves, the claims and watch items that changed,
+        the events the numbers made and the record drought, then a link to the archive of past
+        weeks (`archive=false` leaves it out)."""
+        summary = self.data.get("summary")
+        if not summary:
+            raise self.fail("this_week()", "the snapshot has no summary; rebuild it with `python -m build_data`")
+        link = self.page.root + self.archive_root if archive else None
+        return T.this_week(summary["as_of"], summary.get("since"), summary.get("sentences") or [], link)
+
+    def base_rate(self, id: str) -> str:
+        """A claim's or watch item's base rate over the whole history: how often it began, and
+        how the series stood 20 sessions later (share lower, median move), with the number of cases
+        and the start of the data, e.g. `base_rate("overbought")`."""
+        rate = self.lookup("base_rates", id, f"base_rate({id!r})")
+        return T.history_line("base-rate", id, rate["text"])
+
+    def history_note(self, key: str) -> str:
+        """A history figure with its rank and the start of the data it is ranked in:
+        "rut.drought" (the record drought), "records_ytd" (record closes this year),
+        "rut_vs_spx.streak" (a pair's current run)."""
+        call = f"history_note({key!r})"
+        note = self.lookup("history_notes", key, call)
+        if not note.get("text"):
+            return T.history_line("history-note history-note--missing", key,
+                                  "This figure cannot be computed from the data in this build.")
+        return T.history_line("history-note", key, note["text"])
 
     def watch_table(self, kind: str | None = None) -> str:
         """The watchlist: each catalyst or risk with its metric now, the threshold, its status
@@ -531,6 +576,27 @@ class Snapshot:
                  "period": s.get("period"), "released": s.get("released"), "vintage": s.get("vintage")}
                 for alias, s in self.data["series_status"].items()]
         return T.series_table(rows)
+
+    def data_sources(self) -> str:
+        """Where this build's prices and macro series actually came from (Yahoo Finance, FRED,
+        local CSV files, the cache of earlier fetches, or the sample generator), with how many
+        series each, from the snapshot's series status: never "Yahoo" for a CSV build."""
+        groups: dict[str, dict[str, int]] = {"prices": {}, "macro": {}}
+        for alias, st in self.data["series_status"].items():
+            group = "prices" if f"{alias}.close" in self.data["metrics"] else "macro"
+            where = st.get("source") or "none"
+            if st.get("status") == "missing":
+                where = "none"
+            groups[group][where] = groups[group].get(where, 0) + 1
+        rows = []
+        for group, counts in groups.items():
+            if not counts:
+                continue
+            total = sum(counts.values())
+            parts = [(SOURCE_NAMES.get(src.split(":")[0], src), n) for src, n in
+                     sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+            rows.append({"group": "Prices" if group == "prices" else "Macro series", "total": total, "parts": parts})
+        return T.data_sources(rows)
 
     def revisions_table(self) -> str:
         """Closes the source corrected after they were published, once the build accepted the

@@ -45,6 +45,16 @@ The Russell 2000 is {{ metric("rut.ret_ytd", "signed_pct") }} this year as of {{
 
 {{ key_numbers(["rut.ret_ytd", "spx.ret_ytd", "rut.rsi_14", "rut.sessions_since_record"]) }}
 
+## This week
+
+{{ this_week() }}
+
+{{ history_note("rut.drought") }}
+
+{{ base_rate("rsi_hot") }}
+
+{{ data_sources() }}
+
 ## What changed
 
 {{ changes_list() }}

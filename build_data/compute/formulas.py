@@ -37,6 +37,7 @@ def _horizon(name: str):
 SYMBOL = {
     "close": lambda c: c,
     "ret_1d": m.to_returns,
+    "ret_1w": _horizon("ret_1w"),
     "ret_20d": lambda c: m.to_returns(c, sessions=RETURN_SESSIONS),
     "ret_1m": _horizon("ret_1m"),
     "ret_3m": _horizon("ret_3m"),
@@ -53,6 +54,7 @@ SYMBOL = {
     "record_date": m.to_record_date,
     "pct_from_record": m.to_drawdown,
     "sessions_since_record": m.to_sessions_since_record,
+    "drought_rank": m.to_drought_rank,
     "records_ytd": m.to_records_ytd,
     "high_52w": m.to_range_high,
     "low_52w": m.to_range_low,

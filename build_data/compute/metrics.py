@@ -105,10 +105,17 @@ def ytd_base_date(as_of: pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(year=as_of.year - 1, month=12, day=31)
 
 
+def previous_week_end(as_of: pd.Timestamp) -> pd.Timestamp:
+    """The last day (Sunday) of the calendar week before `as_of`'s: a weekly move starts from
+    the last close on or before it."""
+    return (as_of - pd.Timedelta(days=as_of.weekday() + 1)).normalize()
+
+
 def horizon_base_dates(as_of: pd.Timestamp) -> dict[str, pd.Timestamp]:
     """Base date per return horizon. Month and year horizons are calendar offsets, so '1m'
     on Mar 31 starts from the last close on or before Feb 28."""
     return {
+        "ret_1w": previous_week_end(as_of),
         "ret_1m": as_of - pd.DateOffset(months=1),
         "ret_3m": as_of - pd.DateOffset(months=3),
         "ret_ytd": ytd_base_date(as_of),
@@ -135,6 +142,8 @@ def horizon_base_index(index: pd.DatetimeIndex, horizon: str) -> pd.DatetimeInde
     the same day k months back, clipped to the end of a shorter month (Mar 31 -> Feb 28)."""
     if horizon == "ret_ytd":
         return pd.DatetimeIndex(pd.to_datetime({"year": index.year - 1, "month": 12, "day": 31}))
+    if horizon == "ret_1w":
+        return index.normalize() - pd.to_timedelta(index.weekday + 1, unit="D")
     months = {"ret_1m": 1, "ret_3m": 3, "ret_1y": 12}[horizon]
     total = index.year.to_numpy() * 12 + index.month.to_numpy() - 1 - months
     year, month = total // 12, total % 12 + 1
@@ -191,6 +200,17 @@ def to_sessions_since_record(prices: Prices) -> Prices:
     """Rows since the running record: exchange sessions, as the index is the session calendar."""
     pos = _row_values(prices, np.arange(len(prices), dtype="float64"))
     return pos - _carry(prices, _record_marks(prices), pos)
+
+
+def to_drought_rank(prices: Prices) -> Prices:
+    """The current record drought's rank at every session, over the whole history before it:
+    1 + the number of earlier droughts (runs of sessions without a record close) longer than the
+    current one; NaN on a record day and before the series starts."""
+    if isinstance(prices, pd.DataFrame):
+        return prices.apply(to_drought_rank)
+    since = to_sessions_since_record(prices)
+    known = since.dropna()
+    return to_streak_rank(known).reindex(prices.index)
 
 
 def to_records_ytd(prices: Prices) -> Prices:

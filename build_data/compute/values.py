@@ -377,7 +377,7 @@ def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, 
             reason = (f"no {catalog.READS[family]} on {day}" if none_that_day else r.get("*") or r.get(s.name) or (
                 f"too little history: {n} sessions, needs {s.min_sessions}" if n < s.min_sessions else None))
             if value is None and reason is None:
-                reason = "not computable from the available data"
+                reason = s.empty.format(day=day) if s.empty else "not computable from the available data"
             out.metrics[f"{alias}.{s.name}"] = Metric(None if reason else value, s.unit, s.label.format(name=name),
                                                       day, src, reason)
 

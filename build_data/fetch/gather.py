@@ -243,7 +243,7 @@ def _from_csv(opts, universe, log) -> Gathered:
             else f"none of the {len(tickers)} was found (expected e.g. {next(iter(tickers.values()))}.csv)"))
     end = _end_date(opts, universe)
     return _finish(prices, macro, status, sources, universe, opts, "csv",
-                   f"Built from the CSV files in {folder.name}/.", end, log)
+                   "Built from local CSV files (--source csv).", end, log)
 
 
 def _load_cached(opts, universe, log) -> tuple[dict, dict, dict]:

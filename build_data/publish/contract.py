@@ -162,6 +162,31 @@ def model() -> type:
         when: str                   # when the correction was accepted (fetch time, ISO UTC)
         how: Literal["seen again", "cross-check"]
 
+    class Sentence(_Entry):
+        kind: str
+        text: str
+
+    class Summary(_Entry):
+        as_of: str
+        since: str | None = None
+        sentences: list[Sentence] = []
+
+    class HistoryNote(_Entry):
+        text: str | None = None
+
+    class BaseRate(_Entry):
+        kind: Literal["claim", "watch"]
+        title: str
+        series: str
+        cases: int
+        measured: int
+        lower: int
+        share_lower: float | None = None
+        median: float | None = None
+        start: str | None = None
+        horizon: int
+        text: str
+
     class Snapshot(_Entry):
         schema_: Literal[1] = Field(alias="schema")
         as_of: str
@@ -184,6 +209,12 @@ def model() -> type:
         tally: dict[str, dict[str, int]] = {}
         # Corrections beyond the revision tolerance that were accepted, oldest first.
         revisions: list[Revision] = []
+        # The home page's story: the "this week" summary (as_of, since, sentences), the history
+        # notes ("rut.drought", "records_ytd", "rut_vs_spx.streak": figures with their sentence)
+        # and each price signal's base rate over the whole history, keyed by claim or watch id.
+        summary: Summary | None = None
+        history_notes: dict[str, HistoryNote] = {}
+        base_rates: dict[str, BaseRate] = {}
 
         @field_validator("as_of")
         @classmethod

@@ -41,7 +41,9 @@ def facts_entries(facts: Facts, as_of: dt.date) -> dict:
 
 
 def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claims: dict, watchlist: dict,
-             changes: list, charts: dict, built_at: pd.Timestamp) -> dict:
+             changes: list, charts: dict, built_at: pd.Timestamp, story: dict | None = None) -> dict:
+    """The snapshot. `story` holds the home page's "this week" summary, the history notes and the
+    signals' base rates (compute.summary, compute.history)."""
     as_of = gathered.as_of
     return {
         "schema": SCHEMA,
@@ -67,6 +69,7 @@ def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claim
         "config_reference": schema.reference_rows(),
         "tally": tally(claims),
         "revisions": list(getattr(gathered, "revisions", [])),
+        **{k: v for k, v in (story or {}).items() if k in ("summary", "history_notes", "base_rates")},
     }
 
 
