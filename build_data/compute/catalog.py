@@ -118,7 +118,7 @@ SYMBOL = [
          "Close over the 52-week closing high, minus one.", 2, window=WEEKS_52),
     Spec("drawdown", "fraction", "{name} drawdown", "Close over the running peak close, minus one (0 at a record).", 1),
     Spec("vol_20d", "fraction", "{name} 20-day volatility",
-         "Sample standard deviation of the last 20 daily log returns, times the square root of 252.", 21, window=21),
+         "Sample standard deviation of the last 20 daily log price returns (quoted closes), times the square root of 252.", 21, window=21),
 ]
 
 # A ratio series (config `derived: {x: {ratio: [a, b]}}`) is counted as a ratio, not a price.

@@ -219,9 +219,9 @@ def _history_reasons(closes: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, dic
             for alias in base_row.index[base_row.isna() & (first <= base)]:
                 reasons[alias].setdefault(spec.name, f"gap: no close on the base session {_iso(session[-1])}")
     for spec in catalog.SYMBOL:
-        if isinstance(spec.window, str):  # a calendar window ("364D"): the history must span it
-            span = pd.Timedelta(spec.window) - pd.Timedelta(days=1)
-            for alias in first.index[first > as_of - span]:
+        if isinstance(spec.window, str):  # a calendar window ("364D"): the history must span its sessions
+            inside = closes.index[closes.index > as_of - pd.Timedelta(spec.window)]
+            for alias in first.index[first > inside[0]]:
                 reasons[alias].setdefault(spec.name, f"history starts {_iso(first[alias])}, under 52 weeks")
     for alias, gaps in _gap_reasons(closes, catalog.SYMBOL).items():
         for name, why in gaps.items():
