@@ -88,11 +88,11 @@ def sample_prices(tickers: list[str], end: dt.date) -> dict[str, pd.DataFrame]:
         base_volume = DEFAULT_VOLUME.get(ticker, 8e6)
         volume = np.round(base_volume * np.exp(0.3 * noise[:, 1] - 0.045 + 2.0 * np.abs(log_ret)))
         frame = pd.DataFrame({"open": open_, "high": high, "low": low, "close": close,
-                              "adj_close": close, "volume": volume}, index=days)[PRICE_COLUMNS]
-        frame = frame.loc[: pd.Timestamp(end)].round(4)
+                              "adj_close": close, "volume": volume}, index=days)[PRICE_COLUMNS].round(4)
         if not ticker.startswith("^"):
-            frame["adj_close"] = adjusted_closes(frame["close"], DIVIDEND_YIELD.get(ticker, DEFAULT_YIELD))
-        out[ticker] = frame
+            frame["adj_close"] = adjusted_closes(frame["close"], DIVIDEND_YIELD.get(ticker, DEFAULT_YIELD),
+                                                 days[anchor_pos])
+        out[ticker] = frame.loc[: pd.Timestamp(end)]
     return out
 
 
@@ -104,19 +104,21 @@ def ex_dividend_days(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return late[~pd.Index(quarter).duplicated()]
 
 
-def adjusted_closes(close: pd.Series, annual_yield: float) -> pd.Series:
-    """Yahoo's adjusted close for a fund paying `annual_yield` a year in quarterly dividends:
-    each close before an ex-dividend day times (1 - dividend / the close before it), so the last
-    adjusted close equals the last close and returns from it include the dividends."""
+def adjusted_closes(close: pd.Series, annual_yield: float, anchor: pd.Timestamp) -> pd.Series:
+    """Adjusted closes, as Yahoo makes them, for a fund paying `annual_yield` a year in quarterly
+    dividends: each ex-dividend day scales every earlier close by (1 - dividend / the close before
+    it), so returns from them include the dividends. Scaled so the adjusted close equals the close
+    on `anchor` (as Yahoo's equals it on the last day): the history up to a date is the same
+    whatever the end date, and `--as-of` rebuilds stay reproducible."""
     ex = ex_dividend_days(close.index)
     ex = ex[ex > close.index[0]]
     prior = close.shift(1).reindex(ex)
     dividend = (prior * annual_yield / 4).round(4)
     factor = pd.Series(1.0, index=close.index)
     factor.loc[ex] = 1 - dividend / prior
-    # Each close is scaled by the factors of every later ex-dividend day.
-    later = factor[::-1].cumprod()[::-1].shift(-1, fill_value=1.0)
-    return (close * later).round(4)
+    # Total-return growth from the first day: 1 / the factors of every ex-dividend day so far.
+    growth = 1 / factor.cumprod()
+    return (close * growth / growth.loc[anchor]).round(4)
 
 
 # Fed funds target lower bound: (effective date, level). Upper bound is 25 bp above.
