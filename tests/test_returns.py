@@ -267,15 +267,40 @@ def test_the_sample_funds_pay_dividends_and_the_indexes_do_not():
     prices = sample.sample_prices(["IWM", "^RUT"], end)
     iwm, rut = prices["IWM"], prices["^RUT"]
     assert (rut["adj_close"] == rut["close"]).all()
-    assert iwm["adj_close"].iloc[-1] == iwm["close"].iloc[-1]
+    # Equal on the sample's anchor day (2025-12-31), below before it, above after the next dividend.
+    assert iwm["adj_close"].loc["2025-12-31"] == iwm["close"].loc["2025-12-31"]
     assert (iwm["adj_close"] < iwm["close"]).loc[: "2025-12-01"].all()
     # Four ex-dividend days a year, each taking a quarter of the yield.
     ratio = (iwm["adj_close"] / iwm["close"]).loc["2025-01-01":"2025-12-31"]
     steps = ratio.diff().abs() > 1e-6
     assert steps.sum() == 4
     assert ratio.iloc[-1] / ratio.iloc[0] == pytest.approx(1 / (1 - sample.DIVIDEND_YIELD["IWM"] / 4) ** 4, rel=1e-3)
-    # A history up to an earlier date gives the same returns (the adjustment is only a scale).
-    early = sample.sample_prices(["IWM"], dt.date(2025, 10, 31))["IWM"]["adj_close"]
-    late = iwm["adj_close"].loc[early.index]
-    assert (early / early.shift(1)).iloc[1:].to_numpy() == pytest.approx((late / late.shift(1)).iloc[1:].to_numpy(),
-                                                                          rel=1e-6)
+    # A history up to an earlier date is the same, to the digit: `--as-of` rebuilds reproduce.
+    early = sample.sample_prices(["IWM"], dt.date(2025, 10, 31))["IWM"]
+    pd.testing.assert_frame_equal(early, iwm.loc[early.index])
+
+
+def test_a_dividend_after_the_cached_rows_still_counts(tmp_path):
+    """The cache keeps rows fetched before a dividend Yahoo later folds into every earlier
+    adjusted close; an incremental fetch re-reads only its last sessions. The adjusted closes then
+    hold a seam where the old rows end, and reading them as they are would lose the dividend."""
+    from build_data.fetch import cache
+
+    close = [50.0, 50.0, 50.5, 51.0, 50.25, 50.5, 50.0, 50.75]
+    f = 1 - 0.4 / 50.5                                   # 0.40 paid, ex-dividend Jan 8 (the 7th session)
+    first = _frame(close[:6])                            # fetched Jan 7: no dividend yet, adj = close
+    later = _frame(close, [c * f if i < 6 else c for i, c in enumerate(close)]).iloc[4:]   # Jan 9, re-reads 2
+    merged = cache.reconcile_prices("IWM", first, later, tolerance=0.02).merged
+    assert merged["adj_close"].loc["2025-12-31"] == 50.0          # the old rows keep their old adjustment
+    assert merged["adj_close"].loc["2026-01-06"] == pytest.approx(50.25 * f, abs=1e-6)
+    naive = merged["adj_close"].iloc[-1] / merged["adj_close"].loc["2025-12-31"] - 1
+    assert naive == pytest.approx(50.75 / 50 - 1, abs=1e-9)       # the dividend lost
+    _, out = _metrics(_universe(tmp_path), _prices(iwm=merged))
+    assert out["iwm.ret_ytd"].value == pytest.approx(50.75 / 50 / f - 1, abs=1e-7)
+    # The seam is no loss either: Jan 6's 1-day total return is the price return (no dividend that day).
+    assert out["iwm.ret_20d"].value is None
+    history = values.history("iwm.ret_1d", build.frame(Gathered(
+        prices=_prices(iwm=merged), macro={}, status={}, sources={}, as_of=DAYS[-1].date(), data_mode="csv",
+        mode_note=""), _universe(tmp_path)))
+    assert history.loc["2026-01-06"] == pytest.approx(50.25 / 51 - 1, abs=1e-7)
+    assert history.loc["2026-01-08"] == pytest.approx(50.0 / 50.5 / f - 1, abs=1e-7)

@@ -126,8 +126,30 @@ def return_closes(closes: pd.DataFrame, adjusted: pd.DataFrame | None,
         if adj is None or adj[close.notna()].isna().any():
             bases[alias] = "price"
             continue
-        out[alias] = adj.where(close.notna())
+        out[alias] = total_return_closes(close, adj)
     return out, bases
+
+
+# A fall of the adjusted-to-quoted ratio beyond this is a seam between rows adjusted at different
+# times; a smaller wobble is the source's rounding and stays (it cancels out over the series).
+_SEAM = 5e-4
+
+
+def total_return_closes(close: pd.Series, adj: pd.Series) -> pd.Series:
+    """The close grown by every distribution the adjusted closes record, as a series whose
+    ratios are total returns: the adjusted closes themselves, up to scale, when they are all of
+    one adjustment.
+
+    The source's adjusted close is the close times a factor that rises on each ex-dividend day
+    (splits restate both alike). A cache holds rows fetched at different times, so rows saved
+    before a later dividend lack its factor: the ratio then falls where the older rows end.
+    The ratio's day-to-day changes are chained with those falls taken out (a distribution never
+    lowers it), so the seams lose no dividend."""
+    have = close.notna()
+    c, ratio = close[have], (adj / close)[have]
+    step = (ratio / ratio.shift(1)).fillna(1.0)
+    grow = step.where(step >= 1 - _SEAM, 1.0)
+    return (c * grow.cumprod()).reindex(close.index)
 
 
 def on_sessions(frames: dict[str, pd.Series], session_dates: pd.DatetimeIndex) -> pd.DataFrame:
