@@ -304,3 +304,10 @@ def test_a_dividend_after_the_cached_rows_still_counts(tmp_path):
         mode_note=""), _universe(tmp_path)))
     assert history.loc["2026-01-06"] == pytest.approx(50.25 / 51 - 1, abs=1e-7)
     assert history.loc["2026-01-08"] == pytest.approx(50.0 / 50.5 / f - 1, abs=1e-7)
+
+
+def test_a_missing_session_before_the_ex_dividend_day_loses_no_dividend(tmp_path):
+    iwm = _frame(IWM_CLOSE, IWM_ADJ).drop(index=pd.Timestamp("2026-01-05"))
+    _, out = _metrics(_universe(tmp_path), _prices(iwm=iwm))
+    assert out["iwm.ret_ytd"].value == pytest.approx(76 / 2525, abs=1e-12)
+    assert out["iwm.ret_ytd"].basis == "total"

@@ -115,18 +115,17 @@ def return_closes(closes: pd.DataFrame, adjusted: pd.DataFrame | None,
     closes, and its basis is price, so its labels never claim dividends they do not hold. An
     index, and a derived series (from its legs' quoted closes), count price return."""
     bases = catalog.default_bases(universe)
+    total = [a for a, b in bases.items() if b == "total" and a in closes.columns and closes[a].notna().any()]
+    # (one with no data keeps the basis the config asks: its metrics are empty, labelled so)
+    have = [a for a in total if adjusted is not None and a in adjusted.columns]
+    full = ~(adjusted[have].isna() & closes[have].notna()).any() if have else pd.Series(dtype=bool)
+    usable = [a for a in have if full[a]]
+    for alias in set(total) - set(usable):
+        bases[alias] = "price"
+    if not usable:
+        return closes, bases
     out = closes.copy()
-    for alias, basis in bases.items():
-        if basis != "total" or alias not in closes.columns:
-            continue
-        close = closes[alias]
-        if not close.notna().any():
-            continue  # no data: its metrics are empty, labelled as the config asks
-        adj = adjusted[alias] if adjusted is not None and alias in adjusted.columns else None
-        if adj is None or adj[close.notna()].isna().any():
-            bases[alias] = "price"
-            continue
-        out[alias] = total_return_closes(close, adj)
+    out[usable] = total_return_closes(closes[usable], adjusted[usable])
     return out, bases
 
 
@@ -135,21 +134,20 @@ def return_closes(closes: pd.DataFrame, adjusted: pd.DataFrame | None,
 _SEAM = 5e-4
 
 
-def total_return_closes(close: pd.Series, adj: pd.Series) -> pd.Series:
-    """The close grown by every distribution the adjusted closes record, as a series whose
+def total_return_closes(close: pd.DataFrame, adj: pd.DataFrame) -> pd.DataFrame:
+    """The closes grown by every distribution the adjusted closes record, as series whose
     ratios are total returns: the adjusted closes themselves, up to scale, when they are all of
     one adjustment.
 
     The source's adjusted close is the close times a factor that rises on each ex-dividend day
     (splits restate both alike). A cache holds rows fetched at different times, so rows saved
     before a later dividend lack its factor: the ratio then falls where the older rows end.
-    The ratio's day-to-day changes are chained with those falls taken out (a distribution never
-    lowers it), so the seams lose no dividend."""
-    have = close.notna()
-    c, ratio = close[have], (adj / close)[have]
-    step = (ratio / ratio.shift(1)).fillna(1.0)
+    The ratio's changes from one close to the next are chained with those falls taken out (a
+    distribution never lowers it), so the seams lose no dividend. NaN where there is no close."""
+    ratio = adj / close
+    step = (ratio / ratio.ffill().shift(1)).where(close.notna()).fillna(1.0)
     grow = step.where(step >= 1 - _SEAM, 1.0)
-    return (c * grow.cumprod()).reindex(close.index)
+    return (close * grow.cumprod()).where(close.notna())
 
 
 def on_sessions(frames: dict[str, pd.Series], session_dates: pd.DatetimeIndex) -> pd.DataFrame:
