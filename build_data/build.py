@@ -62,5 +62,8 @@ def frame(got: Gathered, universe: config.Universe) -> values.Data:
                                 session_dates)
     volumes = values.on_sessions({a: got.prices[a]["volume"] if a in got.prices else empty
                                   for a in universe.volume_symbols}, session_dates)
-    return values.Data(closes, volumes, got.macro, universe, got.sources, got.missing,
+    # Adjusted closes, for the symbols whose returns count total return (a fund, by default).
+    adjusted = values.on_sessions({a: got.prices[a]["adj_close"] for a, s in universe.symbols.items()
+                                   if s.return_basis == "total" and a in got.prices}, session_dates)
+    return values.Data(closes, volumes, got.macro, universe, got.sources, got.missing, adj_closes=adjusted,
                        released=got.macro_released, vintage=got.macro_vintage)

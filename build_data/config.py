@@ -39,6 +39,10 @@ class Symbol(_Strict):
     # What a close is counted in: index points or US dollars (a fund). Default: points for a
     # ticker starting with "^" (an index on Yahoo), else dollars.
     unit: Literal[PRICE_UNITS] | None = None
+    # What its returns count: `price` (the quoted close) or `total` (the adjusted close, with
+    # dividends reinvested). Default: price for an index (unit points), total for a fund, where
+    # the source has adjusted closes (else price, and the labels say so).
+    returns: Literal["price", "total"] | None = None
 
     @property
     def label(self) -> str:
@@ -47,6 +51,11 @@ class Symbol(_Strict):
     @property
     def price_unit(self) -> str:
         return self.unit or ("points" if self.ticker.startswith("^") else "usd")
+
+    @property
+    def return_basis(self) -> str:
+        """"price" or "total": what this symbol's returns are meant to count (see `returns`)."""
+        return self.returns or ("price" if self.price_unit == "points" else "total")
 
 
 class Derived(_Strict):

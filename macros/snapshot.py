@@ -533,7 +533,15 @@ class Snapshot:
         rows = [{"name": s["name"], "alias": s["alias"],
                  "values": [self._linked(f"{s['alias']}.{h}", call, "signed_pct") for h in horizons]}
                 for s in self._listed("sectors", call)]
-        return T.sector_table(["Sector"] + [self._horizon(h) for h in horizons], rows)
+        return T.sector_table([self._basis_head("Sector", [f"{s['alias']}.{h}" for s in self._listed("sectors", call)
+                                                           for h in horizons])]
+                              + [self._horizon(h) for h in horizons], rows)
+
+    def _basis_head(self, head: str, keys: list[str]) -> str:
+        """A table's head with the basis its returns share, as the build labelled them:
+        "Sector (total return)"; the head alone when they differ or say none."""
+        bases = {self.data["metrics"].get(k, {}).get("basis") for k in keys}
+        return f"{head} ({bases.pop()} return)" if len(bases) == 1 and bases <= {"price", "total"} else head
 
     def _horizon(self, metric: str) -> str:
         """How a per-symbol return's horizon reads ("ret_1m" -> "1 month"), from the metric

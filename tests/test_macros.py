@@ -590,6 +590,19 @@ def test_sector_table_heads_read_the_horizon_from_the_snapshot_catalog(tmp_path)
     assert heads == ["Sector", "1 session", "one month", "this year"]
 
 
+def test_the_sector_table_head_says_which_return_its_rows_count(tmp_path):
+    data = load_fixture_snapshot()
+    keys = [k for k in data["metrics"] if k.endswith(".ret_ytd") and k.split(".")[0] in
+            {s["alias"] for s in data["sectors"]}]
+    for k in keys:
+        data["metrics"][k]["basis"] = "total"
+    heads = re.findall(r"<th[^>]*>([^<]+)</th>", snapshot_at(tmp_path, data).sector_table(["ret_ytd"]))
+    assert html.unescape(heads[0]) == "Sector (total return)"
+    data["metrics"][keys[0]]["basis"] = "price"  # one row counts price return: the head claims neither
+    heads = re.findall(r"<th[^>]*>([^<]+)</th>", snapshot_at(tmp_path, data).sector_table(["ret_ytd"]))
+    assert heads[0] == "Sector"
+
+
 def test_the_revisions_table_lists_accepted_corrections_or_says_there_are_none():
     from macros.snapshot import Snapshot
 

@@ -276,7 +276,7 @@ def test_year_to_date_chart_starts_at_100_on_the_previous_years_last_close(sampl
     for r in rows:
         if r["series"]:  # (the dashed rule at 100 is a row of its own, without a series)
             by_series.setdefault(r["series"], []).append((r["date"], float(r["value"])))
-    names = {m["label"].removesuffix(" YTD return"): k for k, m in snap["metrics"].items() if k.endswith(".ret_ytd")}
+    names = {m["label"].rsplit(" YTD ", 1)[0]: k for k, m in snap["metrics"].items() if k.endswith(".ret_ytd")}
     assert set(by_series) == {"Russell 2000", "S&P 500", "Nasdaq-100"}
     for series, points in by_series.items():
         dates = [d for d, _ in points]
@@ -284,6 +284,7 @@ def test_year_to_date_chart_starts_at_100_on_the_previous_years_last_close(sampl
         assert points[0] == ("2025-12-31", 100.0), series
         assert all(d.startswith("2026-") for d in dates[1:]), series
         ret = snap["metrics"][names[series]]["value"]
+        assert snap["metrics"][names[series]]["label"].endswith(" YTD price return"), series  # indexes
         assert points[-1][1] == pytest.approx(100 * (1 + ret), rel=1e-9), series
 
 

@@ -30,9 +30,12 @@ def test_yahoo_layout_with_placeholder_rows_and_caret_names(tmp_path):
 
 
 def test_adj_close_is_optional(tmp_path):
+    # Without the column the file has no adjusted closes: left empty, never copied from Close (a
+    # fund's returns then count price return, labelled so: tests/test_returns.py).
     (tmp_path / "IWM.csv").write_text("Date,Open,High,Low,Close,Volume\n2026-01-02,1,2,0.5,1.5,100\n")
     frame = csv_source.read_price_file(tmp_path / "IWM.csv")
-    assert frame["adj_close"].tolist() == frame["close"].tolist() == [1.5]
+    assert frame["close"].tolist() == [1.5]
+    assert frame["adj_close"].isna().all()
 
 
 def test_fred_layout_drops_dot_and_blank(tmp_path):

@@ -117,7 +117,8 @@ def test_bars_on_non_sessions_are_dropped_with_a_note_and_move_nothing(universe,
                              as_of=AS_OF)
     assert snap["as_of"] == "2026-01-16"
     note = snap["series_status"]["rut"]["quality"]
-    assert note == ["dropped 4 rows dated on non-sessions: 2025-12-25, 2026-01-03, 2026-01-10, 2026-01-17"]
+    # The row after the as-of date is not spoken of: an as-of build's notes know only its past.
+    assert note == ["dropped 3 rows dated on non-sessions: 2025-12-25, 2026-01-03, 2026-01-10"]
     assert snap["metrics"] == clean_build["metrics"]
 
 
@@ -264,7 +265,7 @@ def test_a_gap_in_one_leg_empties_the_derived_series_there_only(derived_universe
     hole = closes.index[-5]
     closes.loc[hole, "spx"] = np.nan
     gapped = values.Data(closes, derived_data.volumes, derived_data.macro, derived_universe,
-                         dict(derived_data.sources), dict(derived_data.missing))
+                         dict(derived_data.sources), dict(derived_data.missing), derived_data.adj_closes)
     ratio = gapped.closes["rut_spx"]
     assert ratio.isna().sum() == derived_data.closes["rut_spx"].isna().sum() + 1 and np.isnan(ratio[hole])
     pd.testing.assert_series_equal(ratio.drop(hole), derived_data.closes["rut_spx"].drop(hole))
@@ -286,8 +287,9 @@ def test_a_derived_series_goes_in_a_pair_a_level_and_a_claim(derived_universe, f
     assert m["rutspx_vs_ndx.ret_20d_spread"]["value"] == pytest.approx(
         m["rut_spx.ret_20d"]["value"] - m["ndx.ret_20d"]["value"], abs=1e-6)
     # A label naming two series uses their short names; one naming a single symbol, its full name.
-    assert m["rutspx_vs_ndx.ret_ytd_spread"]["label"] == "RUT/SPX vs Nasdaq-100: YTD return gap"
-    assert m["rut_vs_spx.ret_ytd_spread"]["label"] == "RUT vs SPX: YTD return gap"
+    # Two price-return series (a derived series counts its legs' quoted closes): a price return gap.
+    assert m["rutspx_vs_ndx.ret_ytd_spread"]["label"] == "RUT/SPX vs Nasdaq-100: YTD price return gap"
+    assert m["rut_vs_spx.ret_ytd_spread"]["label"] == "RUT vs SPX: YTD price return gap"
     assert m["rut.close"]["label"] == "Russell 2000 close"
     assert m["levels.rs_line_distance"]["value"] == pytest.approx(m["rut_spx.close"]["value"] / 0.4 - 1, rel=1e-6)
     assert m["levels.rs_line_above"]["value"] is (m["rut_spx.close"]["value"] > 0.4)

@@ -21,6 +21,23 @@ from build_data.units import METRIC_UNITS, NATIVE
 
 SLOPE_SESSIONS = 20
 VOLUME_WINDOW = 63
+# The 52-week window: exactly 52 weeks of calendar days ending at the session, so it holds
+# one of each weekday 52 times (never the same weekday 53 weeks back).
+WEEKS_52 = "364D"
+
+# How a basis reads in a label: `{ret}` and `{note}` of a spec with `basis`. A pair whose two
+# series count returns differently says so; a basket of mixed members too.
+BASIS_WORDS = {
+    "price": ("price return", ""),
+    "total": ("total return", ""),
+    "mixed": ("return", " (price vs total return)"),
+    "mixed basket": ("return", " (price and total returns mixed)"),
+    "": ("return", ""),
+}
+# The methodology page's reference: the label pattern and the sentence that says which basis.
+BASIS_REFERENCE = "price/total return"
+BASIS_RULE = ("Price return (quoted closes) for an index, total return (adjusted closes, dividends "
+              "reinvested) for a fund; the label says which.")
 
 
 @dataclass(frozen=True)
@@ -43,6 +60,10 @@ class Spec:
     # The value is the config's own (a level's or a target's value), not read from a session:
     # dated by its source, never emptied by the data.
     static: bool = False
+    # The value is (or compares) returns: a symbol's are read from its return closes (adjusted
+    # for total return, quoted for price return), and the label names the basis: `{ret}` reads
+    # "price return" or "total return", `{note}` flags a mix of the two (see `BASIS_WORDS`).
+    basis: bool = False
 
     def __post_init__(self):
         if self.unit not in METRIC_UNITS and self.unit != NATIVE:
@@ -52,23 +73,24 @@ class Spec:
 # Per symbol or derived series (alias.metric), from the close.
 SYMBOL = [
     Spec("close", "price", "{name} close", "Last completed session's closing price.", 1, window=1),
-    Spec("ret_1d", "fraction", "{name} 1-day return", "Close over the previous session's close, minus one.", 2,
-         window=2, horizon="1 day"),
-    Spec("ret_1w", "fraction", "{name} return this week",
+    Spec("ret_1d", "fraction", "{name} 1-day {ret}", "Close over the previous session's close, minus one.", 2,
+         window=2, horizon="1 day", basis=True),
+    Spec("ret_1w", "fraction", "{name} {ret} this week",
          "Close over the last close of the previous calendar week (Monday to Sunday), minus one.", 2,
-         horizon="this week", base="ret_1w"),
-    Spec("ret_20d", "fraction", "{name} 20-day return", "Close over the close 20 sessions earlier, minus one.", 21,
-         window=21, horizon="20 days"),
-    Spec("ret_1m", "fraction", "{name} 1-month return",
+         horizon="this week", base="ret_1w", basis=True),
+    Spec("ret_20d", "fraction", "{name} 20-day {ret}", "Close over the close 20 sessions earlier, minus one.", 21,
+         window=21, horizon="20 days", basis=True),
+    Spec("ret_1m", "fraction", "{name} 1-month {ret}",
          "Close over the close of the last session on or before the same date one calendar month earlier, minus one.",
-         2, horizon="1 month", base="ret_1m"),
-    Spec("ret_3m", "fraction", "{name} 3-month return", "As the 1-month return, three calendar months back.", 2,
-         horizon="3 months", base="ret_3m"),
-    Spec("ret_ytd", "fraction", "{name} YTD return",
+         2, horizon="1 month", base="ret_1m", basis=True),
+    Spec("ret_3m", "fraction", "{name} 3-month {ret}", "As the 1-month return, three calendar months back.", 2,
+         horizon="3 months", base="ret_3m", basis=True),
+    Spec("ret_ytd", "fraction", "{name} YTD {ret}",
          "Close over the previous year's last close, minus one (the index providers' convention).", 2,
-         horizon="YTD", base="ret_ytd"),
-    Spec("ret_1y", "fraction", "{name} 1-year return", "As the 1-month return, one calendar year back.", 2,
-         horizon="1 year", base="ret_1y"),
+         horizon="YTD", base="ret_ytd", basis=True),
+    Spec("ret_1y", "fraction", "{name} 1-year {ret}",
+         "As the 1-month return, one calendar year back (a calendar year, not 52 weeks).", 2,
+         horizon="1 year", base="ret_1y", basis=True),
     Spec("rsi_14", "index", "{name} RSI-14",
          "Wilder's 14-session relative strength index: gains and losses smoothed by an EMA with alpha 1/14, "
          "seeded by the simple mean of the first 14 changes.", 15, window=15),
@@ -95,15 +117,15 @@ SYMBOL = [
          empty="no drought: {day} closed at a record"),
     Spec("records_ytd", "sessions", "{name} record closes this year",
          "Sessions this year whose close beat every earlier close.", 2),
-    Spec("high_52w", "price", "{name} 52-week closing high", "Highest close in the 52 weeks to the as-of date.", 2,
-         window="365D"),
-    Spec("low_52w", "price", "{name} 52-week closing low", "Lowest close in the 52 weeks to the as-of date.", 2,
-         window="365D"),
+    Spec("high_52w", "price", "{name} 52-week closing high",
+         "Highest close in the 52 weeks (364 calendar days) ending at the as-of date.", 2, window=WEEKS_52),
+    Spec("low_52w", "price", "{name} 52-week closing low",
+         "Lowest close in the 52 weeks (364 calendar days) ending at the as-of date.", 2, window=WEEKS_52),
     Spec("pct_from_high_52w", "fraction", "{name} distance from 52-week high",
-         "Close over the 52-week closing high, minus one.", 2, window="365D"),
+         "Close over the 52-week closing high, minus one.", 2, window=WEEKS_52),
     Spec("drawdown", "fraction", "{name} drawdown", "Close over the running peak close, minus one (0 at a record).", 1),
     Spec("vol_20d", "fraction", "{name} 20-day volatility",
-         "Sample standard deviation of the last 20 daily log returns, times the square root of 252.", 21, window=21),
+         "Sample standard deviation of the last 20 daily log price returns (quoted closes), times the square root of 252.", 21, window=21),
 ]
 
 # A ratio series (config `derived: {x: {ratio: [a, b]}}`) is counted as a ratio, not a price.
@@ -127,42 +149,43 @@ VOLUME = [
 
 # Per pair (a_vs_b.metric).
 PAIR = [
-    Spec("ret_ytd_spread", "fraction", "{name}: YTD return gap", "A's YTD return minus B's (in percentage points).", 2,
-         horizon="YTD"),
-    Spec("ret_3m_spread", "fraction", "{name}: 3-month return gap", "A's 3-month return minus B's.", 2,
-         horizon="3 months"),
-    Spec("ret_1m_spread", "fraction", "{name}: 1-month return gap", "A's 1-month return minus B's.", 2,
-         horizon="1 month"),
-    Spec("ret_20d_spread", "fraction", "{name}: 20-day return gap", "A's 20-day return minus B's.", 21,
-         horizon="20 days"),
-    Spec("outperf_streak", "sessions", "{name}: outperformance streak",
-         "Consecutive sessions, ending at the as-of date, in which A's daily return beat B's.", 2),
-    Spec("longest_outperf_streak", "sessions", "{name}: longest outperformance streak",
-         "Longest such run in the history both series share.", 2),
-    Spec("longest_outperf_streak_date", "date", "{name}: end of the longest streak",
-         "Last session of the longest run (the latest, on ties).", 2),
-    Spec("outperf_streak_rank", "sessions", "{name}: rank of the current streak",
+    Spec("ret_ytd_spread", "fraction", "{name}: YTD {ret} gap{note}",
+         "A's YTD return minus B's (in percentage points).", 2, horizon="YTD", basis=True),
+    Spec("ret_3m_spread", "fraction", "{name}: 3-month {ret} gap{note}", "A's 3-month return minus B's.", 2,
+         horizon="3 months", basis=True),
+    Spec("ret_1m_spread", "fraction", "{name}: 1-month {ret} gap{note}", "A's 1-month return minus B's.", 2,
+         horizon="1 month", basis=True),
+    Spec("ret_20d_spread", "fraction", "{name}: 20-day {ret} gap{note}", "A's 20-day return minus B's.", 21,
+         horizon="20 days", basis=True),
+    Spec("outperf_streak", "sessions", "{name}: outperformance streak{note}",
+         "Consecutive sessions, ending at the as-of date, in which A's daily return beat B's.", 2, basis=True),
+    Spec("longest_outperf_streak", "sessions", "{name}: longest outperformance streak{note}",
+         "Longest such run in the history both series share.", 2, basis=True),
+    Spec("longest_outperf_streak_date", "date", "{name}: end of the longest streak{note}",
+         "Last session of the longest run (the latest, on ties).", 2, basis=True),
+    Spec("outperf_streak_rank", "sessions", "{name}: rank of the current streak{note}",
          "1 + the number of earlier runs longer than the current one; empty when there is no current run.", 2,
-         empty="no current streak: {a} did not beat {b} on {day}"),
+         empty="no current streak: {a} did not beat {b} on {day}", basis=True),
     Spec("ratio", "ratio", "{name}: relative strength ratio", "A's close over B's close.", 1),
 ]
 
 SECTOR_HORIZONS = (("1d", "1-day"), ("1m", "1-month"), ("ytd", "YTD"))
 SECTORS = [
-    Spec(f"{kind}_{h}", unit, f"Sector {word}, {hl}", f"{defn} {hl} return among the sector funds.", 2,
-         empty=f"no sector has a {h} return")
+    Spec(f"{kind}_{h}", unit, label, f"{defn} {hl} return among the sector funds.", 2,
+         empty=f"no sector has a {h} return", basis=True)
     for h, hl in SECTOR_HORIZONS
-    for kind, unit, word, defn in (("leader", "label", "leader", "Sector with the highest"),
-                                   ("leader_ret", "fraction", "leader's return", "Return of the sector with the highest"),
-                                   ("laggard", "label", "laggard", "Sector with the lowest"),
-                                   ("laggard_ret", "fraction", "laggard's return", "Return of the sector with the lowest"))
-] + [Spec("positive_ytd", "fraction", "Share of sectors up this year", "Fraction of sector funds with a positive YTD return.",
-          2, empty="no sector has a ytd return")]
+    for kind, unit, label, defn in (
+        ("leader", "label", f"Sector leader, {hl} {{ret}}{{note}}", "Sector with the highest"),
+        ("leader_ret", "fraction", f"Sector leader's {hl} {{ret}}{{note}}", "Return of the sector with the highest"),
+        ("laggard", "label", f"Sector laggard, {hl} {{ret}}{{note}}", "Sector with the lowest"),
+        ("laggard_ret", "fraction", f"Sector laggard's {hl} {{ret}}{{note}}", "Return of the sector with the lowest"))
+] + [Spec("positive_ytd", "fraction", "Share of sectors up this year ({ret}){note}",
+          "Fraction of sector funds with a positive YTD return.", 2, empty="no sector has a ytd return", basis=True)]
 
 BREADTH = [
-    Spec("dispersion_1m", "fraction", "Dispersion of 1-month returns",
+    Spec("dispersion_1m", "fraction", "Dispersion of 1-month {ret}s{note}",
          "Cross-sectional standard deviation (population) of 1-month returns across the breadth basket.", 2,
-         empty="fewer than two basket members have a 1-month return"),
+         empty="fewer than two basket members have a 1-month return", basis=True),
 ]
 
 LEVEL = [
@@ -217,6 +240,28 @@ def short_label(universe, alias: str) -> str:
 READS = {"symbol": "close", "volume": "volume"}
 
 
+def label(spec: Spec, name: str, basis: str = "") -> str:
+    """A spec's label for one subject: `{ret}` and `{note}` say the basis of a return."""
+    if not spec.basis:
+        return spec.label.format(name=name)
+    ret, note = BASIS_WORDS[basis]
+    return spec.label.format(name=name, ret=ret, note=note)
+
+
+def default_bases(universe) -> dict[str, str]:
+    """What each symbol's and derived series' returns count, from config alone: a symbol's
+    `return_basis`; a derived series is computed from its legs' quoted closes (price)."""
+    return {a: s.return_basis for a, s in universe.symbols.items()} | {a: "price" for a in universe.derived}
+
+
+def combined(bases: list[str], *, basket: bool = False) -> str:
+    """One basis for several series: theirs when they agree, else a mix."""
+    kinds = set(bases)
+    if len(kinds) == 1:
+        return kinds.pop()
+    return "" if not kinds else ("mixed basket" if basket else "mixed")
+
+
 class Entry(NamedTuple):
     """One key of a universe: its spec, its family and the subject its functions take."""
     key: str
@@ -224,10 +269,11 @@ class Entry(NamedTuple):
     family: str        # symbol | volume | pair | sectors | breadth | levels | targets | macro | range
     subject: str       # alias, pair name, "levels.breakout", macro alias, range name
     name: str          # display name for the label
+    basis: str = ""    # a return's basis: price | total | mixed | "mixed basket" ("" when not a return)
 
     @property
     def label(self) -> str:
-        return self.spec.label.format(name=self.name)
+        return label(self.spec, self.name, self.basis)
 
     def inputs(self, universe) -> set[str]:
         """The series (symbol or macro aliases, as fetched) this key is computed from: a derived
@@ -290,25 +336,30 @@ def _legs(universe, alias: str) -> tuple[str, ...]:
     return d.legs if d is not None else (alias,)
 
 
-def entries(universe) -> dict[str, Entry]:
+def entries(universe, bases: dict[str, str] | None = None) -> dict[str, Entry]:
     """Every metric key of a universe, with what computes it. Needs no data: the config checks,
-    `list` and the catalog tests read it."""
+    `list` and the catalog tests read it. `bases` (alias -> price | total) is what the data
+    gives each series' returns; by default what the config asks (`default_bases`)."""
     out: dict[str, Entry] = {}
+    bases = default_bases(universe) | (bases or {})
 
-    def add(family, subject, specs, prefix, name):
+    def add(family, subject, specs, prefix, name, basis=""):
         for s in specs:
-            out[f"{prefix}{s.name}"] = Entry(f"{prefix}{s.name}", s, family, subject, name)
+            out[f"{prefix}{s.name}"] = Entry(f"{prefix}{s.name}", s, family, subject, name,
+                                             basis if s.basis else "")
 
     for alias in [*universe.symbols, *universe.derived]:
-        add("symbol", alias, symbol_specs(universe, alias), f"{alias}.", series_label(universe, alias))
+        add("symbol", alias, symbol_specs(universe, alias), f"{alias}.", series_label(universe, alias), bases[alias])
     for alias in universe.volume_symbols:
         add("volume", alias, VOLUME, f"{alias}.", series_label(universe, alias))
     for pair, p in universe.pairs.items():
-        add("pair", pair, PAIR, f"{pair}.", f"{short_label(universe, p.a)} vs {short_label(universe, p.b)}")
+        add("pair", pair, PAIR, f"{pair}.", f"{short_label(universe, p.a)} vs {short_label(universe, p.b)}",
+            combined([bases[p.a], bases[p.b]]))
     if universe.sectors:  # a site without sector funds has no sector keys (not a row of empty ones)
-        add("sectors", "sectors", SECTORS, "sectors.", "")
+        add("sectors", "sectors", SECTORS, "sectors.", "", combined([bases[a] for a in universe.sectors], basket=True))
     if universe.breadth_basket:
-        add("breadth", "breadth", BREADTH, "breadth.", "")
+        add("breadth", "breadth", BREADTH, "breadth.", "",
+            combined([bases[a] for a in universe.breadth_basket], basket=True))
     for group, specs in (("levels", LEVEL), ("targets", TARGET)):
         for name, level in getattr(universe, group).items():
             add(group, f"{group}.{name}", specs, f"{group}.{name}", level.label)
@@ -338,7 +389,18 @@ def reference_rows() -> list[dict[str, str]]:
                                   ("targets", "targets.NAME{m}", TARGET), ("macro", "SERIES.{m}", MACRO),
                                   ("macro", "SERIES.{m}", list(MACRO_DERIVED.values())),
                                   ("range", "RANGE.{m}", [RANGE])):
-        rows += [{"group": group, "pattern": pattern.format(m=s.name), "unit": s.unit, "label": s.label,
-                  "definition": s.definition, "min_sessions": str(s.min_sessions),
+        rows += [{"group": group, "pattern": pattern.format(m=s.name), "unit": s.unit,
+                  "label": s.label.format(name="{name}", ret=BASIS_REFERENCE, note="") if s.basis else s.label,
+                  "definition": f"{s.definition} {_BASIS_RULES[group]}" if s.basis else s.definition,
+                  "min_sessions": str(s.min_sessions),
                   **({"horizon": s.horizon} if s.horizon else {})} for s in specs]
     return rows
+
+
+_BASIS_RULES = {
+    "symbol": BASIS_RULE,
+    "pair": "Each series on its own basis: two indexes compare price returns, two funds total returns; "
+            "a pair of one of each is labelled \"(price vs total return)\".",
+    "sectors": "Total returns where the funds' source has adjusted closes; the label says which.",
+    "breadth": "Total returns where the funds' source has adjusted closes; the label says which.",
+}

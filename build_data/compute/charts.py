@@ -15,6 +15,7 @@ import altair as alt
 import pandas as pd
 
 from build_data import formatting
+from build_data.compute import catalog
 from build_data.compute import metrics as m
 from build_data.compute.values import Data, Metric, history
 from build_data.config import RETURN_HORIZONS
@@ -276,7 +277,9 @@ def performance(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart
     hits = _hits(data_long, y, [alt.Tooltip("date:N", title="Session"), alt.Tooltip("series:N", title="Series"),
                                 alt.Tooltip("value:Q", format=".1f", title="Rebased")], "perf")
     names = _names(data)
-    desc = "Year-to-date performance, rebased to 100 at the previous year's last close: " + "; ".join(
+    kind = catalog.combined([data.bases.get(a, "") for a in aliases])
+    basis = f" ({kind} return)" if kind in ("price", "total") else ""
+    desc = f"Year-to-date performance{basis}, rebased to 100 at the previous year's last close: " + "; ".join(
         f"{names[a]} {_pct(_value(metrics, f'{a}.ret_ytd'))}" for a in aliases) + f", as of {as_of.date()}."
     ends = _end_labels(_ends(data_long, domain, height), y, domain, colour, shape) if len(data_long) else []
     layers = [rule, line, *ends, *_annotations(decl, base, as_of), hits]
@@ -407,22 +410,24 @@ def returns(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     rows = [{"sector": _label(data, a), "horizon": RETURN_HORIZONS[h], "value": _value(metrics, f"{a}.ret_{h}")}
             for a in aliases for h in reversed(decl.horizons)]
     rows = [r for r in rows if r["value"] is not None]
+    kind = catalog.combined([data.bases.get(a, "") for a in aliases])
+    word = f"{kind} return" if kind in ("price", "total") else "return"   # what the bars count
     frame = pd.DataFrame(rows, columns=["sector", "horizon", "value"])
     first = frame[frame.horizon == labels[0]].sort_values("value", ascending=False)
     order = first["sector"].tolist()
     bars = alt.Chart(frame).mark_bar().encode(
         y=alt.Y("sector:N", sort=order, title=None),
-        x=alt.X("value:Q", title="Return", axis=alt.Axis(format="%")),
+        x=alt.X("value:Q", title=word.capitalize(), axis=alt.Axis(format="%")),
         yOffset=alt.YOffset("horizon:N", sort=labels),
         color=alt.Color("horizon:N", title=None, sort=labels,
                         scale=alt.Scale(range=HORIZON_COLOURS[:len(labels)]), legend=alt.Legend(orient="top")),
-        tooltip=["sector:N", "horizon:N", alt.Tooltip("value:Q", format="+.1%", title="Return")])
+        tooltip=["sector:N", "horizon:N", alt.Tooltip("value:Q", format="+.1%", title=word.capitalize())])
     adjs = [_HORIZON_ADJ[h] for h in decl.horizons]
     what = (", ".join(adjs[:-1]) + " and " + adjs[-1]) if len(adjs) > 1 else adjs[0]
     noun = "sector funds" if set(decl.series) == set(data.universe.sectors) else "series"
     leader, laggard = (order[0], order[-1]) if order else (None, None)
     when = "this year" if decl.horizons[0] == "ytd" else f"over {RETURN_HORIZONS[decl.horizons[0]].lower()}"
-    desc = (f"{what[0].upper() + what[1:]} returns of the {len(aliases)} {noun} as of {data.as_of.date()}; "
+    desc = (f"{what[0].upper() + what[1:]} {word}s of the {len(aliases)} {noun} as of {data.as_of.date()}; "
             f"leader {when}: {leader or 'n/a'}, laggard: {laggard or 'n/a'}.")
     # The height follows the number of bars; only the width fits the container.
     sized = bars.properties(width="container", height=alt.Step(11),

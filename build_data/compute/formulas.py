@@ -81,10 +81,11 @@ def _pair(fn):
 
 
 def _streak_of(data, pair: str) -> pd.Series:
-    """Consecutive sessions in which A beat B (NaN where either has no close), computed once per build."""
+    """Consecutive sessions in which A beat B (NaN where either has no close), computed once per build:
+    the daily returns of each series' return closes (adjusted for a total-return fund)."""
     def make():
         p = data.universe.pairs[pair]
-        a, b = data.closes[p.a], data.closes[p.b]
+        a, b = data.return_closes[p.a], data.return_closes[p.b]
         return m.to_streak(m.to_outperformance(a, b)).where(a.notna() & b.notna())
     return data.memo(("streak", pair), make)
 
@@ -94,7 +95,8 @@ def _on_streak(fn):
 
 
 def _spread(horizon: str):
-    """A's return minus B's, from the symbols' own return histories (one definition of a return)."""
+    """A's return minus B's, from the symbols' own return histories (one definition of a return,
+    each on its own basis: the catalog labels a pair that mixes price and total return)."""
     def series(data, pair: str) -> pd.Series:
         p = data.universe.pairs[pair]
         return data.history(f"{p.a}.{horizon}") - data.history(f"{p.b}.{horizon}")
@@ -117,10 +119,11 @@ PAIR = {
 # ------------------------------------------------------------------ sectors and breadth
 
 def _sector_returns(data, horizon: str) -> pd.DataFrame:
-    """Daily `horizon` returns of the sector funds that have data, columns named by display name."""
+    """Daily `horizon` returns of the sector funds that have data, columns named by display name,
+    from their return closes (the same numbers as each fund's own `ret_*`)."""
     def make():
         have = [a for a in data.universe.sectors if a in data.closes.columns]
-        closes = data.closes[have]
+        closes = data.return_closes[have]
         rets = m.to_horizon_return(closes, f"ret_{horizon}") if horizon != "1d" else m.to_returns(closes)
         return rets.rename(columns=data.names)
     return data.memo(("sector returns", horizon), make)
@@ -150,7 +153,7 @@ SECTORS = {f"{kind}_{h}": _pick(kind, h) for h in ("1d", "1m", "ytd")
 
 def _dispersion(data, _subject) -> pd.Series:
     basket = [a for a in data.universe.breadth_basket if a in data.closes.columns]
-    rets = m.to_horizon_return(data.closes[basket], "ret_1m")
+    rets = m.to_horizon_return(data.return_closes[basket], "ret_1m")
     return rets.std(axis=1, ddof=0).where(rets.notna().sum(axis=1) >= 2)
 
 

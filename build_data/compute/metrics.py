@@ -219,12 +219,17 @@ def to_records_ytd(prices: Prices) -> Prices:
     return records.groupby(prices.index.year).cumsum()
 
 
-def to_range_high(prices: Prices, *, days: int = 365) -> Prices:
+# 52 weeks exactly: the window (t - 364 days, t] holds 52 of each weekday, so a Friday's
+# 52-week range spans 52 Fridays, never the one 52 weeks back too.
+WEEKS_52_DAYS = 364
+
+
+def to_range_high(prices: Prices, *, days: int = WEEKS_52_DAYS) -> Prices:
     """Highest close in the `days` calendar days ending at each row."""
     return prices.rolling(f"{days}D").max()
 
 
-def to_range_low(prices: Prices, *, days: int = 365) -> Prices:
+def to_range_low(prices: Prices, *, days: int = WEEKS_52_DAYS) -> Prices:
     """Lowest close in the `days` calendar days ending at each row."""
     return prices.rolling(f"{days}D").min()
 

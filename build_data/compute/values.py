@@ -29,6 +29,7 @@ class Metric:
     as_of: str | None
     source: str
     reason: str | None = None
+    basis: str | None = None   # a return's: price | total | mixed (a pair or basket of both)
     # More fields for the snapshot: a macro metric's period, release date, vintage and staleness.
     extra: dict = field(default_factory=dict)
 
@@ -37,18 +38,28 @@ class Metric:
                "source": self.source}
         if self.reason:
             out["reason"] = self.reason
+        if self.basis:
+            out["basis"] = self.basis
         return out | self.extra
+
+
+def _basis(entry_basis: str) -> str | None:
+    return (entry_basis.split()[0] if entry_basis else None)
 
 
 @dataclass
 class Data:
-    """Validated inputs. `closes` and `volumes` are indexed by exchange session up to the as-of."""
+    """Validated inputs. `closes` and `volumes` are indexed by exchange session up to the as-of.
+
+    `adj_closes` (same calendar) holds the adjusted closes the source gave, dividends and splits
+    included; a symbol whose returns count total return reads them (see `return_closes`)."""
     closes: pd.DataFrame
     volumes: pd.DataFrame
     macro: dict[str, pd.Series]
     universe: Universe
     sources: dict[str, str] = field(default_factory=dict)   # alias -> "yahoo:^RUT"
     missing: dict[str, str] = field(default_factory=dict)   # alias -> why there is no data
+    adj_closes: pd.DataFrame | None = None
     # Macro alias -> each observation's release date (indexed like `macro`), and whether its
     # values are as published then or the latest revision (gather decides both).
     released: dict[str, pd.Series] = field(default_factory=dict)
@@ -65,6 +76,7 @@ class Data:
                 gone = [leg for leg in d.legs if leg in self.missing]
                 if gone:
                     self.missing.setdefault(alias, f"{gone[0]}: {self.missing[gone[0]]}")
+        self.return_closes, self.bases = return_closes(self.closes, self.adj_closes, self.universe)
 
     @property
     def as_of(self) -> pd.Timestamp:
@@ -76,7 +88,7 @@ class Data:
 
     @functools.cached_property
     def entries(self) -> dict[str, catalog.Entry]:
-        return catalog.entries(self.universe)
+        return catalog.entries(self.universe, self.bases)
 
     def history(self, key: str) -> pd.Series:
         """The daily series of any key (see `history`)."""
@@ -99,6 +111,50 @@ def with_derived(closes: pd.DataFrame, universe: Universe) -> pd.DataFrame:
         a, b = (closes[leg] if leg in closes.columns else empty for leg in d.legs)
         out[alias] = (a / b).replace([np.inf, -np.inf], np.nan) if d.kind == "ratio" else a - b
     return out
+
+
+def return_closes(closes: pd.DataFrame, adjusted: pd.DataFrame | None,
+                  universe: Universe) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The closes every return is computed from, and each series' basis (price | total).
+
+    A symbol meant to count total return (config `returns`, default: a fund) reads its adjusted
+    closes when the source gave one on every session it has a close; otherwise its quoted
+    closes, and its basis is price, so its labels never claim dividends they do not hold. An
+    index, and a derived series (from its legs' quoted closes), count price return."""
+    bases = catalog.default_bases(universe)
+    total = [a for a, b in bases.items() if b == "total" and a in closes.columns and closes[a].notna().any()]
+    # (one with no data keeps the basis the config asks: its metrics are empty, labelled so)
+    have = [a for a in total if adjusted is not None and a in adjusted.columns]
+    full = ~(adjusted[have].isna() & closes[have].notna()).any() if have else pd.Series(dtype=bool)
+    usable = [a for a in have if full[a]]
+    for alias in set(total) - set(usable):
+        bases[alias] = "price"
+    if not usable:
+        return closes, bases
+    out = closes.copy()
+    out[usable] = total_return_closes(closes[usable], adjusted[usable])
+    return out, bases
+
+
+# A fall of the adjusted-to-quoted ratio beyond this is a seam between rows adjusted at different
+# times; a smaller wobble is the source's rounding and stays (it cancels out over the series).
+_SEAM = 5e-4
+
+
+def total_return_closes(close: pd.DataFrame, adj: pd.DataFrame) -> pd.DataFrame:
+    """The closes grown by every distribution the adjusted closes record, as series whose
+    ratios are total returns: the adjusted closes themselves, up to scale, when they are all of
+    one adjustment.
+
+    The source's adjusted close is the close times a factor that rises on each ex-dividend day
+    (splits restate both alike). A cache holds rows fetched at different times, so rows saved
+    before a later dividend lack its factor: the ratio then falls where the older rows end.
+    The ratio's changes from one close to the next are chained with those falls taken out (a
+    distribution never lowers it), so the seams lose no dividend. NaN where there is no close."""
+    ratio = adj / close
+    step = (ratio / ratio.ffill().shift(1)).where(close.notna()).fillna(1.0)
+    grow = step.where(step >= 1 - _SEAM, 1.0)
+    return (close * grow.cumprod()).where(close.notna())
 
 
 def on_sessions(frames: dict[str, pd.Series], session_dates: pd.DatetimeIndex) -> pd.DataFrame:
@@ -138,7 +194,7 @@ def history(key: str, data: Data, entry: catalog.Entry | None = None) -> pd.Seri
 def _history(e: catalog.Entry, data: Data) -> pd.Series:
     fn = formulas.function(e.family, e.spec.name)
     if e.family in ("symbol", "volume"):
-        prices = data.closes if e.family == "symbol" else data.volumes
+        prices = data.volumes if e.family == "volume" else data.return_closes if e.spec.basis else data.closes
         if e.subject not in prices.columns:
             return pd.Series(dtype="float64")
         return fn(prices[[e.subject]])[e.subject]
@@ -231,9 +287,9 @@ def _history_reasons(closes: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, dic
             for alias in base_row.index[base_row.isna() & (first <= base)]:
                 reasons[alias].setdefault(spec.name, f"gap: no close on the base session {_iso(session[-1])}")
     for spec in catalog.SYMBOL:
-        if isinstance(spec.window, str):  # a calendar window ("365D"): the history must span it
-            span = pd.Timedelta(spec.window) - pd.Timedelta(days=1)
-            for alias in first.index[first > as_of - span]:
+        if isinstance(spec.window, str):  # a calendar window ("364D"): the history must span its sessions
+            inside = closes.index[closes.index > as_of - pd.Timedelta(spec.window)]
+            for alias in first.index[first > inside[0]]:
                 reasons[alias].setdefault(spec.name, f"history starts {_iso(first[alias])}, under 52 weeks")
     for alias, gaps in _gap_reasons(closes, catalog.SYMBOL).items():
         for name, why in gaps.items():
@@ -254,14 +310,15 @@ def _plain_column(values: pd.Series, unit: str) -> list:
     return [v if k else None for v, k in zip(floats.tolist(), ok.tolist())]
 
 
-def _table(prices: pd.DataFrame, family: str, specs: list[catalog.Spec]) -> dict[str, dict[str, object]]:
+def _table(prices: pd.DataFrame, family: str, specs: list[catalog.Spec],
+           returns: pd.DataFrame | None = None) -> dict[str, dict[str, object]]:
     """{metric: {alias: last value}} for a vectorized family: the last row of each spec's daily
-    series, computed for all columns at once."""
+    series, computed for all columns at once (a return from `returns`, the return closes)."""
     if prices.empty:
         return {}
     out = {}
     for s in specs:
-        last = formulas.function(family, s.name)(prices).iloc[-1]
+        last = formulas.function(family, s.name)(returns if s.basis and returns is not None else prices).iloc[-1]
         out[s.name] = dict(zip(prices.columns, _plain_column(pd.Series(last, index=prices.columns), s.unit)))
     return out
 
@@ -279,7 +336,7 @@ class Assembler:
         if value is None and reason is None:
             reason = "not computable from the available data"
         self.metrics[entry.key] = Metric(value if reason is None else None, entry.spec.unit, entry.label,
-                                         _iso(as_of), source, reason)
+                                         _iso(as_of), source, reason, _basis(entry.basis))
 
 
 def _last(series: pd.Series, as_of: pd.Timestamp):
@@ -318,7 +375,9 @@ def compute_metrics(data: Data) -> dict[str, Metric]:
     volumes = data.volumes.dropna(axis=1, how="all")
     have = set(closes.columns)
     last = _last_dates(closes)
-    values = {"symbol": _per_last_date(closes, last, lambda c, d: _table(c, "symbol", catalog.SYMBOL)),
+    rets = data.return_closes[closes.columns]
+    values = {"symbol": _per_last_date(closes, last,
+                                       lambda c, d: _table(c, "symbol", catalog.SYMBOL, rets.loc[c.index, c.columns])),
               "volume": _per_last_date(volumes, last, lambda v, d: _table(v, "volume", catalog.VOLUME))}
     reasons = {"symbol": {}, "volume": {}}
     for family, prices in (("symbol", closes), ("volume", volumes)):
@@ -360,13 +419,15 @@ def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, 
         src = _symbol_source(alias, data)
         name = names[alias]
         r = reasons.get(alias, {})
+        basis = data.bases.get(alias, "") if family == "symbol" else ""
         if family == "symbol":
             specs = catalog.symbol_specs(data.universe, alias)
         if alias not in prices.columns or alias not in last:
             why = data.missing.get(alias)
             reason = f"no data: {why}" if why else f"no {family} data for {alias}"
             for s in specs:
-                out.metrics[f"{alias}.{s.name}"] = Metric(None, s.unit, s.label.format(name=name), None, src, reason)
+                out.metrics[f"{alias}.{s.name}"] = Metric(None, s.unit, catalog.label(s, name, basis), None, src, reason,
+                                                          basis if s.basis else None)
             continue
         d = last[alias]
         day = days.get(d) or days.setdefault(d, _iso(d))
@@ -378,8 +439,8 @@ def _put_table(out: Assembler, data: Data, family: str, specs, prices, aliases, 
                 f"too little history: {n} sessions, needs {s.min_sessions}" if n < s.min_sessions else None))
             if value is None and reason is None:
                 reason = s.empty.format(day=day) if s.empty else "not computable from the available data"
-            out.metrics[f"{alias}.{s.name}"] = Metric(None if reason else value, s.unit, s.label.format(name=name),
-                                                      day, src, reason)
+            out.metrics[f"{alias}.{s.name}"] = Metric(None if reason else value, s.unit, catalog.label(s, name, basis),
+                                                      day, src, reason, basis if s.basis else None)
 
 
 def _symbol_source(alias: str, data: Data) -> str:

@@ -1,7 +1,8 @@
 """Bring-your-own data: a folder of CSV files in Yahoo's and FRED's own export layouts.
 
 * prices: `SYMBOL.csv` (`^` allowed, e.g. `^RUT.csv`) with `Date,Open,High,Low,Close,Adj Close,Volume`;
-  `Adj Close` is optional (then it equals Close). Yahoo writes `null` for missing fields.
+  `Adj Close` is optional: without it the file has no adjusted closes, and a fund's returns are
+  price returns (labelled so) instead of total returns. Yahoo writes `null` for missing fields.
 * macro: `SERIES.csv` with `observation_date,SERIES` (older exports: `DATE,SERIES`); `.` or blank
   means no observation.
 """
@@ -39,7 +40,7 @@ def read_price_file(path: Path) -> pd.DataFrame:
         if col not in frame:
             frame[col] = float("nan")
     if "adj_close" not in frame:
-        frame["adj_close"] = frame["close"]
+        frame["adj_close"] = float("nan")  # no adjusted closes: never passed off as total return
     try:
         frame = price_frame(frame)
     except (TypeError, ValueError) as exc:

@@ -32,6 +32,12 @@ PROFILES: dict[str, tuple[float, float, float, float, float]] = {
 }
 SECTOR_BASE = {"XLK": 280.0, "XLF": 54.0, "XLV": 150.0, "XLP": 79.0, "XLY": 230.0, "XLI": 150.0,
                "XLE": 88.0, "XLU": 82.0, "XLB": 90.0, "XLRE": 42.0, "XLC": 112.0}
+# Funds pay dividends (indexes do not): annual yield, paid quarterly, so the adjusted close (and
+# a fund's total return) differs from the quoted close as it does on Yahoo.
+DIVIDEND_YIELD = {"IWM": 0.011, "IWC": 0.010, "IWN": 0.018, "IWO": 0.006, "IJR": 0.014,
+                  "XLK": 0.006, "XLF": 0.014, "XLV": 0.016, "XLP": 0.026, "XLY": 0.008, "XLI": 0.014,
+                  "XLE": 0.032, "XLU": 0.028, "XLB": 0.019, "XLRE": 0.033, "XLC": 0.009}
+DEFAULT_YIELD = 0.015
 DEFAULT_VOLUME = {"IWM": 32e6, "IWC": 0.12e6, "IWN": 1.6e6, "IWO": 0.6e6, "IJR": 4.5e6}
 TRADING_DAYS = 252
 MARKET_VOL, SMALLCAP_VOL = 0.16, 0.09
@@ -82,9 +88,37 @@ def sample_prices(tickers: list[str], end: dt.date) -> dict[str, pd.DataFrame]:
         base_volume = DEFAULT_VOLUME.get(ticker, 8e6)
         volume = np.round(base_volume * np.exp(0.3 * noise[:, 1] - 0.045 + 2.0 * np.abs(log_ret)))
         frame = pd.DataFrame({"open": open_, "high": high, "low": low, "close": close,
-                              "adj_close": close, "volume": volume}, index=days)[PRICE_COLUMNS]
-        out[ticker] = frame.loc[: pd.Timestamp(end)].round(4)
+                              "adj_close": close, "volume": volume}, index=days)[PRICE_COLUMNS].round(4)
+        if not ticker.startswith("^"):
+            frame["adj_close"] = adjusted_closes(frame["close"], DIVIDEND_YIELD.get(ticker, DEFAULT_YIELD),
+                                                 days[anchor_pos])
+        out[ticker] = frame.loc[: pd.Timestamp(end)]
     return out
+
+
+def ex_dividend_days(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Quarterly ex-dividend sessions: the first session on or after the 20th of March, June,
+    September and December."""
+    late = days[(days.month % 3 == 0) & (days.day >= 20)]
+    quarter = late.year * 12 + late.month
+    return late[~pd.Index(quarter).duplicated()]
+
+
+def adjusted_closes(close: pd.Series, annual_yield: float, anchor: pd.Timestamp) -> pd.Series:
+    """Adjusted closes, as Yahoo makes them, for a fund paying `annual_yield` a year in quarterly
+    dividends: each ex-dividend day scales every earlier close by (1 - dividend / the close before
+    it), so returns from them include the dividends. Scaled so the adjusted close equals the close
+    on `anchor` (as Yahoo's equals it on the last day): the history up to a date is the same
+    whatever the end date, and `--as-of` rebuilds stay reproducible."""
+    ex = ex_dividend_days(close.index)
+    ex = ex[ex > close.index[0]]
+    prior = close.shift(1).reindex(ex)
+    dividend = (prior * annual_yield / 4).round(4)
+    factor = pd.Series(1.0, index=close.index)
+    factor.loc[ex] = 1 - dividend / prior
+    # Total-return growth from the first day: 1 / the factors of every ex-dividend day so far.
+    growth = 1 / factor.cumprod()
+    return (close * growth / growth.loc[anchor]).round(4)
 
 
 # Fed funds target lower bound: (effective date, level). Upper bound is 25 bp above.
