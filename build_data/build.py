@@ -52,7 +52,8 @@ def compute(data: values.Data):
                 + events.record_events(universe, data.closes, start) + events.streak_events(universe, histories, start))
     labels = {k: v.label for k, v in metrics.items()}
     units = {k: v.unit for k, v in metrics.items()}
-    return metrics, claims, watch, signals.recent_changes(claims, watch, labels, units, happened)
+    return metrics, claims, watch, signals.recent_changes(claims, watch, labels, units, happened,
+                                                          events.subjects(universe))
 
 
 def marks(data: values.Data) -> dict:

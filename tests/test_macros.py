@@ -287,9 +287,11 @@ def test_watch_table(snap):
     # Its table roles are in the HTML (phones draw it as a grid): a table for screen readers, with
     # or without JavaScript. Header cells keep their native role (Material styles th[role] as sortable).
     assert html.count('<table role="table">') == 1 and html.count('role="rowgroup"') == 2
-    assert html.count('<tr role="row">') == 5 and html.count('role="cell"') == html.count('<td') == 4 * 5
+    # Each item's row carries its anchor (the change log links to it).
+    assert html.count('<tr role="row"') == 5 and html.count('role="cell"') == html.count('<td') == 4 * 5
+    assert html.count('<tr role="row" id="watch-') == 4
     assert len(re.findall(r"<th[ >]", html)) == 5 and "<th role" not in html
-    assert snap.watch_table("risk").count('<tr role="row">') == 3
+    assert snap.watch_table("risk").count('<tr role="row" id="watch-') == 2  # the two risks, linkable
     with pytest.raises(MacroError):
         snap.watch_table("risks")
 

@@ -153,7 +153,7 @@ def record_events(universe: Universe, closes: pd.DataFrame, start: pd.Timestamp)
                 value = float(close.loc[d])
                 out.append({"date": _day(d), "kind": "record", "id": alias, "key": f"{alias}.record_close",
                             "event": f"{_symbol_name(universe, alias)} closed at a record, {_price(value)}: "
-                                     f"its first in {gap} sessions",
+                                     f"its first in {formatting.fmt_int(gap)} sessions",
                             "value": value, "value_text": _price(value), "anchor": f"metric-{alias}.record_close"})
     return out
 
@@ -182,3 +182,10 @@ def streak_events(universe: Universe, histories: dict[str, pd.Series | None], st
 
 def streak_keys(universe: Universe) -> set[str]:
     return {f"{pair}.outperf_streak" for pair in universe.events.streaks}
+
+
+def subjects(universe: Universe) -> dict[str, dict]:
+    """Each level and target by its key prefix ("levels.breakout"): {who, label, value}, for the
+    change log's sentences about the close and the level."""
+    return {f"{group}.{name}": {"who": _symbol_name(universe, lv.symbol), "label": lv.label, "value": lv.value}
+            for group in ("levels", "targets") for name, lv in getattr(universe, group).items()}

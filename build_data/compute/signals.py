@@ -299,25 +299,52 @@ def _what_happened(item: dict, label: str, on: bool | None, near: bool = False) 
     return None
 
 
-def _claim_entry(cid: str, c: dict, f: dict, labels: dict, units: dict) -> dict:
-    label = labels.get(c["metric"]) or c["metric"]
-    value_text = _value_text(f.get("value"), units.get(c["metric"]), c["metric"])
-    return {"date": f["date"], "kind": "claim", "id": cid, "key": c["metric"], "anchor": f"claim-{cid}",
-            "event": _what_happened(c, label, bool(f["to"])), "value": f.get("value"), "value_text": value_text,
-            "outcome": f"“{c['title']}” {'now holds' if f['to'] else 'no longer holds'}"}
+def _at_level(item: dict, f: dict, subjects: dict, near: str | None = None) -> tuple[str, float] | None:
+    """For a level's or target's distance metric: (what the close did, the close), e.g.
+    ("Russell 2000 closed above the 2,861 year-end target", 2870.1); None for other metrics."""
+    metric, value = item["metric"], f.get("value")
+    subject = subjects.get(_subject(metric))
+    if subject is None or value is None or not metric.endswith(("_distance", "_move")):
+        return None
+    # X_distance is close / level - 1; X_move is level / close - 1.
+    close = subject["value"] * (1 + value) if metric.endswith("_distance") else subject["value"] / (1 + value)
+    if near == "near":
+        return f"{subject['who']} came close to the {subject['label']}", close
+    if near == "away":
+        return f"{subject['who']} moved away from the {subject['label']}", close
+    return f"{subject['who']} closed {'above' if close > subject['value'] else 'below'} the {subject['label']}", close
 
 
-def _watch_entry(wid: str, w: dict, f: dict, labels: dict, units: dict) -> dict:
-    label = labels.get(w["metric"]) or w["metric"]
+def _entry(kind: str, id: str, item: dict, f: dict, on: bool | None, near: str | None, outcome: str,
+           labels: dict, units: dict, subjects: dict) -> dict:
+    metric = item["metric"]
+    label = labels.get(metric) or metric
+    event, value, value_text = None, f.get("value"), _value_text(f.get("value"), units.get(metric), metric)
+    level = _at_level(item, f, subjects, near)
+    if level is not None:
+        event, value = level
+        value_text = formatting.format_value(value, "price")
+    elif near == "near":
+        event = _what_happened(item, label, None, near=True)
+    elif near == "away" and item.get("threshold_text"):
+        event = f"{label} moved away from {item['threshold_text']}"
+    else:
+        event = _what_happened(item, label, on)
+    return {"date": f["date"], "kind": kind, "id": id, "key": metric, "anchor": f"{kind}-{id}", "event": event,
+            "value": value, "value_text": value_text, "outcome": outcome}
+
+
+def _claim_entry(cid: str, c: dict, f: dict, labels: dict, units: dict, subjects: dict) -> dict:
+    outcome = f"“{c['title']}” {'now holds' if f['to'] else 'no longer holds'}"
+    return _entry("claim", cid, c, f, bool(f["to"]), None, outcome, labels, units, subjects)
+
+
+def _watch_entry(wid: str, w: dict, f: dict, labels: dict, units: dict, subjects: dict) -> dict:
     to, was = f["to"], f["from"]
     on = True if to == "triggered" else False if was == "triggered" else None
-    event = _what_happened(w, label, on, near=(to == "near" and was == "clear"))
-    if event is None and to == "clear" and was == "near" and w.get("threshold_text"):
-        event = f"{label} moved away from {w['threshold_text']}"
-    value_text = _value_text(f.get("value"), units.get(w["metric"]), w["metric"])
-    return {"date": f["date"], "kind": "watch", "id": wid, "key": w["metric"], "anchor": f"watch-{wid}",
-            "event": event, "value": f.get("value"), "value_text": value_text,
-            "outcome": f"watch item “{w['title']}” {WATCH_VERDICTS[to]}"}
+    near = "near" if (to, was) == ("near", "clear") else "away" if (to, was) == ("clear", "near") else None
+    outcome = f"watch item “{w['title']}” {WATCH_VERDICTS[to]}"
+    return _entry("watch", wid, w, f, on, near, outcome, labels, units, subjects)
 
 
 def _subject(key: str) -> str:
@@ -341,7 +368,8 @@ def _merged(group: list[dict]) -> dict:
     if event and lead.get("value_text") and lead["kind"] in ("claim", "watch"):
         event = f"{event} ({lead['value_text']})"
     text = "; ".join(outcomes) if not event else event + (": " + "; ".join(outcomes) if outcomes else "")
-    text = text[0].upper() + text[1:] if text else text
+    if text.startswith("watch item"):
+        text = "W" + text[1:]
     first = group[0]
     return {"date": first["date"], "kind": first["kind"], "id": first["id"], "key": lead["key"], "text": text,
             "value": lead.get("value"), "value_text": lead.get("value_text"), "anchor": first["anchor"],
@@ -349,16 +377,19 @@ def _merged(group: list[dict]) -> dict:
 
 
 def recent_changes(claims: dict, watchlist: dict, labels: dict[str, str] | None = None,
-                   units: dict[str, str] | None = None, events: list[dict] = ()) -> list[dict]:
+                   units: dict[str, str] | None = None, events: list[dict] = (),
+                   subjects: dict[str, dict] | None = None) -> list[dict]:
     """The change log, newest first: one entry per event. Every claim and watch item flip in the
     window, with the number events (`events`: levels, targets, records, streaks); those on the
     same session about the same metric (or level) are merged into one entry, whose text says what
     the value did and what each claim and watch item made of it:
     "Russell 2000 RSI-14 crossed above 70 (71.5): “Momentum is stretched” now holds; watch item
-    “RSI-14 above 70” triggered". `labels` and `units`: each metric key's label and unit."""
-    labels, units = labels or {}, units or {}
-    entries = [_claim_entry(cid, c, f, labels, units) for cid, c in claims.items() for f in c["flips"]]
-    entries += [_watch_entry(wid, w, f, labels, units) for wid, w in watchlist.items() for f in w["flips"]]
+    “RSI-14 above 70” triggered". `labels` and `units`: each metric key's label and unit;
+    `subjects`: each level and target ("levels.breakout") as {who, label, value}, so a flip of its
+    distance metric reads as what the close did ("Russell 2000 closed below the 2,450 support")."""
+    labels, units, subjects = labels or {}, units or {}, subjects or {}
+    entries = [_claim_entry(cid, c, f, labels, units, subjects) for cid, c in claims.items() for f in c["flips"]]
+    entries += [_watch_entry(wid, w, f, labels, units, subjects) for wid, w in watchlist.items() for f in w["flips"]]
     entries += list(events)
     groups: dict[tuple[str, str], list[dict]] = {}
     for e in entries:

@@ -167,10 +167,11 @@ def model() -> type:
         """One entry of the change log: one event, with what the value did and every claim and
         watch item it moved (`items`, each with the anchor of its row or badge on the pages)."""
         date: str
-        kind: Literal["claim", "watch", "level", "target", "record", "streak"]
-        id: str
-        key: str
         text: str
+        # What the entry is about (a snapshot written before these fields has none of them).
+        kind: Literal["claim", "watch", "level", "target", "record", "streak"] | None = None
+        id: str | None = None
+        key: str = ""
         value: Any = None
         value_text: str | None = None
         anchor: str | None = None
