@@ -48,7 +48,11 @@ def compute(data: values.Data):
     for wid, w in watch.items():
         w["next"] = events.next_event(universe, universe.watchlist[wid].next, data.as_of.date())
     m = marks(data)
-    happened = (events.level_events(universe, m["levels"], start) + events.target_events(universe, m["targets"], start)
+    # A level a claim or watch item reads already has its entries, with the close, from their flips.
+    watched = {c.metric for item in [*universe.claims.values(), *universe.watchlist.values()] for c in item.conditions}
+    crossings = {name: mark for name, mark in m["levels"].items()
+                 if not any(k.startswith(f"levels.{name}_") for k in watched)}
+    happened = (events.level_events(universe, crossings, start) + events.target_events(universe, m["targets"], start)
                 + events.record_events(universe, data.closes, start) + events.streak_events(universe, histories, start))
     labels = {k: v.label for k, v in metrics.items()}
     units = {k: v.unit for k, v in metrics.items()}
