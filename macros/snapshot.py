@@ -65,8 +65,20 @@ class Snapshot:
     site_folder: str | None = f"{GENERATED}/"
     current_page: Callable[[], PageRef] = field(default=PageRef)
 
+    # The row anchors (watch-ID, level-NAME, target-NAME) each page has shown: an item shown twice
+    # on one page (the whole watchlist, then its risks) is the change log's link target once.
+    _anchors: dict = field(default_factory=dict)
+
     def __repr__(self) -> str:
         return f"Snapshot({str(self.path)!r})"
+
+    def _once(self, anchor: str) -> str | None:
+        """`anchor` the first time this page shows it, else None (an id is unique on a page)."""
+        seen = self._anchors.setdefault(self.page.src, set())
+        if anchor in seen:
+            return None
+        seen.add(anchor)
+        return anchor
 
     @classmethod
     def load(cls, path: str | os.PathLike, docs_dir: str | os.PathLike | None = None) -> Snapshot:
@@ -258,7 +270,7 @@ class Snapshot:
             if kind and w["kind"] != kind:
                 continue
             threshold = w.get("threshold")
-            rows.append({"id": id, "row_id": f"watch-{id}", "kind": w["kind"], "title": w["title"], "why": w.get("why"),
+            rows.append({"id": id, "row_id": self._once(f"watch-{id}"), "kind": w["kind"], "title": w["title"], "why": w.get("why"),
                          "status": w["status"], "since": w.get("since"), "next": self._next(w.get("next")),
                          "value": self._in_unit_of(w["metric"], w.get("value"), call, w.get("fmt")),
                          "threshold": f.EM_DASH if threshold is None else
@@ -337,7 +349,7 @@ class Snapshot:
                          "level": self._metric(lv["key"], call, "price"), "href": self._href(lv["key"]),
                          "distance": self._metric(lv["distance_key"], call, "signed_pct"),
                          "distance_href": self._href(lv["distance_key"]),
-                         "row_id": f"level-{lv.get('id') or lv['key'].split('.', 1)[-1]}",
+                         "row_id": self._once(f"level-{lv.get('id') or lv['key'].split('.', 1)[-1]}"),
                          "side": lv.get("side"), "since": since,
                          "since_close": None if lv.get("since_close") is None else f.fmt_price(lv["since_close"])})
         return T.levels_table(rows)
@@ -346,10 +358,10 @@ class Snapshot:
         """Analyst targets: the level, and the move it implies from the last close, or, once a
         close has reached it since it was set, the date ("reached on Mar 4, 2026"), with source."""
         call = "targets_table()"
-        rows = [{"label": t["label"], "source": t.get("source") or "", "date": t.get("date"),
+        rows = [{"key": t["key"], "label": t["label"], "source": t.get("source") or "", "date": t.get("date"),
                  "level": self._metric(t["key"], call, "price"), "href": self._href(t["key"]),
                  "move": self._metric(t["move_key"], call, "signed_pct"), "move_href": self._href(t["move_key"]),
-                 "row_id": f"target-{t.get('id') or t['key'].split('.', 1)[-1]}",
+                 "row_id": self._once(f"target-{t.get('id') or t['key'].split('.', 1)[-1]}"),
                  "reached_on": t.get("reached_on"), "beyond": t.get("beyond"),
                  "reached_close": None if t.get("reached_close") is None else f.fmt_price(t["reached_close"])}
                 for t in self._listed("targets", call)]

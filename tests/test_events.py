@@ -262,3 +262,9 @@ def test_events_config_errors_are_one_line_naming_file_key_and_closest(tmp_path,
         config.load_universe(path)
     assert str(err.value).startswith(f"{path}: ") and message in str(err.value), str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_an_item_shown_twice_on_a_page_keeps_one_anchor(tmp_path):
+    snap = snapshot_at(tmp_path)
+    assert snap.watch_table().count('id="watch-') == 4
+    assert 'id="watch-' not in snap.watch_table("risk")  # the same page: the rows above have the anchors
