@@ -520,7 +520,8 @@ class ScheduledEvents(_Strict):
     """One kind of scheduled event (FOMC meetings, CPI releases, ...): its dates, each sourced."""
     name: str = Field(min_length=1, description="What each date is, e.g. \"FOMC decision\" or \"CPI release\".")
     source: str = Field(min_length=1, description="Who publishes the schedule, e.g. \"Federal Reserve\".")
-    url: str | None = Field(default=None, pattern=r"^https?://", description="The published schedule.")
+    url: str | None = Field(default=None, description=(
+        "The published schedule (pages link it only when it is an http(s) address)."))
     dates: list[dt.date] = Field(min_length=1, description="The scheduled dates (the decision or release day).")
 
     @field_validator("dates")
