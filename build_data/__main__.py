@@ -246,7 +246,7 @@ def cmd_build(args) -> int:
     from build_data.build import build
     from build_data.compute import keys
     from build_data.fetch.gather import stderr_log
-    from build_data.publish import render, snapshot
+    from build_data.publish import feeds, render, snapshot
 
     universe = keys.load_universe(args.config)
     facts = config.load_facts(args.facts)
@@ -258,6 +258,8 @@ def cmd_build(args) -> int:
         _tidy(args)
         previous = _previous_snapshot(args.out)
         snap, chart_list = build(_options(args), universe, facts)
+        # Each change links to the section of the page that shows it (found from the pages' macro calls).
+        snap["changes"] = feeds.with_urls(snap["changes"], feeds.anchors(args.pages, skip=args.out))
         reviews = review.under_review(snap, args.pages)
         prose = review.prose_report(snap, args.pages)
         for line in (claims_report(snap, previous) + review.report_lines(reviews)

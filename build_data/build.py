@@ -9,7 +9,7 @@ import pandas as pd
 from build_data import config, sessions
 from build_data.compute import charts as charts_mod
 from build_data.compute import history as history_mod
-from build_data.compute import keys, signals, summary, values
+from build_data.compute import events, keys, signals, summary, values
 from build_data.fetch.gather import Gathered, Options, gather, stderr_log
 from build_data import policy
 from build_data.publish import render, snapshot
@@ -31,7 +31,8 @@ def build(opts: Options, universe: config.Universe, facts: config.Facts, log=std
     log(f"compute: {len(metrics)} metrics, {len(chart_list)} charts ({time.perf_counter() - t1:.1f}s)")
     snap = snapshot.assemble(universe=universe, facts=facts, gathered=got, metrics=metrics, claims=claims,
                              watchlist=watch, changes=changes, charts=render.chart_entries(chart_list, universe=universe),
-                             built_at=opts.now, story=story)
+                             built_at=opts.now, story=story,
+                             marks=marks(data), calendar=calendar(data))
     snap |= policy.verdict(universe=universe, data_mode=got.data_mode, as_of=got.as_of, status=got.status,
                            latest_session=policy.expected_session(universe, opts.now, opts.as_of, got.as_of))
     log(f"publishable: {'yes' if snap['publishable'] else 'no'}: {snap['publishable_reason']}")
@@ -45,10 +46,37 @@ def compute(data: values.Data):
     metrics = values.compute_metrics(data)
     keys = signals.signal_keys(universe)
     histories = {k: values.signal_history(k, data) for k in keys}  # macro figures by release date
+    histories |= {k: values.history(k, data) for k in events.streak_keys(universe)}
     start = signals.window_start(data.as_of, data.closes.index)
     claims = signals.evaluate_claims(universe, metrics, histories, start)
     watch = signals.evaluate_watchlist(universe, metrics, histories, start)
-    return metrics, claims, watch, signals.recent_changes(claims, watch)
+    for wid, w in watch.items():
+        w["next"] = events.next_event(universe, universe.watchlist[wid].next, data.as_of.date())
+    m = marks(data)
+    # A level a claim or watch item reads already has its entries, with the close, from their flips.
+    watched = {c.metric for item in [*universe.claims.values(), *universe.watchlist.values()] for c in item.conditions}
+    crossings = {name: mark for name, mark in m["levels"].items()
+                 if not any(k.startswith(f"levels.{name}_") for k in watched)}
+    happened = (events.level_events(universe, crossings, start) + events.target_events(universe, m["targets"], start)
+                + events.record_events(universe, data.closes, start) + events.streak_events(universe, histories, start))
+    labels = {k: v.label for k, v in metrics.items()}
+    units = {k: v.unit for k, v in metrics.items()}
+    return metrics, claims, watch, signals.recent_changes(claims, watch, labels, units, happened,
+                                                          events.subjects(universe))
+
+
+def marks(data: values.Data) -> dict:
+    """Each level's side of the close and since when, each target's first reach: computed once."""
+    u = data.universe
+    return data.memo(("marks",), lambda: {
+        "levels": {name: events.level_mark(u, data.closes, name) for name in u.levels},
+        "targets": {name: events.target_mark(u, data.closes, name, data.as_of) for name in u.targets}})
+
+
+def calendar(data: values.Data) -> list[dict]:
+    """The scheduled events from the change log's window on, past ones marked."""
+    start = signals.window_start(data.as_of, data.closes.index)
+    return events.calendar(data.universe, data.as_of.date(), start.date())
 
 
 def frame(got: Gathered, universe: config.Universe) -> values.Data:

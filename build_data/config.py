@@ -159,6 +159,8 @@ class Range(_Strict):
 # Each chart is declared under `charts:` by an id the pages call (`chart("index-trend")`), with a
 # kind and the series it shows: aliases from this file, never names in code.
 CHART_ID = r"^[a-z0-9][a-z0-9-]*$"
+# A kind of scheduled event (events.calendar), as a watch item's `next:` names it.
+EVENT_KIND = r"^[a-z0-9][a-z0-9_-]*$"
 # How far back each time chart reaches (the performance chart: the year to date).
 RETURN_HORIZONS = {"1d": "1 day", "1m": "1 month", "3m": "3 months", "ytd": "Year to date", "1y": "1 year"}
 
@@ -330,6 +332,21 @@ def _chart_problems(universe) -> None:
                 raise _chart_error(f"charts.{cid}.card: charts.{card} is already the card; at most one chart "
                                    "has card: true")
             card = cid
+
+
+def _event_problems(universe) -> None:
+    """Watch items' `next:` name a calendar kind; events.records symbols and events.streaks pairs exist."""
+    kinds = set(universe.events.calendar)
+    for wid, w in universe.watchlist.items():
+        if w.next is not None and w.next not in kinds:
+            raise _chart_error(f"watchlist.{wid}.next: unknown events.calendar kind {w.next!r}{_closest(w.next, kinds)}")
+    series = set(universe.symbols) | set(universe.derived)
+    for i, alias in enumerate(universe.events.records or []):
+        if alias not in series:
+            raise _chart_error(f"events.records[{i}]: unknown symbol {alias!r}{_closest(alias, series)}")
+    for i, pair in enumerate(universe.events.streaks):
+        if pair not in universe.pairs:
+            raise _chart_error(f"events.streaks[{i}]: unknown pair {pair!r}{_closest(pair, universe.pairs)}")
 
 
 class Pair(_Strict):
@@ -536,6 +553,9 @@ class WatchItem(_Signal):
     near: float | None = Field(default=None, ge=0, description=(
         "The item is 'near' when the metric is within this distance of the threshold (metric units)."))
     why: str = Field(description="Why it matters; may use {threshold} and {clear}.")
+    next: str | None = Field(default=None, pattern=EVENT_KIND, description=(
+        "A kind of scheduled event under events.calendar (fomc, cpi, jobs, ...): the watchlist shows "
+        "the next one as the item's \"next:\" date."))
 
     @model_validator(mode="after")
     def _numeric(self):
@@ -548,6 +568,42 @@ class WatchItem(_Signal):
             raise ValueError("near belongs inside each all:/any: condition")
         self._check_texts(("title", "why"))
         return self
+
+
+# ---------------------------------------------------------------- events
+# Scheduled releases and meetings (events.calendar) and the events the numbers make themselves:
+# record closes after a drought, the end of an outperformance streak (levels and targets are
+# always tracked: first reached or broken, with the date).
+class ScheduledEvents(_Strict):
+    """One kind of scheduled event (FOMC meetings, CPI releases, ...): its dates, each sourced."""
+    name: str = Field(min_length=1, description="What each date is, e.g. \"FOMC decision\" or \"CPI release\".")
+    source: str = Field(min_length=1, description="Who publishes the schedule, e.g. \"Federal Reserve\".")
+    url: str | None = Field(default=None, description=(
+        "The published schedule (pages link it only when it is an http(s) address)."))
+    dates: list[dt.date] = Field(min_length=1, description="The scheduled dates (the decision or release day).")
+
+    @field_validator("dates")
+    @classmethod
+    def _distinct(cls, dates: list[dt.date]) -> list[dt.date]:
+        seen = set()
+        for d in dates:
+            if d in seen:
+                raise ValueError(f"{d.isoformat()} is listed twice")
+            seen.add(d)
+        return sorted(dates)
+
+
+class Events(_Strict):
+    """The events calendar and which number-made events reach the change log."""
+    calendar: dict[Annotated[str, Field(pattern=EVENT_KIND)], ScheduledEvents] = Field(default={}, description=(
+        "Scheduled events by kind (fomc, cpi, jobs, ...); a watch item's `next:` names a kind."))
+    records: list[str] | None = Field(default=None, description=(
+        "Symbols whose record closes are events (default: publish.core)."))
+    record_drought: int = Field(default=20, ge=1, description=(
+        "A record close is news when it is the first in at least this many sessions."))
+    streaks: list[str] = Field(default=[], description=(
+        "Pairs whose outperformance streaks are tracked: the end of a long streak is an event."))
+    min_streak: int = Field(default=5, ge=2, description="A streak's end is news when it lasted at least this many sessions.")
 
 
 class Universe(_Strict):
@@ -569,6 +625,7 @@ class Universe(_Strict):
     charts: dict[str, ChartSpec] = {}
     claims: dict[str, Claim] = {}
     watchlist: dict[str, WatchItem] = {}
+    events: Events = Events()
     # The file it was read from (errors found later name it); None when built in code.
     _path: Path | None = PrivateAttr(default=None)
 
@@ -648,6 +705,7 @@ class Universe(_Strict):
                 if bound not in self.macro:
                     raise ValueError(f"ranges.{name}: unknown macro alias {bound!r} (known: {', '.join(sorted(self.macro))})")
         _chart_problems(self)
+        _event_problems(self)
         return self
 
     @property

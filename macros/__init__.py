@@ -31,6 +31,7 @@ from .snapshot import MacroError, PageRef, Snapshot, SnapshotError  # noqa: E402
 # Page macros, in the order the authoring page lists them. Each is a Snapshot method.
 MACROS = ("metric", "period", "holds", "by_state", "needs", "until", "key_numbers", "asof", "data_status", "chart", "claim",
           "threshold", "claims_tally", "this_week", "base_rate", "history_note", "watch_table",
+          "events_calendar",
           "fact", "changes_list", "sector_table", "levels_table", "targets_table", "series_table", "data_sources",
           "revisions_table", "metrics_table",
           "metric_reference", "config_reference")
@@ -135,12 +136,22 @@ def define_env(env):
     # The theme override reads this, so every page carries the banner without authors writing it.
     env.conf["extra"]["data_banner"] = snap.banner()
     env.conf["extra"]["social_card"] = social_card(snap)
+    env.conf["extra"]["feeds"] = feeds(snap)
     # Zensical runs define_env per page and renders the theme from its first config: hand the
     # banner over through the page's metadata too (macros/theme/main.html reads either).
     page = getattr(env, "page", None)
     if isinstance(getattr(page, "meta", None), dict):
         page.meta["data_banner"] = env.conf["extra"]["data_banner"]
         page.meta["social_card"] = env.conf["extra"]["social_card"]
+        page.meta["feeds"] = env.conf["extra"]["feeds"]
+
+
+def feeds(snap: Snapshot) -> dict[str, str] | None:
+    """The change log's feeds, relative to the site root, for <link rel="alternate"> in every
+    page's head (the build writes them beside metrics.json); None outside docs_dir."""
+    if snap.site_folder is None:
+        return None
+    return {"rss": snap.site_folder + "changes.xml", "json": snap.site_folder + "changes.json"}
 
 
 def social_card(snap: Snapshot) -> str | None:

@@ -25,6 +25,7 @@ from build_data.site import GENERATED
 from build_data import formatting as f
 from build_data.prose import review
 from build_data.publish.contract import WATCH_STATUSES, ContractError, load
+from build_data.publish.feeds import change_id
 
 from .html import T, esc, md_text, render
 
@@ -92,8 +93,20 @@ class Snapshot:
     # on an archived week (which lives in archive/DATE/); macros/__init__.py sets it.
     archive_root: str = "archive/"
 
+    # The row anchors (watch-ID, level-NAME, target-NAME) each page has shown: an item shown twice
+    # on one page (the whole watchlist, then its risks) is the change log's link target once.
+    _anchors: dict = field(default_factory=dict)
+
     def __repr__(self) -> str:
         return f"Snapshot({str(self.path)!r})"
+
+    def _once(self, anchor: str) -> str | None:
+        """`anchor` the first time this page shows it, else None (an id is unique on a page)."""
+        seen = self._anchors.setdefault(self.page.src, set())
+        if anchor in seen:
+            return None
+        seen.add(anchor)
+        return anchor
 
     @classmethod
     def load(cls, path: str | os.PathLike, docs_dir: str | os.PathLike | None = None) -> Snapshot:
@@ -499,18 +512,42 @@ class Snapshot:
             if kind and w["kind"] != kind:
                 continue
             threshold = w.get("threshold")
-            rows.append({"id": id, "kind": w["kind"], "title": w["title"], "why": w.get("why"), "status": w["status"],
-                         "since": w.get("since"),
+            rows.append({"id": id, "row_id": self._once(f"watch-{id}"), "kind": w["kind"], "title": w["title"],
+                         "why": w.get("why"), "status": w["status"], "since": w.get("since"),
+                         "next": self._next(w.get("next")),
                          "value": self._in_unit_of(w["metric"], w.get("value"), call, w.get("fmt"), ("watch", id)),
                          "note": "" if w.get("value") is None else self._source_ref(w["metric"]),
                          "threshold": f.EM_DASH if threshold is None else
                          self._in_unit_of(w["metric"], threshold, call, w.get("fmt"))})
         return T.watch_table(rows)
 
+    @staticmethod
+    def _next(event: dict | None) -> dict | None:
+        """A watch item's next scheduled event as the table shows it, with its source."""
+        if not event:
+            return None
+        url = event.get("url")
+        return {**event, "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else None}
+
     def changes_list(self, limit: int | None = None) -> str:
-        """What changed since earlier builds (signal flips), newest first as the snapshot
-        lists them; `limit` keeps the first N."""
-        return T.changes(self.data["changes"][:limit] if limit else self.data["changes"])
+        """What changed, newest first as the snapshot lists them: each claim or watch item flip,
+        level crossed, target reached, record close after a drought and streak end, one entry per
+        event with its value, linked to the section that shows it. `limit` keeps the first N."""
+        items = self.data["changes"][:limit] if limit else self.data["changes"]
+        root = self.page.root
+        return T.changes([{**c, "href": root + c["url"] if c.get("url") else None,
+                           "anchor_id": change_id(c)} for c in items])
+
+    def events_calendar(self, past: int = 3, upcoming: int = 6) -> str:
+        """The events calendar of the site config (FOMC decisions, CPI and jobs releases, ...): the
+        last `past` events, marked as past, then the next `upcoming`, each with its source."""
+        call = f"events_calendar({past!r}, {upcoming!r})"
+        if not all(isinstance(n, int) and n >= 0 for n in (past, upcoming)):
+            raise self.fail(call, "past and upcoming are counts of events (whole numbers, 0 or more)")
+        events = [self._next(e) for e in self.data.get("calendar") or []]
+        done = [e for e in events if e["past"]]
+        ahead = [e for e in events if not e["past"]]
+        return T.events_calendar((done[-past:] if past else []) + ahead[:upcoming])
 
     # ------------------------------------------------------------ macros: tables
 
@@ -560,19 +597,27 @@ class Snapshot:
             above = self.lookup("metrics", lv["above_key"], call)
             if above["value"] is not None:
                 self._try(call, f.fmt_bool, above["value"])  # raises unless a real true/false
+            since = lv.get("since")
             rows.append({"key": lv["key"], "label": lv["label"], "above": above["value"], "reason": above["reason"],
                          "above_key": lv["above_key"],
                          "level": self._metric(lv["key"], call, "price"), "href": self._href(lv["key"]),
                          "distance": self._metric(lv["distance_key"], call, "signed_pct"),
-                         "distance_href": self._href(lv["distance_key"])})
+                         "distance_href": self._href(lv["distance_key"]),
+                         "row_id": self._once(f"level-{lv.get('id') or lv['key'].split('.', 1)[-1]}"),
+                         "side": lv.get("side"), "since": since,
+                         "since_close": None if lv.get("since_close") is None else f.fmt_price(lv["since_close"])})
         return T.levels_table(rows)
 
     def targets_table(self) -> str:
-        """Analyst targets: the level and the move it implies from the last close, with source."""
+        """Analyst targets: the level, and the move it implies from the last close, or, once a
+        close has reached it since it was set, the date ("reached on Mar 4, 2026"), with source."""
         call = "targets_table()"
-        rows = [{"label": t["label"], "source": t.get("source") or "", "date": t.get("date"),
+        rows = [{"key": t["key"], "label": t["label"], "source": t.get("source") or "", "date": t.get("date"),
                  "level": self._metric(t["key"], call, "price"), "href": self._href(t["key"]),
-                 "move": self._metric(t["move_key"], call, "signed_pct"), "move_href": self._href(t["move_key"])}
+                 "move": self._metric(t["move_key"], call, "signed_pct"), "move_href": self._href(t["move_key"]),
+                 "row_id": self._once(f"target-{t.get('id') or t['key'].split('.', 1)[-1]}"),
+                 "reached_on": t.get("reached_on"), "beyond": t.get("beyond"),
+                 "reached_close": None if t.get("reached_close") is None else f.fmt_price(t["reached_close"])}
                 for t in self._listed("targets", call)]
         return T.targets_table(rows)
 

@@ -124,6 +124,10 @@ Barclays: {{ fact("barclays_view") }}. GDPNow: {{ fact("gdpnow_q4") }}.
 
 {{ watch_table("risk") }}
 
+## Scheduled events
+
+{{ events_calendar() }}
+
 ## Changes
 
 {{ changes_list() }}

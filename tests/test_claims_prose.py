@@ -264,7 +264,7 @@ def test_needs_names_every_missing_number_of_a_sentence_once():
     text = plain(render_page("watchlist.md", no_sectors).split("## Sectors", 1)[1].split("## Relative", 1)[0])
     assert "leading sector fund" not in text and "—" not in text
     assert text.count("Not available at this close:") == 1
-    assert "Sector leader, YTD (no sector fund has a close on 2026-01-15; as of Jan 15, 2026)" in text
+    assert "Sector leader, YTD total return (no sector fund has a close on 2026-01-15; as of Jan 15, 2026)" in text
     assert "Dispersion of one-month returns" in text  # the next sentence has its numbers
 
 

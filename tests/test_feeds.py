@@ -19,7 +19,8 @@ def test_rss_is_valid_and_escapes_text():
     items = root.findall("./channel/item")
     assert root.tag == "rss" and len(items) == 2
     assert items[1].findtext("title") == "The 2,500 breakout holds: now holds & <stays>"
-    assert items[0].findtext("link") == "https://example.org/site/changes/"
+    # Without a page that shows it, an item links to its own entry on the Changes page.
+    assert items[0].findtext("link") == "https://example.org/site/changes/#change-2026-01-16-watch-rsi"
     assert items[0].findtext("pubDate") == "Fri, 16 Jan 2026 21:00:00 +0000"
     assert len({i.findtext("guid") for i in items}) == 2
 
@@ -31,12 +32,16 @@ def test_json_feed_shape():
     assert [i["date_published"] for i in feed["items"]] == ["2026-01-16T21:00:00Z", "2026-01-14T21:00:00Z"]
 
 
-def test_change_log_lists_every_flip_newest_first(sample_snapshot):
+def test_change_log_lists_every_flip_once_newest_first(sample_snapshot):
+    """Every claim and watch item flip is in the log exactly once (merged entries list each
+    item they stand for), besides the number events (levels, targets, records, streaks)."""
     changes = sample_snapshot["changes"]
-    flips = sum(len(c["flips"]) for c in sample_snapshot["claims"].values())
-    flips += sum(len(w["flips"]) for w in sample_snapshot["watchlist"].values())
-    assert len(changes) == flips > 0
+    flips = sorted((f["date"], "claim", cid) for cid, c in sample_snapshot["claims"].items() for f in c["flips"])
+    flips += sorted((f["date"], "watch", wid) for wid, w in sample_snapshot["watchlist"].items() for f in w["flips"])
+    listed = [(c["date"], i["kind"], i["id"]) for c in changes for i in c["items"] if i["kind"] in ("claim", "watch")]
+    assert sorted(listed) == sorted(flips) and flips
     assert [c["date"] for c in changes] == sorted((c["date"] for c in changes), reverse=True)
+    assert all(c["text"] for c in changes)
 
 
 def test_flips_are_read_from_the_state_history():

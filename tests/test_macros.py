@@ -314,16 +314,19 @@ def test_watch_table(snap):
     # Its table roles are in the HTML (phones draw it as a grid): a table for screen readers, with
     # or without JavaScript. Header cells keep their native role (Material styles th[role] as sortable).
     assert html.count('<table role="table">') == 1 and html.count('role="rowgroup"') == 2
-    assert html.count('<tr role="row">') == 5 and html.count('role="cell"') == html.count('<td') == 4 * 5
+    # Each item's row carries its anchor (the change log links to it).
+    assert html.count('<tr role="row"') == 5 and html.count('role="cell"') == html.count('<td') == 4 * 5
+    assert html.count('<tr role="row" id="watch-') == 4
     assert len(re.findall(r"<th[ >]", html)) == 5 and "<th role" not in html
-    assert snap.watch_table("risk").count('<tr role="row">') == 3
+    # The two risks (shown above on the same page, which keeps their anchors) and the header row.
+    assert snap.watch_table("risk").count('<tr role="row"') == 3
     # A dash's reason is visible in the page's notes (the item's own reason, else its metric's);
     # a value's source and date are too.
     notes = snap.source_notes(html)
     assert "10-year below 4%: not available: not available in this snapshot." in html_mod.unescape(notes)
     assert re.search(r'<li id="note-\d">[^<]*<a href="../methodology/#metric-[^"]+">', notes)
     # Each row with a value marks its source, even where an earlier row shares it.
-    rows = re.findall(r"<tr role=\"row\">(.*?)</tr>", notes)[1:]
+    rows = re.findall(r"<tr role=\"row\"[^>]*>(.*?)</tr>", notes)[1:]
     assert [bool(re.search(r'watch-value[^>]*>[^—]*?</span><sup class="note-ref">', r)) for r in rows] \
         == [w["value"] is not None for w in snap.data["watchlist"].values()]
 

@@ -298,7 +298,25 @@ def test_changes_page_links_the_feeds_that_the_build_wrote(sample_site):
     assert len(rss.findall("./channel/item")) == len(snap["changes"])
     feed = json.loads((site.site / "generated" / "changes.json").read_text())
     assert [i["title"] for i in feed["items"]] == [c["text"] for c in snap["changes"]]
-    assert 'rel="alternate" type="application/rss' not in html  # see macros/theme/main.html
+    # Each item links to the section that shows it (a claim's badge, a watch item's row) when a
+    # page shows it, else to its entry on the Changes page; values travel with the items.
+    for item, change in zip(feed["items"], snap["changes"]):
+        page, _, anchor = item["url"].removeprefix("http://127.0.0.1:8000/").partition("#")
+        assert f'id="{anchor}"' in pages[(page or "") + "index.html"], item["url"]
+        assert item["_signal"]["value_text"] == change.get("value_text")
+
+
+def test_every_page_declares_the_feeds(sample_site):
+    """Feed readers find the feeds from any page: <link rel="alternate"> in the head, relative to
+    the page, and the empty sitemap Material's instant navigation asks for beside them."""
+    site, _, pages = sample_site
+    for name, prefix in (("index.html", "./"), ("bear-case/index.html", "../"), ("changes/index.html", "../")):
+        head = pages[name].split("</head>")[0]
+        assert f'<link rel="alternate" type="application/rss+xml" title="Small caps, checked: signal changes (RSS)" ' \
+               f'href="{prefix}generated/changes.xml">' in head, name
+        assert f'<link rel="alternate" type="application/feed+json" title="Small caps, checked: signal changes ' \
+               f'(JSON Feed)" href="{prefix}generated/changes.json">' in head, name
+    assert (site.site / "generated" / "sitemap.xml").read_text().count("<url>") == 0
 
 
 def test_link_preview_card_points_at_the_rendered_png(sample_site):

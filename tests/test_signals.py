@@ -87,8 +87,9 @@ def test_since_previous_and_pending():
     assert out["holds"] is False and out["text"] == "f"
     assert out["since"] == "2026-01-15" and out["previous"] is True
     assert out["pending"] == {"to": True, "sessions": 2, "needs": 3}
-    assert out["flips"] == [{"date": "2026-01-06", "from": False, "to": True},
-                            {"date": "2026-01-15", "from": True, "to": False}]
+    # Each flip carries the reading on its date: 71 turned it on, 66 (below the clear level 67) off.
+    assert out["flips"] == [{"date": "2026-01-06", "from": False, "to": True, "value": 71.0},
+                            {"date": "2026-01-15", "from": True, "to": False, "value": 66.0}]
     assert signals.evaluate_claims(u, {"rut.rsi_14": _metric(72.0)}, {"rut.rsi_14": history},
                                    pd.Timestamp("2026-01-07"))["stretched"]["flips"] == out["flips"][1:]
     # One more session above 70 confirms it: since is the first session of the run.

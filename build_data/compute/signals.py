@@ -131,9 +131,16 @@ def track(raw: pd.Series, confirm: int, label=lambda v: v) -> dict:
             "pending": pending, "changes": changes}
 
 
-def _flips(changes: list[tuple], window_start: pd.Timestamp) -> list[dict]:
-    """The changes on or after `window_start`: [{date, from, to}], oldest first."""
-    return [{"date": d.date().isoformat(), "from": a, "to": b} for d, a, b in changes if d >= window_start]
+def _flips(changes: list[tuple], window_start: pd.Timestamp, history: pd.Series | None = None) -> list[dict]:
+    """The changes on or after `window_start`: [{date, from, to}], oldest first; with the metric's
+    `history`, each also has `value`, the reading on its date (None where there is none)."""
+    out = [{"date": d.date().isoformat(), "from": a, "to": b} for d, a, b in changes if d >= window_start]
+    if history is not None:
+        readings = history.dropna()
+        for flip in out:
+            value = readings.get(pd.Timestamp(flip["date"]))
+            flip["value"] = None if value is None else float(value)
+    return out
 
 
 def window_start(as_of: pd.Timestamp, session_dates: pd.DatetimeIndex) -> pd.Timestamp:
@@ -210,6 +217,11 @@ def _fill(text: str, numbers: dict[str, str | None]) -> str:
     return text.format(**{k: v or "" for k, v in numbers.items()})
 
 
+def _single_history(item, histories: dict[str, pd.Series | None]) -> pd.Series | None:
+    """The history of a single-condition item's metric (its readings date its flips' values)."""
+    return histories.get(item.metric) if item.metric is not None else None
+
+
 def _units(universe: Universe) -> dict[str, str]:
     return {key: spec.unit for key, spec in keys_for(universe).items()}
 
@@ -225,7 +237,7 @@ def evaluate_claims(universe: Universe, metrics: dict[str, Metric], histories: d
         out[cid] = {"page": claim.page, "title": _fill(claim.title, numbers), **_shape(claim, metrics),
                     "threshold_text": numbers["threshold"], "clear_text": numbers["clear"],
                     "holds": holds, "since": t["since"], "previous": t["previous"], "pending": t["pending"],
-                    "flips": _flips(t["changes"], start),
+                    "flips": _flips(t["changes"], start, _single_history(claim, histories)),
                     "text": _fill(claim.holds if holds else claim.fails, numbers), "reason": reason}
     return out
 
@@ -245,21 +257,142 @@ def evaluate_watchlist(universe: Universe, metrics: dict[str, Metric], histories
         out[wid] = {"kind": item.kind, "title": _fill(item.title, numbers), **shape, "near": item.conditions[0].near,
                     "threshold_text": numbers["threshold"], "clear_text": numbers["clear"],
                     "status": t["state"] or "unknown", "since": t["since"], "previous": t["previous"],
-                    "pending": t["pending"], "why": _fill(item.why, numbers), "flips": _flips(t["changes"], start),
+                    "pending": t["pending"], "why": _fill(item.why, numbers),
+                    "flips": _flips(t["changes"], start, _single_history(item, histories)),
                     "reason": reason}
     return out
 
 
-def recent_changes(claims: dict, watchlist: dict) -> list[dict]:
-    """Every signal flip in the change log's window, newest first."""
-    changes = []
-    for cid, c in claims.items():
-        for f in c["flips"]:
-            verdict = "now holds" if f["to"] else "no longer holds"
-            changes.append({"date": f["date"], "key": c["metric"], "kind": "claim", "id": cid,
-                            "text": f"{c['title']}: {verdict}"})
-    for wid, w in watchlist.items():
-        for f in w["flips"]:
-            changes.append({"date": f["date"], "key": w["metric"], "kind": "watch", "id": wid,
-                            "text": f"{w['title']}: {f['from']} → {f['to']}"})
-    return sorted(changes, key=lambda c: (c["date"], c["id"]), reverse=True)
+# ------------------------------------------------------------------ the change log
+
+# What a flip did, by the condition's op: the state turned on (the threshold crossed), or off
+# (the clear level, else the threshold, crossed back).
+_ON = {">": "crossed above {threshold}", ">=": "crossed above {threshold}", "<": "crossed below {threshold}",
+       "<=": "crossed below {threshold}", "==": "reached {threshold}"}
+_OFF = {">": "fell back below {level}", ">=": "fell back below {level}", "<": "rose back above {level}",
+        "<=": "rose back above {level}", "==": "moved off {level}"}
+WATCH_VERDICTS = {"triggered": "triggered", "near": "is near its threshold", "clear": "is clear"}
+
+
+def _value_text(value, unit: str | None, metric: str) -> str | None:
+    if value is None or unit is None:
+        return None
+    try:
+        return formatting.format_value(value, unit, formatting.display_format(metric))
+    except (TypeError, ValueError):
+        return None
+
+
+def _what_happened(item: dict, label: str, on: bool | None, near: bool = False) -> str | None:
+    """"Russell 2000 RSI-14 crossed above 70": what the metric did at a flip, for a single
+    numeric condition (None for yes/no and compound items: their verdict says it all)."""
+    op = item.get("op")
+    if item.get("conditions") or op not in _ON or item.get("threshold_text") is None:
+        return None
+    threshold, clear = item["threshold_text"], item.get("clear_text")
+    if near:
+        return f"{label} came close to {threshold}"
+    if on:
+        return f"{label} {_ON[op].format(threshold=threshold)}"
+    if on is False:
+        return f"{label} {_OFF[op].format(level=clear or threshold)}"
+    return None
+
+
+def _at_level(item: dict, f: dict, subjects: dict, near: str | None = None) -> tuple[str, float] | None:
+    """For a level's or target's distance metric: (what the close did, the close), e.g.
+    ("Russell 2000 closed above the 2,861 year-end target", 2870.1); None for other metrics."""
+    metric, value = item["metric"], f.get("value")
+    subject = subjects.get(_subject(metric))
+    if subject is None or value is None or not metric.endswith(("_distance", "_move")):
+        return None
+    # X_distance is close / level - 1; X_move is level / close - 1.
+    close = subject["value"] * (1 + value) if metric.endswith("_distance") else subject["value"] / (1 + value)
+    if near == "near":
+        return f"{subject['who']} came close to the {subject['label']}", close
+    if near == "away":
+        return f"{subject['who']} moved away from the {subject['label']}", close
+    return f"{subject['who']} closed {'above' if close > subject['value'] else 'below'} the {subject['label']}", close
+
+
+def _entry(kind: str, id: str, item: dict, f: dict, on: bool | None, near: str | None, outcome: str,
+           labels: dict, units: dict, subjects: dict) -> dict:
+    metric = item["metric"]
+    label = labels.get(metric) or metric
+    event, value, value_text = None, f.get("value"), _value_text(f.get("value"), units.get(metric), metric)
+    level = _at_level(item, f, subjects, near)
+    if level is not None:
+        event, value = level
+        value_text = formatting.format_value(value, "price")
+    elif near == "near":
+        event = _what_happened(item, label, None, near=True)
+    elif near == "away" and item.get("threshold_text"):
+        event = f"{label} moved away from {item['threshold_text']}"
+    else:
+        event = _what_happened(item, label, on)
+    return {"date": f["date"], "kind": kind, "id": id, "key": metric, "anchor": f"{kind}-{id}", "event": event,
+            "value": value, "value_text": value_text, "outcome": outcome}
+
+
+def _claim_entry(cid: str, c: dict, f: dict, labels: dict, units: dict, subjects: dict) -> dict:
+    outcome = f"“{c['title']}” {'now holds' if f['to'] else 'no longer holds'}"
+    return _entry("claim", cid, c, f, bool(f["to"]), None, outcome, labels, units, subjects)
+
+
+def _watch_entry(wid: str, w: dict, f: dict, labels: dict, units: dict, subjects: dict) -> dict:
+    to, was = f["to"], f["from"]
+    on = True if to == "triggered" else False if was == "triggered" else None
+    near = "near" if (to, was) == ("near", "clear") else "away" if (to, was) == ("clear", "near") else None
+    outcome = f"watch item “{w['title']}” {WATCH_VERDICTS[to]}"
+    return _entry("watch", wid, w, f, on, near, outcome, labels, units, subjects)
+
+
+def _subject(key: str) -> str:
+    """What an entry is about: its metric key, or for a level's or target's metrics the level."""
+    if key.startswith(("levels.", "targets.")):
+        for suffix in ("_above", "_distance", "_move"):
+            if key.endswith(suffix):
+                return key[: -len(suffix)]
+    return key
+
+
+def _merged(group: list[dict]) -> dict:
+    """One entry for everything that happened to one subject on one session: the sentence of the
+    first that says what the value did (a level or target event, a claim, a watch item), then
+    every claim's and watch item's verdict; each item stays linked."""
+    rank = {"target": 0, "level": 0, "record": 0, "streak": 0, "claim": 1, "watch": 2}
+    group = sorted(group, key=lambda e: (rank[e["kind"]], e["id"]))
+    lead = next((e for e in group if e.get("event")), group[0])
+    outcomes = [e["outcome"] for e in group if e.get("outcome")]
+    event = lead.get("event")
+    if event and lead.get("value_text") and lead["kind"] in ("claim", "watch"):
+        event = f"{event} ({lead['value_text']})"
+    text = "; ".join(outcomes) if not event else event + (": " + "; ".join(outcomes) if outcomes else "")
+    if text.startswith("watch item"):
+        text = "W" + text[1:]
+    first = group[0]
+    return {"date": first["date"], "kind": first["kind"], "id": first["id"], "key": lead["key"], "text": text,
+            "value": lead.get("value"), "value_text": lead.get("value_text"), "anchor": first["anchor"],
+            "items": [{"kind": e["kind"], "id": e["id"], "anchor": e["anchor"]} for e in group]}
+
+
+def recent_changes(claims: dict, watchlist: dict, labels: dict[str, str] | None = None,
+                   units: dict[str, str] | None = None, events: list[dict] = (),
+                   subjects: dict[str, dict] | None = None) -> list[dict]:
+    """The change log, newest first: one entry per event. Every claim and watch item flip in the
+    window, with the number events (`events`: levels, targets, records, streaks); those on the
+    same session about the same metric (or level) are merged into one entry, whose text says what
+    the value did and what each claim and watch item made of it:
+    "Russell 2000 RSI-14 crossed above 70 (71.5): “Momentum is stretched” now holds; watch item
+    “RSI-14 above 70” triggered". `labels` and `units`: each metric key's label and unit;
+    `subjects`: each level and target ("levels.breakout") as {who, label, value}, so a flip of its
+    distance metric reads as what the close did ("Russell 2000 closed below the 2,450 support")."""
+    labels, units, subjects = labels or {}, units or {}, subjects or {}
+    entries = [_claim_entry(cid, c, f, labels, units, subjects) for cid, c in claims.items() for f in c["flips"]]
+    entries += [_watch_entry(wid, w, f, labels, units, subjects) for wid, w in watchlist.items() for f in w["flips"]]
+    entries += list(events)
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for e in entries:
+        groups.setdefault((e["date"], _subject(e["key"])), []).append(e)
+    merged = [_merged(g) for g in groups.values()]
+    return sorted(merged, key=lambda c: (c["date"], c["kind"], c["id"]), reverse=True)

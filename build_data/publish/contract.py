@@ -90,6 +90,9 @@ def model() -> type:
         fmt: str | None = None
         threshold_text: str | None = None
         clear_text: str | None = None
+        # The next scheduled event of the kind the item's config `next:` names: {kind, name, date,
+        # source, url}; date None (with a reason) once the calendar's dates have run out.
+        next: dict | None = None
 
 
     class Fact(_Entry):
@@ -133,6 +136,11 @@ def model() -> type:
         label: str
         distance_key: str
         above_key: str
+        # The close's side of the level, and the first session of the crossing that put it there
+        # (None: on that side for the whole history), with that session's close.
+        side: Literal["above", "below"] | None = None
+        since: str | None = None
+        since_close: float | None = None
 
     class Target(_Entry):
         key: str
@@ -140,6 +148,38 @@ def model() -> type:
         move_key: str
         source: str | None = None
         date: str | None = None
+        # up: set above the close on its date; reached_on: the first session since then whose
+        # close reached it (None: not yet), with that close; beyond: the last close is still past it.
+        direction: Literal["up", "down"] | None = None
+        reached_on: str | None = None
+        reached_close: float | None = None
+        beyond: bool | None = None
+
+    class ScheduledEvent(_Entry):
+        """One date of the config's events calendar (FOMC decision, CPI release, ...)."""
+        kind: str
+        name: str
+        date: str
+        source: str
+        url: str | None = None
+        past: bool
+
+    class Change(_Entry):
+        """One entry of the change log: one event, with what the value did and every claim and
+        watch item it moved (`items`, each with the anchor of its row or badge on the pages)."""
+        date: str
+        text: str
+        # What the entry is about (a snapshot written before these fields has none of them).
+        kind: Literal["claim", "watch", "level", "target", "record", "streak"] | None = None
+        id: str | None = None
+        key: str = ""
+        value: Any = None
+        value_text: str | None = None
+        anchor: str | None = None
+        # The page and anchor of the entry, relative to the site root ("bear-case/#claim-overbought"),
+        # once the build found the page that shows it.
+        url: str | None = None
+        items: list[dict] = []
 
     class CatalogRow(_Entry):
         pattern: str
@@ -199,7 +239,9 @@ def model() -> type:
         facts: dict[str, Fact] = {}
         series_status: dict[str, dict] = {}
         charts: dict[str, Chart] = {}
-        changes: list[dict] = []
+        changes: list[Change] = []
+        # The events calendar from the change log's window on, oldest first.
+        calendar: list[ScheduledEvent] = []
         sectors: list[Sector] = []
         levels: list[Level] = []
         targets: list[Target] = []

@@ -327,10 +327,11 @@ def write_vendor(out_dir: Path) -> list[Path]:
 
 def write_feeds(out_dir: Path, changes: list[dict], site_url: str, site_name: str | None = None,
                 folder: str = "generated/") -> list[Path]:
-    paths = [out_dir / "changes.json", out_dir / "changes.xml"]
+    paths = [out_dir / "changes.json", out_dir / "changes.xml", out_dir / "sitemap.xml"]
     title = feeds.feed_title(site_name)
     atomic.write_text(paths[0], feeds.json_feed(changes, site_url, title=title, folder=folder))
     atomic.write_text(paths[1], feeds.rss_feed(changes, site_url, title=title))
+    atomic.write_text(paths[2], feeds.EMPTY_SITEMAP)
     return paths
 
 

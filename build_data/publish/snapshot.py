@@ -41,10 +41,13 @@ def facts_entries(facts: Facts, as_of: dt.date) -> dict:
 
 
 def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claims: dict, watchlist: dict,
-             changes: list, charts: dict, built_at: pd.Timestamp, story: dict | None = None) -> dict:
+             changes: list, charts: dict, built_at: pd.Timestamp, story: dict | None = None,
+             marks: dict | None = None, calendar: list | None = None) -> dict:
     """The snapshot. `story` holds the home page's "this week" summary, the history notes and the
-    signals' base rates (compute.summary, compute.history)."""
+    signals' base rates (compute.summary, compute.history); `marks` each level's and target's events
+    (compute's `build.marks`); `calendar` the scheduled events from the change log's window on."""
     as_of = gathered.as_of
+    marks = marks or {"levels": {}, "targets": {}}
     return {
         "schema": SCHEMA,
         "as_of": as_of.isoformat(),
@@ -61,16 +64,32 @@ def assemble(*, universe: Universe, facts: Facts, gathered, metrics: dict, claim
         "sectors": [{"alias": a, "name": universe.symbols[a].name, "ticker": universe.symbols[a].ticker}
                     for a in universe.sectors],
         # Each level with the keys of its companion metrics, so pages need no key conventions.
+        # Each level with the keys of its companion metrics, so pages need no key conventions, and
+        # since when the close has been on its side of it (the first session of the crossing).
         "levels": [{"key": f"levels.{k}", "label": v.label, "distance_key": f"levels.{k}_distance",
-                    "above_key": f"levels.{k}_above"} for k, v in universe.levels.items()],
+                    "above_key": f"levels.{k}_above", "id": k,
+                    **_level_fields(marks["levels"].get(k))} for k, v in universe.levels.items()],
+        # Each target with the session it was first reached since it was set, and that close.
         "targets": [{"key": f"targets.{k}", "label": v.label, "source": v.source, "move_key": f"targets.{k}_move",
-                     "date": v.date.isoformat() if v.date else None} for k, v in universe.targets.items()],
+                     "date": v.date.isoformat() if v.date else None, "id": k,
+                     **_target_fields(marks["targets"].get(k))} for k, v in universe.targets.items()],
+        "calendar": list(calendar or []),
         "catalog": catalog.reference_rows(),
         "config_reference": schema.reference_rows(),
         "tally": tally(claims),
         "revisions": list(getattr(gathered, "revisions", [])),
         **{k: v for k, v in (story or {}).items() if k in ("summary", "history_notes", "base_rates")},
     }
+
+
+def _level_fields(mark: dict | None) -> dict:
+    mark = mark or {}
+    return {"side": mark.get("side"), "since": mark.get("since"), "since_close": mark.get("close")}
+
+
+def _target_fields(mark: dict | None) -> dict:
+    mark = mark or {}
+    return {k: mark.get(k) for k in ("direction", "reached_on", "reached_close", "beyond")}
 
 
 def tally(claims: dict[str, dict]) -> dict[str, dict[str, int]]:
