@@ -296,9 +296,17 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
     (`round6`); the cache stores these values as they are."""
     if frame is None or frame.empty:
         return frame
-    out = price_frame(frame)
-    values = round6(out.to_numpy())
-    return pd.DataFrame(values, index=out.index.as_unit("us"), columns=PRICE_COLUMNS)
+    out = frame if _in_shape(frame) else price_frame(frame)
+    index = pd.DatetimeIndex(out.index.as_unit("us").to_numpy(), name="date")  # no freq, as a file read back
+    return pd.DataFrame(round6(out.to_numpy()), index=index, columns=PRICE_COLUMNS)
+
+
+def _in_shape(df: pd.DataFrame) -> bool:
+    """Already in the common price shape (as every cached history is): price_frame would only copy it."""
+    idx = df.index
+    return (list(df.columns) == PRICE_COLUMNS and isinstance(idx, pd.DatetimeIndex) and idx.tz is None
+            and idx.name == "date" and all(t == "float64" for t in df.dtypes) and idx.is_monotonic_increasing
+            and bool((idx.as_unit("us").asi8 % 86_400_000_000 == 0).all()))
 
 
 def round6(values: np.ndarray) -> np.ndarray:
@@ -327,10 +335,10 @@ def round6(values: np.ndarray) -> np.ndarray:
 
 def _same_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.Series:
     """Rows equal to within one unit of the cache's last stored digit (volumes exactly)."""
-    prices = ["open", "high", "low", "close", "adj_close"]
-    a, b = old[prices].to_numpy(), new[prices].to_numpy()
-    close = ((abs(a - b) <= 1.5e-6) | (pd.isna(a) & pd.isna(b))).all(axis=1)
-    vol = (old["volume"].to_numpy() == new["volume"].to_numpy()) | (old["volume"].isna() & new["volume"].isna()).to_numpy()
+    a, b = old[PRICE_COLUMNS].to_numpy(), new[PRICE_COLUMNS].to_numpy()
+    both_nan = np.isnan(a) & np.isnan(b)
+    close = ((np.abs(a[:, :5] - b[:, :5]) <= 1.5e-6) | both_nan[:, :5]).all(axis=1)
+    vol = (a[:, 5] == b[:, 5]) | both_nan[:, 5]
     return pd.Series(close & vol, index=old.index)
 
 

@@ -73,10 +73,11 @@ class _FailureLog(logging.Handler):
 
 def _download(tickers: list[str], start: datetime.date, end: datetime.date,
               session: requests.Session | None, timeout_s: float, deadline: float):
-    """Run one yfinance download in a daemon thread; return (frame, reasons by symbol, late).
+    """Run one yfinance download in a daemon thread; return (frames by symbol, reasons by
+    symbol, late): each symbol's own frame as yfinance's Ticker.history gives it (tz-naive).
 
-    At the deadline the symbols whose download finished are kept: the frame holds them, and
-    `late` lists the symbols still without an answer (empty when everything came back)."""
+    At the deadline the symbols whose download finished are kept, and `late` lists the symbols
+    still without an answer (empty when everything came back)."""
     box: dict = {}
     failures = _FailureLog()
     ctx = yf_multi._DownloadCtx()  # download()'s per-call state: what has arrived so far
@@ -111,31 +112,28 @@ def _download(tickers: list[str], start: datetime.date, end: datetime.date,
         late = [t for t in dict.fromkeys(t.upper() for t in tickers) if t not in arrived and t not in reasons]
         if not any(len(df) for df in arrived.values()):
             raise SourceError(f"yahoo: no answer within {timeout_s:g}s")
-        return _frame(arrived), reasons, late
+        return _naive(arrived), reasons, late
     if "offline" in box:
         raise box["offline"]
     if "error" in box:
         raise SourceError(f"yahoo: download failed: {type(box['error']).__name__}: {box['error']}")
-    return box["data"], failures.reasons, []
+    with ctx.lock:  # download() made them tz-naive (and aligned them on one index)
+        return dict(ctx.dfs), failures.reasons, []
 
 
-def _frame(dfs: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per-symbol history frames in download()'s layout: columns (Price, Ticker), tz-naive dates."""
+def _naive(dfs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     for df in dfs.values():
         if df is not None and len(df) and getattr(df.index, "tz", None) is not None:
             df.index = df.index.tz_localize(None)
-    dfs = yf_multi.reindex_dfs(dfs, True)
-    data = pd.concat(dfs.values(), axis=1, sort=True, keys=dfs.keys(), names=["Ticker", "Price"])
-    data.columns = data.columns.swaplevel(0, 1)
-    return data.sort_index(level=0, axis=1)
+    return dfs
 
 
-def _ticker_splits(data: pd.DataFrame, symbol: str, last_session: datetime.date) -> dict[pd.Timestamp, float]:
+def _ticker_splits(dfs: dict[str, pd.DataFrame], symbol: str, last_session: datetime.date) -> dict[pd.Timestamp, float]:
     """Split events Yahoo reported with the bars: session date -> ratio (2.0 for a 2-for-1 split)."""
-    if (data is None or not isinstance(data.columns, pd.MultiIndex)
-            or ("Stock Splits", symbol) not in data.columns):
+    data = dfs.get(symbol)
+    if data is None or "Stock Splits" not in data.columns:
         return {}
-    col = data[("Stock Splits", symbol)]
+    col = data["Stock Splits"]
     col = col[(col > 0) & col.notna()]
     days = pd.DatetimeIndex(col.index)
     if days.tz is not None:
@@ -143,12 +141,12 @@ def _ticker_splits(data: pd.DataFrame, symbol: str, last_session: datetime.date)
     return {d.normalize(): float(r) for d, r in zip(days, col.to_numpy()) if d.normalize() <= pd.Timestamp(last_session)}
 
 
-def _ticker_frame(data: pd.DataFrame, symbol: str, last_session: datetime.date) -> pd.DataFrame:
+def _ticker_frame(dfs: dict[str, pd.DataFrame], symbol: str, last_session: datetime.date) -> pd.DataFrame:
     """One symbol's completed sessions, in the common price shape (possibly empty)."""
-    if (data is None or not isinstance(data.columns, pd.MultiIndex)
-            or symbol not in data.columns.get_level_values("Ticker")):
+    data = dfs.get(symbol)
+    if data is None or data.empty:
         return price_frame(pd.DataFrame())
-    df = data.xs(symbol, axis=1, level="Ticker").rename(columns=_COLUMNS).rename_axis(columns=None)
+    df = data.rename(columns=_COLUMNS).rename_axis(columns=None)
     if "adj_close" not in df or df["adj_close"].isna().all():
         df["adj_close"] = df["close"]  # indices: no adjustments to make
     df = price_frame(df).dropna(how="all")
