@@ -143,7 +143,7 @@ class SlowYahoo(YahooFake):
     def send(self, request, *args, **kwargs):
         path = urllib.parse.unquote(urllib.parse.urlsplit(request.url).path)
         if path.startswith("/v8/finance/chart/") and path.rsplit("/", 1)[1] in self.slow:
-            self.gate.wait(60)
+            self.gate.wait(300)
         return super().send(request, *args, **kwargs)
 
     def release_slow(self) -> None:
@@ -169,7 +169,7 @@ def test_the_deadline_keeps_the_symbols_that_arrived_and_only_the_rest_fall_back
         took = time.monotonic() - t0
     finally:
         fake.release_slow()
-    assert took < 50  # the deadline ended the fetch, not the symbols hanging for 60 s
+    assert took < 200  # the deadline ended the fetch, not the symbols hanging for 300 s
     status = snap["series_status"]
     by_ticker = {s["ticker"]: s for s in status.values()}
     tickers = {s.ticker for s in universe.symbols.values()}
