@@ -134,15 +134,18 @@ def test_tickers_are_fetched_in_as_few_downloads_as_their_own_starts_allow():
 
 
 class SlowYahoo(YahooFake):
-    """The Yahoo fake with a few symbols whose chart requests hang until `release_slow()`."""
+    """The Yahoo fake with a few symbols whose bar requests hang until `release_slow()`."""
 
     def __init__(self, listings, slow: set[str]):
         super().__init__(listings)
         self.slow, self.gate = slow, threading.Event()
 
     def send(self, request, *args, **kwargs):
-        path = urllib.parse.unquote(urllib.parse.urlsplit(request.url).path)
-        if path.startswith("/v8/finance/chart/") and path.rsplit("/", 1)[1] in self.slow:
+        url = urllib.parse.urlsplit(request.url)
+        path = urllib.parse.unquote(url.path)
+        # The bars themselves are slow (the request with the window), not the timezone look-up
+        # yfinance makes first while it sets up its session for every symbol.
+        if path.startswith("/v8/finance/chart/") and path.rsplit("/", 1)[1] in self.slow and "period1" in url.query:
             self.gate.wait(300)
         return super().send(request, *args, **kwargs)
 
