@@ -227,7 +227,7 @@ class _LocalMarket:
                 if url.path == "/fredgraph.csv":
                     status, body, ctype = market.fred(params)
                 else:
-                    _, host, path = url.path.split("/", 2)
+                    _, host, path = urllib.parse.unquote(url.path).split("/", 2)  # ^RUT arrives as %5ERUT
                     status, body, ctype = market.yahoo(host, "/" + path, params)
                 data = body.encode("utf-8")
                 self.send_response(status)
