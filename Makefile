@@ -95,7 +95,7 @@ $(LIGHTHOUSE): tests/tools/lighthouse/package.json tests/tools/lighthouse/packag
 	cd tests/tools/lighthouse && npm ci --no-audit --no-fund --loglevel=error
 	touch $(LIGHTHOUSE)
 
-bench: $(ENGINE) $(NODE) $(LIGHTHOUSE) browser ## Print build, compute and site-build timings, page weight and Lighthouse scores (figures, not pass/fail)
+bench: $(ENGINE) $(NODE) $(LIGHTHOUSE) browser ## Print the 500-symbol daily incremental run (wall, peak RSS, MB written), build, compute and site-build timings, page weight and Lighthouse scores (figures, not pass/fail)
 	$(PY) -m tests.tools.bench
 	$(PY) -m tests.tools.lighthouse
 

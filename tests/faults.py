@@ -194,7 +194,8 @@ def ledger(world: World, universe) -> dict[str, set]:
                 hit = load(world.cache, name)
                 if hit is not None:
                     days |= {d.date() for d in hit.data.index}
-            for aside in (world.cache / kind).glob(f"{name}.csv.corrupt-*"):
+            kept = [f"{name}.csv"] + ([f"{name}.parquet", f"{name}.parquet.tail"] if kind == "prices" else [])
+            for aside in (p for stem in kept for p in (world.cache / kind).glob(f"{stem}.corrupt-*")):
                 days |= set(cache.legible_dates(aside))
             if kind == "prices":  # a bar off the exchange calendar is not an observation
                 valid = set(d.date() for d in sessions.sessions(FIRST_SESSION, START_RUNS + dt.timedelta(days=400),
@@ -370,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                 for ticker in gone_now:  # delisted: "not found, may be delisted"
                     fake.script(ticker, 404, json.dumps(NOT_FOUND))
                 gone = {t: last for t, last in gone.items() if last > i}
-                cached_before = {t for t in TICKERS.values() if (faulted_world.cache / "prices" / f"{t}.csv").exists()}
+                cached_before = {t for t in TICKERS.values() if (faulted_world.cache / "prices" / f"{t}.parquet").exists()}
                 if kind in ("dns", "never_answers", "kill_mid_write", "full_disk"):
                     touched = set(TICKERS) | set(MACRO)
                 elif kind in ("connect_timeout", "429_storm", "500s", "empty_result", "ticker_missing",
@@ -427,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
                     fred.dots = {"DGS10"}
                     touched = {"us10y"}
                 elif kind == "corrupt_cache":
-                    path = faulted_world.cache / "prices" / f"{target}.csv"
+                    path = faulted_world.cache / "prices" / f"{target}.parquet"
                     if path.exists():
                         data = bytearray(path.read_bytes())
                         data[len(data) // 2] ^= 0x01

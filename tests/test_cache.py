@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,16 +23,19 @@ def test_roundtrip_keeps_values(tmp_path):
 
 def test_interrupted_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
     cache.save_prices(tmp_path, "IWM", frame([1, 2, 3]), source="yahoo", fetched_at="t0")
-    path = tmp_path / "prices" / "IWM.csv"
+    path = tmp_path / "prices" / "IWM.parquet"
     before = path.read_bytes()
 
     def crash(*_args):
         raise OSError("disk full")
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError):  # an appended row (the tail)
         cache.save_prices(tmp_path, "IWM", frame([1, 2, 3, 4]), source="yahoo", fetched_at="t1")
+    with pytest.raises(OSError):  # a rewritten history (the base)
+        cache.save_prices(tmp_path, "IWM", frame([5, 6, 7, 8]), source="yahoo", fetched_at="t1")
     assert path.read_bytes() == before
-    assert [p.name for p in path.parent.iterdir()] == ["IWM.csv"]  # no temp file left behind
+    assert [p.name for p in path.parent.iterdir()] == ["IWM.parquet"]  # no temp file left behind
+    assert cache.load_prices(tmp_path, "IWM").data["close"].tolist() == [1, 2, 3]
 
 
 def test_atomic_write_creates_folders(tmp_path):
@@ -41,13 +45,31 @@ def test_atomic_write_creates_folders(tmp_path):
 
 def test_corrupt_file_is_detected_not_used(tmp_path):
     cache.save_prices(tmp_path, "IWM", frame([1, 2, 3]), source="yahoo", fetched_at="t0")
-    path = tmp_path / "prices" / "IWM.csv"
-    path.write_text(path.read_text().replace("2.000000", "9.000000"))
-    with pytest.raises(CacheError, match="checksum mismatch"):
-        cache.load_prices(tmp_path, "IWM")
+    path = tmp_path / "prices" / "IWM.parquet"
+    good = path.read_bytes()
+    for at in range(4, len(good) - 4, 7):  # any flipped byte is caught, or changes nothing that is read
+        bad = bytearray(good)
+        bad[at] ^= 0x01
+        path.write_bytes(bytes(bad))
+        try:
+            hit = cache.load_prices(tmp_path, "IWM")
+        except CacheError as exc:
+            assert "prices/IWM.parquet: corrupt" in str(exc) and exc.path == path
+        else:
+            pd.testing.assert_frame_equal(hit.data, frame([1, 2, 3]).rename_axis("date"), check_exact=True,
+                                          check_freq=False, check_index_type=False)
     path.write_text("garbage without header")
     with pytest.raises(CacheError, match="corrupt"):
         cache.load_prices(tmp_path, "IWM")
+
+
+def test_a_legacy_macro_style_price_file_with_a_bad_checksum_is_corrupt(tmp_path):
+    legacy = tmp_path / "prices" / "IWM.csv"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text("# sha256=0 source=yahoo\ndate,open\n")
+    with pytest.raises(CacheError, match="checksum mismatch") as caught:
+        cache.load_prices(tmp_path, "IWM")
+    assert caught.value.path == legacy and legacy.exists()  # kept for quarantine, not migrated
 
 
 def test_empty_fetch_is_refused():
@@ -118,6 +140,18 @@ def test_a_cross_check_accepts_a_settled_correction_at_once():
     assert got.merged["close"].iloc[1] == 104.5 and got.accepted[0]["how"] == "cross-check"
 
 
+def test_canonical_is_the_cache_texts_rounding_bit_for_bit():
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.uniform(0, 60_000, 200_000), rng.uniform(0, 5, 100_000),
+                             (np.arange(1, 50_000) + 0.5) / 1e6,           # exactly halfway, as written
+                             (np.arange(1, 50_000) + 0.5) / 1e3 + 1e-12,   # a hair off halfway
+                             rng.integers(0, 10**11, 1000).astype(float), [np.nan, -0.0, 1e17 + 0.25, -1.2345675]])
+    fast = cache.round6(values)
+    text = np.array([float(f"{v:.6f}") for v in values])
+    assert np.array_equal(fast.view("int64")[~np.isnan(values)], text.view("int64")[~np.isnan(values)])
+    assert np.isnan(fast[np.isnan(values)]).all()
+
+
 def test_canonical_frames_are_what_the_cache_file_gives_back(tmp_path):
     old = frame([2034.1234, 1999.9999, 2001.5])
     restated = old.copy()
@@ -147,3 +181,114 @@ def test_atomic_files_get_the_usual_mode_not_owner_only(tmp_path):
     atomic.write_text(tmp_path / "x.json", "{}")
     assert (tmp_path / "x.json").stat().st_mode & 0o777 == atomic.FILE_MODE
     assert atomic.FILE_MODE & 0o044  # group and others can read what the site publishes
+
+
+def history(n: int, start: str = "2016-01-04", seed: int = 0) -> pd.DataFrame:
+    """`n` sessions of canonical prices (as the cache holds them)."""
+    rng = np.random.default_rng(seed)
+    close = 100 * np.cumprod(1 + rng.normal(0, 0.01, n))
+    f = pd.DataFrame({"open": close * 1.001, "high": close * 1.01, "low": close * 0.99, "close": close,
+                      "adj_close": close * 0.98, "volume": rng.integers(1e6, 5e7, n).astype(float)},
+                     index=pd.bdate_range(start, periods=n))
+    return cache.canonical(f)
+
+
+def files(folder) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in (folder / "prices").iterdir()}
+
+
+def test_a_daily_run_writes_only_the_new_rows_and_the_history_reads_back_exactly(tmp_path):
+    full = history(2600)
+    cache.save_prices(tmp_path, "IWM", full.iloc[:2500], source="yahoo", fetched_at="day0")
+    base = files(tmp_path)["IWM.parquet"]
+    for day in range(1, cache.TAIL_ROWS + 1):  # one session a day, each run re-reading its tail
+        cache.save_prices(tmp_path, "IWM", full.iloc[: 2500 + day], source="yahoo", fetched_at=f"day{day}")
+        now = files(tmp_path)
+        assert now["IWM.parquet"] == base  # the history is not rewritten
+        assert now["IWM.parquet.tail"][1] < base[1] / 10
+        got = cache.load_prices(tmp_path, "IWM")
+        pd.testing.assert_frame_equal(got.data, full.iloc[: 2500 + day], check_exact=True, check_freq=False,
+                                      check_index_type=False)
+        assert got.fetched_at == f"day{day}"
+    # The tail past TAIL_ROWS is folded into the history: one rewrite, then small tails again.
+    cache.save_prices(tmp_path, "IWM", full.iloc[: 2501 + cache.TAIL_ROWS], source="yahoo", fetched_at="fold")
+    assert set(files(tmp_path)) == {"IWM.parquet"} and files(tmp_path)["IWM.parquet"] != base
+    pd.testing.assert_frame_equal(cache.load_prices(tmp_path, "IWM").data, full.iloc[: 2501 + cache.TAIL_ROWS],
+                                  check_exact=True, check_freq=False, check_index_type=False)
+
+
+def test_an_unchanged_history_writes_nothing(tmp_path):
+    h = history(300)
+    cache.save_prices(tmp_path, "IWM", h.iloc[:290], source="yahoo", fetched_at="t0")
+    cache.save_prices(tmp_path, "IWM", h, source="yahoo", fetched_at="t1")
+    before = files(tmp_path)
+    cache.save_prices(tmp_path, "IWM", h.copy(), source="yahoo", fetched_at="t2")
+    assert files(tmp_path) == before
+
+
+def test_revised_and_dropped_rows_in_the_tail_read_back_as_saved(tmp_path):
+    h = history(400)
+    cache.save_prices(tmp_path, "IWM", h.iloc[:390], source="yahoo", fetched_at="t0")
+    cache.save_prices(tmp_path, "IWM", h.iloc[:395], source="yahoo", fetched_at="t1")  # a tail of 5
+    # A revised close in the base's last rows, a row the next history no longer holds, two new ones.
+    revised = h.iloc[:397].copy()
+    revised.iloc[385, revised.columns.get_loc("close")] = 123.456789
+    revised = revised.drop(index=revised.index[388])
+    cache.save_prices(tmp_path, "IWM", revised, source="yahoo", fetched_at="t2")
+    assert files(tmp_path)["IWM.parquet.tail"][1] < files(tmp_path)["IWM.parquet"][1] / 5
+    got = cache.load_prices(tmp_path, "IWM").data
+    pd.testing.assert_frame_equal(got, revised, check_exact=True, check_freq=False, check_index_type=False)
+
+
+def test_a_restated_history_rewrites_the_base_and_drops_the_tail(tmp_path):
+    h = history(300)
+    cache.save_prices(tmp_path, "IWM", h.iloc[:290], source="yahoo", fetched_at="t0")
+    cache.save_prices(tmp_path, "IWM", h, source="yahoo", fetched_at="t1")
+    split = h.copy()
+    split[["open", "high", "low", "close", "adj_close"]] /= 2
+    split = cache.canonical(split)
+    cache.save_prices(tmp_path, "IWM", split, source="yahoo", fetched_at="t2")
+    assert set(files(tmp_path)) == {"IWM.parquet"}
+    pd.testing.assert_frame_equal(cache.load_prices(tmp_path, "IWM").data, split, check_exact=True,
+                                  check_freq=False, check_index_type=False)
+
+
+def test_a_csv_cache_is_migrated_once_bit_for_bit(tmp_path):
+    """A cache written before Parquet: the header line and CSV body, read once and rewritten."""
+    h = history(500)
+    body = h.to_csv(index_label="date", float_format=cache.FLOAT_FORMAT, date_format="%Y-%m-%d")
+    legacy = tmp_path / "prices" / "^RUT.csv"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text(cache._encode(body, "yahoo", "2026-01-15T22:00:00Z", h.index))
+    got = cache.load_prices(tmp_path, "^RUT")
+    pd.testing.assert_frame_equal(got.data, h, check_exact=True, check_freq=False, check_index_type=False)
+    assert (got.source, got.fetched_at) == ("yahoo", "2026-01-15T22:00:00Z")
+    assert set(files(tmp_path)) == {"^RUT.parquet"}  # the CSV file is gone, once written anew
+    again = cache.load_prices(tmp_path, "^RUT")
+    pd.testing.assert_frame_equal(again.data, got.data, check_exact=True, check_freq=False)
+    # The next daily run appends to the migrated history.
+    more = pd.concat([h, history(501).iloc[-1:]])
+    cache.save_prices(tmp_path, "^RUT", more, source="yahoo", fetched_at="2026-01-16T22:00:00Z")
+    assert set(files(tmp_path)) == {"^RUT.parquet", "^RUT.parquet.tail"}
+    pd.testing.assert_frame_equal(cache.load_prices(tmp_path, "^RUT").data, more, check_exact=True,
+                                  check_freq=False, check_index_type=False)
+
+
+def test_a_corrupt_tail_quarantines_the_series_whole(tmp_path):
+    import datetime as dt
+
+    h = history(300)
+    cache.save_prices(tmp_path, "IWM", h.iloc[:290], source="yahoo", fetched_at="t0")
+    cache.save_prices(tmp_path, "IWM", h, source="yahoo", fetched_at="t1")
+    tail = tmp_path / "prices" / "IWM.parquet.tail"
+    tail.write_bytes(tail.read_bytes()[:-20])  # cut short
+    with pytest.raises(CacheError, match="IWM.parquet.tail: corrupt") as caught:
+        cache.load_prices(tmp_path, "IWM")
+    aside = cache.quarantine(caught.value.path, dt.datetime(2026, 1, 16, 22))
+    assert aside.name == "IWM.parquet.corrupt-20260116T220000"
+    assert set(files(tmp_path)) == {"IWM.parquet.corrupt-20260116T220000", "IWM.parquet.tail.corrupt-20260116T220000"}
+    assert cache.load_prices(tmp_path, "IWM") is None
+    pending = cache.quarantined(tmp_path, "prices", "IWM")
+    assert (pending.first, pending.last) == (h.index[0].date(), h.index[-1].date())
+    assert not pending.covered_by(h.index[5:]) and pending.covered_by(h.index)
+    assert set(cache.legible_dates(aside)) == {d.date() for d in h.index[:290]}

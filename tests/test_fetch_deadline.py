@@ -5,6 +5,7 @@ import datetime as dt
 import socket
 import threading
 import time
+import urllib.parse
 
 import pandas as pd
 import pytest
@@ -13,7 +14,7 @@ import yfinance.data
 from build_data.fetch import cache
 from build_data.fetch.sources.fred import fetch_series
 from tests.conftest import FIXED_NOW
-from tests.fakes.yahoo import session
+from tests.fakes.yahoo import Listing, YahooFake, session
 from tests.test_live_pipeline import fred, live, market, yahoo  # noqa: F401  (fixtures)
 from tests.test_source_yahoo import cold_yfinance  # noqa: F401  (autouse fixture: fresh yfinance state)
 
@@ -130,3 +131,66 @@ def test_tickers_are_fetched_in_as_few_downloads_as_their_own_starts_allow():
     assert fetch_groups(starts, d("2026-01-16")) == [
         (d("1987-01-01"), ["new"]), (d("2025-10-01"), ["old"]), (d("2025-12-26"), ["iwm", "rut", "spx"])]
     assert fetch_groups({"done": d("2026-02-01")}, d("2026-01-16")) == []
+
+
+class SlowYahoo(YahooFake):
+    """The Yahoo fake with a few symbols whose bar requests hang until `release_slow()`."""
+
+    def __init__(self, listings, slow: set[str]):
+        super().__init__(listings)
+        self.slow, self.gate = slow, threading.Event()
+
+    def send(self, request, *args, **kwargs):
+        url = urllib.parse.urlsplit(request.url)
+        path = urllib.parse.unquote(url.path)
+        # The bars themselves are slow (the request with the window), not the timezone look-up
+        # yfinance makes first while it sets up its session for every symbol.
+        if path.startswith("/v8/finance/chart/") and path.rsplit("/", 1)[1] in self.slow and "period1" in url.query:
+            self.gate.wait(300)
+        return super().send(request, *args, **kwargs)
+
+    def release_slow(self) -> None:
+        self.gate.set()
+
+
+def test_the_deadline_keeps_the_symbols_that_arrived_and_only_the_rest_fall_back(universe, facts, tmp_path, fred,
+                                                                                 market):
+    prices, _ = market
+    kind = {t: "INDEX" if t.startswith("^") else "ETF" for t in prices}
+    before = FIXED_NOW - pd.Timedelta(days=1)  # Thursday evening: a cache through 2026-01-15
+    warm = YahooFake({t: Listing(f.loc[:"2026-01-15"], instrument_type=kind[t]) for t, f in prices.items()})
+    build_snapshot_logged(universe, facts, lambda _line: None, source="auto", cache_dir=tmp_path / "cache",
+                          yahoo_session=session(warm), fred_url=fred, fetch_timeout=60, now=before)
+    slow = {"XLE", "XLK"}
+    fake = SlowYahoo({t: Listing(f, instrument_type=kind[t]) for t, f in prices.items()}, slow)
+    yfinance.data.YfData.cache_get.cache_clear()
+    lines: list[str] = []
+    t0 = time.monotonic()
+    try:
+        snap, _ = build_snapshot_logged(universe, facts, lines.append, source="auto", cache_dir=tmp_path / "cache",
+                                        yahoo_session=session(fake), fred_url=fred, fetch_timeout=30)
+        took = time.monotonic() - t0
+    finally:
+        fake.release_slow()
+    assert took < 200  # the deadline ended the fetch, not the symbols hanging for 300 s
+    status = snap["series_status"]
+    by_ticker = {s["ticker"]: s for s in status.values()}
+    tickers = {s.ticker for s in universe.symbols.values()}
+    late = {t for t in tickers if f"yahoo: {t}: no answer within the 30s fetch deadline" in lines}
+    arrived = {t for t in tickers if any(line.startswith(f"yahoo: {t}: 11 rows ") for line in lines)}
+    assert slow <= late and late.isdisjoint(arrived) and late | arrived == tickers
+    assert len(arrived) >= len(tickers) // 2  # the fast ones (all of them, unless the machine crawls)
+    alias = {s.ticker: a for a, s in universe.symbols.items()}
+    for ticker in arrived:  # arrived before the deadline: used, and cached
+        assert (by_ticker[ticker]["source"], by_ticker[ticker]["last"]) == ("yahoo", "2026-01-16"), ticker
+        assert cache.load_prices(tmp_path / "cache", ticker).data.index[-1] == pd.Timestamp("2026-01-16")
+        assert snap["metrics"][f"{alias[ticker]}.close"]["value"] == pytest.approx(prices[ticker]["close"].iloc[-1])
+    for ticker in late:  # still downloading at the deadline: the last good cache, labelled as such
+        assert (by_ticker[ticker]["status"], by_ticker[ticker]["source"], by_ticker[ticker]["last"]) == (
+            "ok", "cache", "2026-01-15")
+        assert cache.load_prices(tmp_path / "cache", ticker).data.index[-1] == pd.Timestamp("2026-01-15")
+        assert snap["metrics"][f"{alias[ticker]}.close"]["value"] == pytest.approx(
+            prices[ticker]["close"].loc["2026-01-15"])
+    assert snap["data_mode"] == "cache"
+    assert snap["mode_note"].startswith(f"Live data was unavailable for {len(late)} of {len(status)} series "
+                                        "(no answer within the 30s fetch deadline)")

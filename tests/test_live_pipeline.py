@@ -106,12 +106,12 @@ def test_yahoo_down_falls_back_to_cache_and_says_so(universe, facts, tmp_path, y
 
 def test_bad_live_bar_is_refused_and_the_cache_survives(universe, facts, tmp_path, yahoo, fred):
     live(universe, facts, tmp_path, yahoo, fred)
-    before = (tmp_path / "cache" / "prices" / "IWM.csv").read_bytes()
+    before = (tmp_path / "cache" / "prices" / "IWM.parquet").read_bytes()
     bars = yahoo.listings["IWM"].bars.copy()
     bars.iloc[-1, bars.columns.get_loc("close")] *= 3  # an absurd last print
     yahoo.listings["IWM"] = Listing(bars, instrument_type="ETF")
     snap = live(universe, facts, tmp_path, yahoo, fred, now=FIXED_NOW + pd.Timedelta(minutes=5))
-    assert (tmp_path / "cache" / "prices" / "IWM.csv").read_bytes() == before
+    assert (tmp_path / "cache" / "prices" / "IWM.parquet").read_bytes() == before
     assert snap["series_status"]["iwm"]["source"] == "cache"
     assert snap["data_mode"] == "cache"
 
@@ -128,14 +128,14 @@ def test_no_network_and_no_cache_gives_the_flagged_sample(universe, facts, tmp_p
 
 def test_corrupt_cache_is_reported_not_used(universe, facts, tmp_path, yahoo, fred):
     live(universe, facts, tmp_path, yahoo, fred)
-    (tmp_path / "cache" / "prices" / "XLE.csv").write_text("# sha256=0 source=yahoo\nnope\n")
+    (tmp_path / "cache" / "prices" / "XLE.parquet").write_text("# sha256=0 source=yahoo\nnope\n")
     break_yahoo(yahoo, universe)
     snap = live(universe, facts, tmp_path, yahoo, fred)
     assert snap["series_status"]["xle"]["status"] == "missing"
     assert "corrupt" in snap["series_status"]["xle"]["reason"]
     # Named relative to the cache folder: the build machine's folders are never published.
     reason = snap["series_status"]["xle"]["reason"]
-    assert "XLE.csv.corrupt-" in reason and str(tmp_path) not in reason
+    assert "XLE.parquet.corrupt-" in reason and str(tmp_path) not in reason
     assert str(tmp_path) not in json.dumps(snap)
     assert snap["metrics"]["xle.close"]["value"] is None
 
@@ -153,7 +153,7 @@ def test_as_of_rebuild_inside_the_cache_needs_no_price_fetch(universe, facts, tm
 def test_a_corrupt_cache_is_kept_aside_and_healed_only_by_a_fetch_covering_it(universe, facts, tmp_path, yahoo,
                                                                                fred):
     live(universe, facts, tmp_path, yahoo, fred)
-    path = tmp_path / "cache" / "prices" / "XLE.csv"
+    path = tmp_path / "cache" / "prices" / "XLE.parquet"
     rows = len(cache.load_prices(tmp_path / "cache", "XLE").data)
     damaged = bytearray(path.read_bytes())
     damaged[len(damaged) // 2] ^= 0x01  # one flipped bit in the body
@@ -166,7 +166,7 @@ def test_a_corrupt_cache_is_kept_aside_and_healed_only_by_a_fetch_covering_it(un
     snap, _ = build(Options(cache_dir=tmp_path / "cache", yahoo_session=session(yahoo), fred_url=fred,
                             fetch_timeout=60, now=FIXED_NOW + pd.Timedelta(minutes=5)), universe, facts,
                     log=lines.append)
-    aside = list(path.parent.glob("XLE.csv.corrupt-*"))
+    aside = list(path.parent.glob("XLE.parquet.corrupt-*"))
     assert len(aside) == 1 and aside[0].read_bytes() == bytes(damaged)  # kept, byte for byte
     assert not path.exists()  # the short fetch did not replace it
     status = snap["series_status"]["xle"]
@@ -314,11 +314,11 @@ def test_a_run_30s_after_the_close_builds_as_of_the_previous_session(universe, f
 ])
 def test_a_wrong_clock_is_a_one_line_error(universe, facts, tmp_path, yahoo, fred, now, message):
     live(universe, facts, tmp_path, yahoo, fred)
-    before = (tmp_path / "cache" / "prices" / "^RUT.csv").read_bytes()
+    before = (tmp_path / "cache" / "prices" / "^RUT.parquet").read_bytes()
     with pytest.raises(BuildError) as err:
         live(universe, facts, tmp_path, yahoo, fred, now=now)
     assert message in str(err.value) and "\n" not in str(err.value)
-    assert (tmp_path / "cache" / "prices" / "^RUT.csv").read_bytes() == before
+    assert (tmp_path / "cache" / "prices" / "^RUT.parquet").read_bytes() == before
 
 
 def chart_starts(yahoo) -> dict[str, pd.Timestamp]:
@@ -334,7 +334,8 @@ def chart_starts(yahoo) -> dict[str, pd.Timestamp]:
 
 def test_a_new_ticker_never_forces_a_full_download_for_the_others(universe, facts, tmp_path, yahoo, fred):
     live(universe, facts, tmp_path, yahoo, fred, now=THURSDAY)
-    (tmp_path / "cache" / "prices" / "XLE.csv").unlink()  # as if XLE were new to the universe
+    for stored in (tmp_path / "cache" / "prices").glob("XLE.parquet*"):  # as if XLE were new to the universe
+        stored.unlink()
     yahoo.calls.clear()
     snap = live(universe, facts, tmp_path, yahoo, fred)
     starts = chart_starts(yahoo)

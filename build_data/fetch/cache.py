@@ -1,11 +1,29 @@
 """Raw per-series history on disk: append-only, self-checking, written atomically.
 
-Each file is a header line `# sha256=<hex of the body> source=<provider> fetched_at=<ISO time>
-first=<date> last=<date> rows=<n>` followed by a CSV body. A file whose body does not match its
-checksum, or does not parse, is corrupt: it is moved aside (`NAME.csv.corrupt-<time>`, kept, never
-overwritten) and its series stays unavailable until a validated fetch covers at least the dates
-the corrupt file covered. A new fetch may extend the history or revise recent values within a
-tolerance; it can never shorten it or replace it with nothing.
+Prices are columnar (Parquet), in two files per ticker so that a daily run writes bytes in
+proportion to its new rows, not to the whole history:
+
+* `prices/NAME.parquet`, the base: the history as of the last compaction;
+* `prices/NAME.parquet.tail`, the tail (when present): every row from its first date on, which
+  replaces the base's rows from that date (new sessions, and recent sessions the source revised).
+
+A save rewrites only the tail, from the first row that differs from what is stored; once the
+tail holds more than TAIL_ROWS rows, or a change reaches back into old history (a split), the
+whole history is written as the base and the tail removed. Each file is replaced atomically
+(temp file + os.replace), base before tail, so a reader never sees a mixture that was not a
+stored history. Each file's metadata holds `sha256` (of the row values), `source`,
+`fetched_at`, `first`, `last` and `rows`, and Parquet's page checksums are written and
+verified. A price cache from before (`prices/NAME.csv`, a header line with the checksum and a
+CSV body) is read once and rewritten as Parquet.
+
+Macro series stay one CSV per series: a header line `# sha256=<hex of the body> source=<provider>
+fetched_at=<ISO time> first=<date> last=<date> rows=<n>` followed by the CSV body.
+
+A file whose content does not match its checksum, or does not parse, is corrupt: it is moved
+aside (`NAME.parquet.corrupt-<time>`, with its tail, kept, never overwritten) and its series stays
+unavailable until a validated fetch covers at least the dates the corrupt file covered. A new
+fetch may extend the history or revise recent values within a tolerance; it can never shorten
+it or replace it with nothing.
 """
 from __future__ import annotations
 
@@ -19,7 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from build_data import atomic
 from build_data.errors import CacheError
@@ -40,10 +61,21 @@ SAFE_NAME = re.compile(r"[A-Za-z0-9^][A-Za-z0-9^.=_-]{0,31}")
 
 
 def _path(cache_dir: Path, kind: str, name: str) -> Path:
+    """The series' file: `prices/NAME.parquet` (the base), `macro/NAME.csv`."""
     if not SAFE_NAME.fullmatch(name) or ".." in name:
         raise CacheError(f"{name!r}: not a ticker or series id the cache can name a file after "
                          "(letters, digits and ^ . = _ - only)")
-    return Path(cache_dir) / kind / f"{name}.csv"
+    return Path(cache_dir) / kind / (f"{name}.parquet" if kind == "prices" else f"{name}.csv")
+
+
+def _tail_path(base: Path) -> Path:
+    """The base's tail. No ticker's base can have this name: every base ends in `.parquet`."""
+    return base.with_name(f"{base.name}.tail")
+
+
+def _legacy_path(cache_dir: Path, name: str) -> Path:
+    """A price file as caches before Parquet wrote it."""
+    return _path(cache_dir, "prices", name).with_suffix(".csv")
 
 
 def _shown(path: Path) -> str:
@@ -62,25 +94,44 @@ _DATE_AT_LINE_START = re.compile(rb"^(\d{4}-\d{2}-\d{2}),", re.M)
 
 
 def quarantine(path: Path, now: dt.datetime) -> Path:
-    """Move a corrupt cache file aside, keeping it, under a name no later write will reuse."""
+    """Move a corrupt cache file aside, keeping it, under a name no later write will reuse. A
+    price base goes with its tail (the tail alone is no history)."""
     path = Path(path)
+    if path.name.endswith(".parquet.tail"):
+        path = path.with_name(path.name.removesuffix(".tail"))
     aside = path.with_name(f"{path.name}.corrupt-{now:%Y%m%dT%H%M%S}")
     n = 1
-    while aside.exists():
+    while aside.exists() or _tail_path(path).with_name(f"{_tail_path(path).name}{aside.name[len(path.name):]}").exists():
         n += 1
         aside = path.with_name(f"{path.name}.corrupt-{now:%Y%m%dT%H%M%S}-{n}")
-    os.rename(path, aside)
+    stamp = aside.name[len(path.name):]
+    if path.name.endswith(".parquet") and _tail_path(path).exists():
+        os.rename(_tail_path(path), _tail_path(path).with_name(f"{_tail_path(path).name}{stamp}"))
+    if path.exists():
+        os.rename(path, aside)
     return aside
+
+
+_ISO_DATE = re.compile(rb"(?<![0-9])(\d{4}-\d{2}-\d{2})(?![0-9])")
 
 
 def legible_dates(path: Path) -> list[dt.date]:
     """The dates a (corrupt) cache file still shows: its header's first/last, and every row date
-    that can be read."""
+    that can be read (a Parquet file's dates when its date column still decodes, else the
+    first/last written as text in its metadata)."""
     raw = Path(path).read_bytes()
-    header = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
-    meta = dict(part.split("=", 1) for part in header[2:].split() if "=" in part) if header.startswith("# ") else {}
+    if raw.startswith(b"PAR1"):
+        try:
+            dates = pq.read_table(pa.BufferReader(raw), columns=["date"]).column("date").to_numpy()
+            return sorted({pd.Timestamp(d).date() for d in dates})
+        except Exception:  # noqa: BLE001 (whatever a damaged file raises: fall back to its text)
+            texts = [m.decode() for m in _ISO_DATE.findall(raw)]
+    else:
+        header = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
+        meta = dict(part.split("=", 1) for part in header[2:].split() if "=" in part) if header.startswith("# ") else {}
+        texts = [meta.get("first", ""), meta.get("last", "")] + [m.decode() for m in _DATE_AT_LINE_START.findall(raw)]
     days = []
-    for text in [meta.get("first", ""), meta.get("last", "")] + [m.decode() for m in _DATE_AT_LINE_START.findall(raw)]:
+    for text in texts:
         try:
             days.append(dt.date.fromisoformat(text))
         except ValueError:
@@ -114,9 +165,10 @@ class Quarantined:
 def quarantined(cache_dir: Path, kind: str, name: str) -> Quarantined | None:
     """Corrupt files of this series awaiting a covering fetch: only while it has no cache file."""
     path = _path(cache_dir, kind, name)
-    if path.exists():
+    if path.exists() or (kind == "prices" and _legacy_path(cache_dir, name).exists()):
         return None
-    paths = sorted(path.parent.glob(f"{glob_escape(path.name)}.corrupt-*"))
+    names = [path.name] + ([_tail_path(path).name, _legacy_path(cache_dir, name).name] if kind == "prices" else [])
+    paths = sorted(p for n in names for p in path.parent.glob(f"{glob_escape(n)}.corrupt-*"))
     if not paths:
         return None
     spans = [s for s in (_span_of(p) for p in paths) if s is not None]
@@ -156,8 +208,75 @@ def _load(cache_dir: Path, kind: str, name: str, shape) -> Cached | None:
 
 
 def load_prices(cache_dir: Path, ticker: str) -> Cached | None:
-    """Cached price history for a ticker, None if never cached. Raises CacheError if corrupt."""
-    return _load(cache_dir, "prices", ticker, price_frame)
+    """Cached price history for a ticker, None if never cached. Raises CacheError if corrupt.
+
+    A cache from before Parquet (`NAME.csv`) is read this once: its history is written as the
+    Parquet base, bit for bit, and the CSV file removed."""
+    path = _path(cache_dir, "prices", ticker)
+    if not path.exists():
+        legacy = _legacy_path(cache_dir, ticker)
+        if not legacy.exists():
+            return None
+        old = _load_legacy(legacy)
+        _write_part(path, old.data, source=old.source, fetched_at=old.fetched_at)
+        legacy.unlink()
+        return Cached(old.data, old.source, old.fetched_at, path)
+    base, meta = _read_part(path)
+    tail_path = _tail_path(path)
+    if tail_path.exists():
+        tail, meta = _read_part(tail_path)
+        since = pd.Timestamp(meta.get("since") or (tail.index[0] if len(tail) else base.index[-1] + pd.Timedelta(days=1)))
+        base = pd.concat([base[base.index < since], tail]) if len(base) else tail
+    return Cached(base, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
+
+
+def _load_legacy(path: Path) -> Cached:
+    body, meta = _decode(path)
+    try:
+        data = price_frame(pd.read_csv(io.StringIO(body), index_col="date", parse_dates=["date"]))
+    except (ValueError, KeyError, pd.errors.ParserError) as exc:
+        raise CacheError(f"{_shown(path)}: corrupt ({exc})", path=path) from None
+    return Cached(data, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
+
+
+def _digest(days: np.ndarray, columns: list[np.ndarray]) -> str:
+    """sha256 of a history's values: the dates (int64 microseconds) and each column's float64 bits."""
+    h = hashlib.sha256(np.ascontiguousarray(days, dtype="int64").tobytes())
+    for col in columns:
+        h.update(np.ascontiguousarray(col, dtype="float64").tobytes())
+    return h.hexdigest()
+
+
+def _write_part(path: Path, frame: pd.DataFrame, *, source: str, fetched_at: str, extra: dict | None = None) -> int:
+    """One Parquet file (a base or a tail) written atomically; returns its size in bytes."""
+    days = frame.index.to_numpy(dtype="datetime64[us]")
+    columns = [frame[c].to_numpy(dtype="float64") for c in PRICE_COLUMNS]
+    meta = {"sha256": _digest(days.view("int64"), columns), "source": source, "fetched_at": fetched_at,
+            "rows": str(len(frame))} | (extra or {})
+    if len(frame):
+        meta |= {"first": f"{frame.index[0]:%Y-%m-%d}", "last": f"{frame.index[-1]:%Y-%m-%d}"}
+    table = pa.table([pa.array(days, pa.timestamp("us"))] + [pa.array(c, pa.float64()) for c in columns],
+                     names=["date"] + PRICE_COLUMNS).replace_schema_metadata(meta)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", write_page_checksum=True, write_statistics=False)
+    data = sink.getvalue().to_pybytes()
+    atomic.write_bytes(path, data)
+    return len(data)
+
+
+def _read_part(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A base or a tail, checked against its checksum. Raises CacheError (naming the file) if corrupt."""
+    try:
+        table = pq.read_table(path, page_checksum_verification=True)
+        meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+        days = table.column("date").to_numpy().astype("datetime64[us]")
+        columns = [table.column(c).to_numpy() for c in PRICE_COLUMNS]
+    except (OSError, pa.ArrowException, KeyError, ValueError, UnicodeDecodeError) as exc:
+        raise CacheError(f"{_shown(path)}: corrupt ({type(exc).__name__}: {str(exc)[:120]})", path=path) from None
+    if _digest(days.view("int64"), columns) != meta.get("sha256"):
+        raise CacheError(f"{_shown(path)}: corrupt (checksum mismatch)", path=path)
+    frame = pd.DataFrame(dict(zip(PRICE_COLUMNS, columns)), index=pd.DatetimeIndex(days, name="date"))
+    return frame, meta
 
 
 def load_macro(cache_dir: Path, series_id: str) -> Cached | None:
@@ -172,20 +291,54 @@ FLOAT_FORMAT = "%.6f"
 
 
 def canonical(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame exactly as the cache file would give it back: every value through the file's
-    text format (correctly rounded to 6 decimals, then parsed), the common price shape."""
+    """The frame at the cache's precision: every value as its FLOAT_FORMAT text would parse
+    back (correctly rounded to 6 decimals), in the common price shape. Computed on the arrays
+    (`round6`); the cache stores these values as they are."""
     if frame is None or frame.empty:
         return frame
-    text = frame[PRICE_COLUMNS].to_csv(index_label="date", float_format=FLOAT_FORMAT, date_format="%Y-%m-%d")
-    return price_frame(pd.read_csv(io.StringIO(text), index_col="date", parse_dates=["date"]))
+    out = frame if _in_shape(frame) else price_frame(frame)
+    index = pd.DatetimeIndex(out.index.as_unit("us").to_numpy(), name="date")  # no freq, as a file read back
+    return pd.DataFrame(round6(out.to_numpy()), index=index, columns=PRICE_COLUMNS)
+
+
+def _in_shape(df: pd.DataFrame) -> bool:
+    """Already in the common price shape (as every cached history is): price_frame would only copy it."""
+    idx = df.index
+    return (list(df.columns) == PRICE_COLUMNS and isinstance(idx, pd.DatetimeIndex) and idx.tz is None
+            and idx.name == "date" and all(t == "float64" for t in df.dtypes) and idx.is_monotonic_increasing
+            and bool((idx.as_unit("us").asi8 % 86_400_000_000 == 0).all()))
+
+
+def round6(values: np.ndarray) -> np.ndarray:
+    """float(f"{v:.6f}") for every value, bit for bit, without formatting each one.
+
+    k / 1e6, with k the integer nearest to v * 1e6, is that value (both k and 1e6 are exact, and
+    the division is correctly rounded) unless v * 1e6 lies so near a half that the product's own
+    rounding could tip k: those few values, and those too large for exact k, go through the text."""
+    v = np.asarray(values, dtype="float64")
+    out = v.copy()
+    finite = np.isfinite(v)
+    whole = finite & (v == np.floor(np.where(finite, v, 0)))  # integers print and parse unchanged
+    rest = finite & ~whole
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = v * 1e6
+        k = np.rint(scaled)
+        frac = np.abs(scaled - np.trunc(scaled))
+        near_half = np.abs(frac - 0.5) <= np.abs(scaled) * 1e-15 + 1e-9
+    slow = rest & (near_half | (np.abs(scaled) >= 2.0 ** 52))
+    fast = rest & ~slow
+    out[fast] = k[fast] / 1e6
+    if slow.any():
+        out[slow] = [float(FLOAT_FORMAT % x) for x in v[slow]]
+    return out
 
 
 def _same_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.Series:
     """Rows equal to within one unit of the cache's last stored digit (volumes exactly)."""
-    prices = ["open", "high", "low", "close", "adj_close"]
-    a, b = old[prices].to_numpy(), new[prices].to_numpy()
-    close = ((abs(a - b) <= 1.5e-6) | (pd.isna(a) & pd.isna(b))).all(axis=1)
-    vol = (old["volume"].to_numpy() == new["volume"].to_numpy()) | (old["volume"].isna() & new["volume"].isna()).to_numpy()
+    a, b = old[PRICE_COLUMNS].to_numpy(), new[PRICE_COLUMNS].to_numpy()
+    both_nan = np.isnan(a) & np.isnan(b)
+    close = ((np.abs(a[:, :5] - b[:, :5]) <= 1.5e-6) | both_nan[:, :5]).all(axis=1)
+    vol = (a[:, 5] == b[:, 5]) | both_nan[:, 5]
     return pd.Series(close & vol, index=old.index)
 
 
@@ -314,13 +467,66 @@ def merge_macro(name: str, old: pd.Series | None, new: pd.Series) -> pd.Series:
     return pd.concat([old.drop(index=old.index.intersection(new.index)), new]).sort_index().rename(new.name)
 
 
+# A tail longer than this is folded into the base (a rewrite of the whole history, about every
+# two months of daily runs); below it a daily run writes the tail alone.
+TAIL_ROWS = 40
+
+
+def _differs_from(stored: pd.DataFrame, frame: pd.DataFrame) -> int:
+    """The position of the first row where `frame` and the stored history part (another date,
+    or another value bit for bit); the shorter length when one is the other's beginning."""
+    n = min(len(stored), len(frame))
+    if n == 0:
+        return 0
+    a, b = stored[PRICE_COLUMNS].to_numpy()[:n], frame[PRICE_COLUMNS].to_numpy()[:n]
+    same = (stored.index[:n].to_numpy() == frame.index[:n].to_numpy()) & ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
+    bad = np.flatnonzero(~same)
+    return int(bad[0]) if len(bad) else n
+
+
 def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: str) -> Path:
-    """Write the ticker's full history atomically, never fewer rows than already cached."""
+    """Store the ticker's history, never fewer rows than already cached. Only what changed is
+    written: the rows from the first that differs from the stored history go to the tail (with
+    the tail's own earlier rows); a tail past TAIL_ROWS, or a change reaching into the base's
+    old rows (a split), rewrites the base and drops the tail. A history equal to the stored one
+    writes nothing. Returns the base's path."""
     path = _path(cache_dir, "prices", ticker)
-    _refuse_shrink(path, len(frame), lambda: load_prices(cache_dir, ticker))
-    body = frame[PRICE_COLUMNS].to_csv(index_label="date", float_format=FLOAT_FORMAT, date_format="%Y-%m-%d")
-    atomic.write_text(path, _encode(body, source, fetched_at, frame.index))
+    frame = frame[PRICE_COLUMNS]
+    try:
+        old = load_prices(cache_dir, ticker)
+    except CacheError:
+        old = None  # a corrupt file may be replaced by good data
+    if old is not None and len(frame) < len(old.data):
+        raise CacheError(f"{_shown(path)}: refusing to replace {len(old.data)} cached rows with {len(frame)}")
+    tail_path = _tail_path(path)
+    if old is not None and len(old.data):
+        stored = old.data
+        start = _differs_from(stored, frame)
+        if start == len(frame) == len(stored):
+            return path  # nothing changed
+        tail_from = _tail_from(tail_path, stored)
+        cut = min(start, tail_from)
+        if 0 < cut and len(frame) - cut <= TAIL_ROWS:
+            # Base rows before `since` are the history's rows before `cut`; the tail replaces the rest.
+            since = frame.index[cut] if cut >= len(stored) else min(frame.index[cut], stored.index[cut])
+            _write_part(tail_path, frame.iloc[cut:], source=source, fetched_at=fetched_at,
+                        extra={"since": f"{since:%Y-%m-%d}"})
+            return path
+    _write_part(path, frame, source=source, fetched_at=fetched_at)
+    tail_path.unlink(missing_ok=True)
+    _legacy_path(cache_dir, ticker).unlink(missing_ok=True)
     return path
+
+
+def _tail_from(tail_path: Path, stored: pd.DataFrame) -> int:
+    """The position in the stored history where the tail takes over (its length: no tail)."""
+    if not tail_path.exists():
+        return len(stored)
+    try:
+        since = pq.read_schema(tail_path).metadata[b"since"].decode()
+    except (OSError, pa.ArrowException, KeyError, TypeError, UnicodeDecodeError):
+        return 0  # an unreadable tail: the next write is the whole history
+    return int(stored.index.searchsorted(pd.Timestamp(since)))
 
 
 def save_macro(cache_dir: Path, series_id: str, series: pd.Series, *, source: str, fetched_at: str) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from build_data import sessions
@@ -27,22 +28,27 @@ def check_dates(name: str, data: pd.DataFrame | pd.Series) -> None:
 
 
 def check_positive_prices(name: str, frame: pd.DataFrame) -> None:
-    close = frame["close"]
-    if close.isna().any():
-        raise ValidationError(name, "missing close", f"no close on {close[close.isna()].index[0].date()}")
-    prices = frame[["open", "high", "low", "close", "adj_close"]]
+    close = frame["close"].to_numpy()
+    missing = np.isnan(close)
+    if missing.any():
+        raise ValidationError(name, "missing close", f"no close on {frame.index[np.argmax(missing)].date()}")
+    prices = frame[["open", "high", "low", "close", "adj_close"]].to_numpy()
     bad = (prices <= 0).any(axis=1)
     if bad.any():
-        day = bad[bad].index[0]
+        day = frame.index[np.argmax(bad)]
         raise ValidationError(name, "non-positive price", f"price <= 0 on {day.date()}")
 
 
 def check_daily_moves(name: str, frame: pd.DataFrame, max_move: float) -> None:
-    move = (frame["close"] / frame["close"].shift(1) - 1).abs()
+    close = frame["close"].to_numpy()
+    if len(close) < 2:
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        move = np.abs(close[1:] / close[:-1] - 1)
     if (move > max_move).any():
-        day = move.idxmax()
+        at = int(np.nanargmax(move))
         raise ValidationError(name, "implausible one-day move",
-                              f"{move.max():.1%} on {day.date()} exceeds the {max_move:.0%} bound")
+                              f"{move[at]:.1%} on {frame.index[at + 1].date()} exceeds the {max_move:.0%} bound")
 
 
 def check_fresh(name: str, data: pd.DataFrame | pd.Series, expected: dt.date, max_stale: int,

@@ -8,7 +8,12 @@
 3. peak memory of each;
 4. the site build with macros against a bare Material build of the same pages (each macro
    replaced by its output), as a ratio: what the macros layer costs every live reload;
-5. if site/ is built, what each page costs a reader (gzip bytes, see tests.tools.pageweight).
+5. if site/ is built, what each page costs a reader (gzip bytes, see tests.tools.pageweight);
+6. a 500-symbol universe's daily incremental run (`--incremental` runs only this): the default
+   universe plus generated tickers, 10 years each, served by the Yahoo fake (and a FRED) on
+   127.0.0.1; a full run warms the cache, then one more session is published and the timed run
+   fetches it, in its own process: wall time, that process's peak RSS, and the bytes of the
+   cache files that run wrote.
 """
 from __future__ import annotations
 
@@ -20,8 +25,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -176,7 +184,167 @@ def bench_compute(n: int) -> tuple[float, float]:
     return elapsed, peak
 
 
+INCREMENTAL_SYMBOLS = 500
+# The warm run's session and the timed run's: the next session, fetched the evening it closed.
+WARM_NOW = pd.Timestamp("2026-01-15 22:00", tz="UTC")
+NEXT_NOW = pd.Timestamp("2026-01-16 22:00", tz="UTC")
+
+
+def incremental_universe(n: int = INCREMENTAL_SYMBOLS) -> dict:
+    """The default universe's config grown to `n` symbols with generated tickers, 10 years back."""
+    import yaml
+
+    raw = yaml.safe_load(config.DEFAULT_UNIVERSE.read_text(encoding="utf-8"))
+    extra = n - len(raw["symbols"])
+    raw["symbols"] |= {f"g{i:03d}": {"ticker": f"G{i:03d}", "name": f"Generated {i}"} for i in range(extra)}
+    raw["history_start"] = (NEXT_NOW.date() - dt.timedelta(days=365 * YEARS)).isoformat()
+    return raw
+
+
+class _LocalMarket:
+    """Yahoo (through tests.fakes.yahoo) and FRED answering on 127.0.0.1; `publish(now)` moves
+    the market's clock (the sessions served end at the last one completed by then)."""
+
+    def __init__(self, raw: dict):
+        from tests.fakes.yahoo import Listing, YahooFake, make_bars
+
+        universe = config.Universe.model_validate(raw)
+        days = [d.date() for d in sessions.sessions(dt.date.fromisoformat(raw["history_start"]), NEXT_NOW.date())]
+        self.bars = {s.ticker: make_bars(days, seed=i + 1, base=2000.0 if s.ticker.startswith("^") else 100.0,
+                                         adj_ratio=None if s.ticker.startswith("^") else 0.99)
+                     for i, s in enumerate(universe.symbols.values())}
+        self.macro = sample.sample_macro([m.series for m in universe.macro.values()], NEXT_NOW.date())
+        self.listing, self.fake_class, self.fake, self.through = Listing, YahooFake, YahooFake({}), None
+        market = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args):
+                pass
+
+            def do_GET(self):
+                url = urllib.parse.urlsplit(self.path)
+                params = dict(urllib.parse.parse_qsl(url.query))
+                if url.path == "/fredgraph.csv":
+                    status, body, ctype = market.fred(params)
+                else:
+                    _, host, path = urllib.parse.unquote(url.path).split("/", 2)  # ^RUT arrives as %5ERUT
+                    status, body, ctype = market.yahoo(host, "/" + path, params)
+                data = body.encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def publish(self, now: pd.Timestamp) -> None:
+        self.through = pd.Timestamp(sessions.last_completed_session(now))
+
+    def yahoo(self, host: str, path: str, params: dict):
+        if path.startswith("/v8/finance/chart/"):
+            symbol = path.rsplit("/", 1)[1]
+            bars = self.bars.get(symbol)
+            if bars is not None:  # only the requested window is turned into JSON (the fake does every bar)
+                bars = bars.loc[: self.through]
+                if "period1" in params:
+                    first = pd.Timestamp(int(params["period1"]), unit="s").normalize()
+                    bars = bars.loc[first - pd.Timedelta(days=1):] if len(bars.loc[first:]) else bars.iloc[-1:]
+                else:  # range=1d: yfinance learning the timezone
+                    bars = bars.iloc[-5:]
+                one = self.fake_class({symbol: self.listing(bars, instrument_type="INDEX" if symbol[0] == "^" else "ETF")})
+                return one._route(host, path, params)
+        return self.fake._route(host, path, params)
+
+    def fred(self, params: dict):
+        series = self.macro.get(params.get("id"))
+        if series is None:
+            return 404, "not found", "text/plain"
+        series = series.loc[: self.through]
+        if params.get("cosd"):
+            series = series.loc[pd.Timestamp(params["cosd"]):]
+        return 200, series.rename(params["id"]).to_csv(index_label="observation_date", date_format="%Y-%m-%d"), "text/csv"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _child(port: str, now: str, config_path: str, cache_dir: str, out: str) -> int:
+    """One scheduled run as the CLI makes it, its Yahoo requests sent to the fake on 127.0.0.1."""
+    import requests
+    import yfinance
+    from requests.adapters import HTTPAdapter
+
+    from build_data import __main__ as cli
+
+    class ToLocal(HTTPAdapter):
+        def send(self, request, **kwargs):
+            url = urllib.parse.urlsplit(request.url)
+            request.url = f"http://127.0.0.1:{port}/{url.hostname}{url.path}" + (f"?{url.query}" if url.query else "")
+            return super().send(request, **kwargs)
+
+    http = requests.Session()
+    http.mount("https://", ToLocal())
+    http.mount("http://", ToLocal())
+    yfinance.set_tz_cache_location(str(Path(cache_dir) / "yfinance"))
+    made = cli._options
+    cli._options = lambda args: made(args).__class__(**{**made(args).__dict__, "yahoo_session": http,
+                                                       "now": pd.Timestamp(now)})
+    return cli.main(["--source", "yahoo", "--config", config_path, "--cache-dir", cache_dir, "--out", out,
+                     "--fred-url", f"http://127.0.0.1:{port}/fredgraph.csv", "--fetch-timeout", "120"])
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int, int]]:
+    return {str(p): (p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()}
+
+
+def bench_incremental(n: int = INCREMENTAL_SYMBOLS) -> tuple[float, float, float]:
+    """(wall s, peak RSS MB, MB written to the cache) of the daily incremental run."""
+    import yaml
+
+    raw = incremental_universe(n)
+    market = _LocalMarket(raw)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            config_path = root / "universe.yml"
+            config_path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+            cache_dir, out = root / "cache", root / "out"
+
+            def run(now: pd.Timestamp) -> tuple[float, float]:
+                market.publish(now)
+                return _timed_build([sys.executable, "-m", "tests.tools.bench", "--child", str(market.port),
+                                     now.isoformat(), str(config_path), str(cache_dir), str(out)])
+
+            warm = run(WARM_NOW)
+            print(f"{n} symbols, full run (empty cache, {YEARS} years each): {warm[0]:.1f} s, {warm[1]:.0f} MB peak",
+                  flush=True)
+            before = _files(cache_dir)
+            wall, peak = run(NEXT_NOW)
+            after = _files(cache_dir)
+            written = sum(size for path, (ino, mtime, size) in after.items()
+                          if before.get(path, (None, None, None))[:2] != (ino, mtime))
+            print(f"{n} symbols, daily incremental run: {wall:.1f} s, {peak:.0f} MB peak, "
+                  f"{written / 2**20:.2f} MB written (target <= 10 s, <= 400 MB)", flush=True)
+            t0 = time.perf_counter()
+            got = [cache.load_prices(cache_dir, s["ticker"]) for s in raw["symbols"].values()]
+            read = time.perf_counter() - t0
+            print(f"{n} symbols, reading the cache: {read:.2f} s for {sum(1 for g in got if g)} series, "
+                  f"{sum(len(g.data) for g in got if g):,} rows", flush=True)
+    finally:
+        market.close()
+    return wall, peak, written
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        raise SystemExit(_child(*sys.argv[2:7]))
+    bench_incremental()
+    if sys.argv[1:2] == ["--incremental"]:
+        return
     bench_cli()
     bench_site()
     rows = []

@@ -15,6 +15,7 @@ import multitasking
 import pandas as pd
 import requests
 import yfinance
+from yfinance import multi as yf_multi
 
 from build_data.errors import Offline, SourceError
 from build_data.fetch.sources import is_dns_failure, price_frame
@@ -72,15 +73,20 @@ class _FailureLog(logging.Handler):
 
 def _download(tickers: list[str], start: datetime.date, end: datetime.date,
               session: requests.Session | None, timeout_s: float, deadline: float):
-    """Run one yfinance.download() in a daemon thread; return (frame, reasons by symbol)."""
+    """Run one yfinance download in a daemon thread; return (frames by symbol, reasons by
+    symbol, late): each symbol's own frame as yfinance's Ticker.history gives it (tz-naive).
+
+    At the deadline the symbols whose download finished are kept, and `late` lists the symbols
+    still without an answer (empty when everything came back)."""
     box: dict = {}
     failures = _FailureLog()
+    ctx = yf_multi._DownloadCtx()  # download()'s per-call state: what has arrived so far
 
     def run() -> None:
         try:
             probe(session, min(2.0, max(0.1, deadline - time.monotonic())))
-            box["data"] = yfinance.download(
-                tickers, start=start, end=end, auto_adjust=False, actions=True,
+            box["data"] = yf_multi._download_impl(
+                ctx, tickers, start=start, end=end, auto_adjust=False, actions=True,
                 multi_level_index=True, group_by="column", threads=True, progress=False,
                 timeout=timeout_s, session=session)
         except Offline as exc:
@@ -100,20 +106,34 @@ def _download(tickers: list[str], start: datetime.date, end: datetime.date,
     finally:
         logger.removeHandler(failures)
     if thread.is_alive():
-        raise SourceError(f"yahoo: no answer within {timeout_s:g}s")
+        with ctx.lock:  # copies: the abandoned download goes on with its own frames
+            arrived = {sym: df.copy() for sym, df in ctx.dfs.items() if sym not in ctx.errors and df is not None}
+            reasons = {sym: str(err).replace(f"${sym}: ", "") for sym, err in ctx.errors.items()}
+        late = [t for t in dict.fromkeys(t.upper() for t in tickers) if t not in arrived and t not in reasons]
+        if not any(len(df) for df in arrived.values()):
+            raise SourceError(f"yahoo: no answer within {timeout_s:g}s")
+        return _naive(arrived), reasons, late
     if "offline" in box:
         raise box["offline"]
     if "error" in box:
         raise SourceError(f"yahoo: download failed: {type(box['error']).__name__}: {box['error']}")
-    return box["data"], failures.reasons
+    with ctx.lock:  # download() made them tz-naive (and aligned them on one index)
+        return dict(ctx.dfs), failures.reasons, []
 
 
-def _ticker_splits(data: pd.DataFrame, symbol: str, last_session: datetime.date) -> dict[pd.Timestamp, float]:
+def _naive(dfs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    for df in dfs.values():
+        if df is not None and len(df) and getattr(df.index, "tz", None) is not None:
+            df.index = df.index.tz_localize(None)
+    return dfs
+
+
+def _ticker_splits(dfs: dict[str, pd.DataFrame], symbol: str, last_session: datetime.date) -> dict[pd.Timestamp, float]:
     """Split events Yahoo reported with the bars: session date -> ratio (2.0 for a 2-for-1 split)."""
-    if (data is None or not isinstance(data.columns, pd.MultiIndex)
-            or ("Stock Splits", symbol) not in data.columns):
+    data = dfs.get(symbol)
+    if data is None or "Stock Splits" not in data.columns:
         return {}
-    col = data[("Stock Splits", symbol)]
+    col = data["Stock Splits"]
     col = col[(col > 0) & col.notna()]
     days = pd.DatetimeIndex(col.index)
     if days.tz is not None:
@@ -121,12 +141,12 @@ def _ticker_splits(data: pd.DataFrame, symbol: str, last_session: datetime.date)
     return {d.normalize(): float(r) for d, r in zip(days, col.to_numpy()) if d.normalize() <= pd.Timestamp(last_session)}
 
 
-def _ticker_frame(data: pd.DataFrame, symbol: str, last_session: datetime.date) -> pd.DataFrame:
+def _ticker_frame(dfs: dict[str, pd.DataFrame], symbol: str, last_session: datetime.date) -> pd.DataFrame:
     """One symbol's completed sessions, in the common price shape (possibly empty)."""
-    if (data is None or not isinstance(data.columns, pd.MultiIndex)
-            or symbol not in data.columns.get_level_values("Ticker")):
+    data = dfs.get(symbol)
+    if data is None or data.empty:
         return price_frame(pd.DataFrame())
-    df = data.xs(symbol, axis=1, level="Ticker").rename(columns=_COLUMNS).rename_axis(columns=None)
+    df = data.rename(columns=_COLUMNS).rename_axis(columns=None)
     if "adj_close" not in df or df["adj_close"].isna().all():
         df["adj_close"] = df["close"]  # indices: no adjustments to make
     df = price_frame(df).dropna(how="all")
@@ -147,8 +167,9 @@ def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: date
     with exponential backoff (up to `max_attempts` batches); the whole fetch is bounded by
     `timeout_s`, or ends by `deadline` (a time.monotonic() value shared with other sources;
     `timeout_s` is then the whole budget it was set from).
-    Raises Offline when Yahoo's host does not resolve (found in one quick request), SourceError
-    when nothing at all came back or time ran out. Split events reported with the bars are put
+    At the deadline the tickers whose download finished are kept; the others get a "no answer
+    within the deadline" reason. Raises Offline when Yahoo's host does not resolve (found in one
+    quick request), SourceError when nothing at all came back or time ran out before anything did. Split events reported with the bars are put
     in `splits` (ticker -> {session date: ratio}) when a dict is given.
     """
     t0 = time.monotonic()
@@ -160,9 +181,19 @@ def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: date
     for attempt in range(1, max_attempts + 1):
         log(f"yahoo: attempt {attempt}/{max_attempts}: {len(pending)} tickers "
             f"({' '.join(pending)}) {start} .. {last_session}")
-        data, reasons = _download(pending, start, end, session, timeout_s, deadline)
+        try:
+            data, reasons, late = _download(pending, start, end, session, timeout_s, deadline)
+        except SourceError:
+            if not frames:
+                raise
+            errors |= {t: f"no answer within the {timeout_s:g}s fetch deadline" for t in pending}  # a retry too late
+            break
         rate_limited = []
         for ticker in pending:
+            if ticker.upper() in late:  # still downloading at the deadline: the others are kept
+                errors[ticker] = f"no answer within the {timeout_s:g}s fetch deadline"
+                log(f"yahoo: {ticker}: {errors[ticker]}")
+                continue
             df = _ticker_frame(data, ticker.upper(), last_session)
             if not df.empty:
                 frames[ticker] = df
@@ -177,7 +208,7 @@ def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: date
             if any(marker in errors[ticker] for marker in _RATE_LIMITED):
                 rate_limited.append(ticker)
         delay = backoff_s * 2 ** (attempt - 1)
-        if not rate_limited or attempt == max_attempts or time.monotonic() + delay >= deadline:
+        if not rate_limited or late or attempt == max_attempts or time.monotonic() + delay >= deadline:
             break
         log(f"yahoo: rate-limited on {len(rate_limited)} tickers, retrying in {delay:g}s")
         time.sleep(delay)
