@@ -3,6 +3,8 @@ ranks that name the start of their data, the weekly summary's templates, and the
 show them. Worked cases on tiny hand-made series."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -145,6 +147,8 @@ def test_event_sentences():
         "The Russell 2000\u2019s 14-session run ahead of the S&P 500 ended after Sep 11, 2026."
     assert summary.level_sentence("Russell 2000", "2,500 breakout", True, "2026-09-14") == \
         "The Russell 2000 closed above the 2,500 breakout on Sep 14, 2026."
+    assert summary.level_sentence("Russell 2000", ["2,450 support", "2,400 support"], False, "2026-01-15") == \
+        "The Russell 2000 closed below the 2,450 support and the 2,400 support on Jan 15, 2026."
     assert summary.target_sentence("Russell 2000", "2,861 year-end target", "2026-09-14") == \
         "The Russell 2000 reached the 2,861 year-end target on Sep 14, 2026."
     assert summary.sectors_sentence("Energy", 0.031, "Utilities", -0.02) == \
@@ -297,3 +301,14 @@ def test_data_sources_names_what_this_build_used(tmp_path):
         st["source"] = "csv"
     out = snapshot_at(tmp_path, data).data_sources()
     assert "Yahoo" not in out and "local CSV files supplied for this build" in out
+
+
+def test_levels_crossed_together_share_a_sentence_and_an_unset_target_is_no_news(tiny_universe):
+    line = tiny_universe.levels["line"]
+    lower = line.model_copy(update={"value": 104.0, "label": "104 line"})
+    # A target set only after the week: an archived week knows nothing of it.
+    later = line.model_copy(update={"value": 105.0, "label": "105 target", "date": dt.date(2026, 2, 2)})
+    u = tiny_universe.model_copy(update={"levels": {"line": line, "lower": lower}, "targets": {"later": later}})
+    week, _, _ = _story(u, "2026-01-23")
+    assert [s["text"] for s in week["sentences"] if s["kind"] in ("levels", "targets")] == [
+        "The Russell 2000 closed above the 106 line and the 104 line on Jan 23, 2026."]

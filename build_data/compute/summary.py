@@ -147,9 +147,12 @@ def streak_ended_sentence(a: str, b: str, sessions: int, last_day: str) -> str:
     return f"The {a}\u2019s {sessions}-session run ahead of the {b} ended after {f.fmt_date(last_day)}."
 
 
-def level_sentence(name: str, label: str, above: bool, day: str) -> str:
-    """ "The Russell 2000 closed above the 2,500 breakout on Sep 14, 2026." """
-    return f"The {name} closed {'above' if above else 'below'} the {label} on {f.fmt_date(day)}."
+def level_sentence(name: str, label: str | list[str], above: bool, day: str) -> str:
+    """ "The Russell 2000 closed above the 2,500 breakout on Sep 14, 2026." Levels crossed the same
+    way on the same day share one sentence: "... below the 2,450 support and the 2,400 support ..." """
+    labels = [label] if isinstance(label, str) else label
+    return (f"The {name} closed {'above' if above else 'below'} "
+            f"{_and([f'the {x}' for x in labels])} on {f.fmt_date(day)}.")
 
 
 def target_sentence(name: str, label: str, day: str) -> str:
@@ -265,10 +268,13 @@ def week_summary(data, metrics: dict, claims: dict, watchlist: dict) -> dict:
         if now is not None:
             add("records", records_sentence(names[a], int(now - (before if prev.year == as_of.year and before
                                                                  is not None else 0)), int(now)))
+    crossed: dict[tuple, list[str]] = {}  # (symbol, side, day) -> the levels crossed together
     for kind in ("levels", "targets"):
         for name, level in getattr(data.universe, kind).items():
             if level.symbol not in data.closes.columns:
                 continue
+            if level.effective_from is not None and pd.Timestamp(level.effective_from) > as_of:
+                continue  # not set yet at this date
             close = data.closes[level.symbol]
             above = (close > level.value).where(close.notna()).reindex([prev, *in_week]).dropna()
             if len(above) < 2 or bool(above.iloc[0]) == bool(above.iloc[-1]):
@@ -277,9 +283,11 @@ def week_summary(data, metrics: dict, claims: dict, watchlist: dict) -> dict:
             switched = above.ne(above.shift()).iloc[1:]
             day = _iso(switched[switched].index[-1])  # the last crossing to the side it ends on
             if kind == "levels":
-                add("levels", level_sentence(names[level.symbol], level.label, now, day))
+                crossed.setdefault((level.symbol, now, day), []).append(level.label)
             elif now:
                 add("targets", target_sentence(names[level.symbol], level.label, day))
+    for (symbol, now, day), labels in crossed.items():
+        add("levels", level_sentence(names[symbol], labels, now, day))
     for pair, p in data.universe.pairs.items():
         if p.a not in heads[:1]:
             continue
