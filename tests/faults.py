@@ -82,6 +82,9 @@ def fault_universe() -> config.Universe:
                      "rut-spx-ratio": {"kind": "ratio", "series": ["rut", "spx"]},
                      "macro-panel": {"kind": "macro", "series": list(MACRO)}}
     raw["claims"], raw["watchlist"] = {}, {}
+    events = raw.setdefault("events", {})
+    events["records"] = [a for a in events.get("records") or [] if a in TICKERS]
+    events["streaks"] = [p for p in events.get("streaks") or [] if p in raw["pairs"]]
     raw["history_start"] = FIRST_SESSION
     raw["publish"]["core"] = ["rut", "spx"]
     return config.Universe.model_validate(raw)
