@@ -148,8 +148,11 @@ def define_env(env):
 
 def feeds(snap: Snapshot) -> dict[str, str] | None:
     """The change log's feeds, relative to the site root, for <link rel="alternate"> in every
-    page's head (the build writes them beside metrics.json); None outside docs_dir."""
-    if snap.site_folder is None:
+    page's head (the build writes them beside metrics.json, with the empty sitemap.xml that
+    Material's instant navigation fetches beside any rel=alternate link); None outside docs_dir,
+    or where the build wrote no feeds (a link to nothing would be a 404 on every page)."""
+    if snap.site_folder is None or not (snap.path.parent / "changes.xml").is_file() \
+            or not (snap.path.parent / "sitemap.xml").is_file():
         return None
     return {"rss": snap.site_folder + "changes.xml", "json": snap.site_folder + "changes.json"}
 
