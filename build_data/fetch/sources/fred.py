@@ -66,19 +66,26 @@ def retrying_session() -> requests.Session:
     return http
 
 
-def _fetch_one(http: requests.Session, url: str, params: dict[str, str], deadline: float,
-               series_id: str) -> pd.Series:
-    """GET and parse one series; raises ValueError with a one-line reason, Offline if offline."""
+def _get(http: requests.Session, url: str, params: dict[str, str], deadline: float,
+         secret: str | None = None) -> requests.Response:
+    """One GET within the deadline. A failed request is a one-line ValueError (with `secret`, the
+    API key, scrubbed from it); an unresolvable host is Offline."""
     left = deadline - time.monotonic()
     if left <= 0:
         raise ValueError("no time left in the fetch deadline")
     try:
-        response = http.get(url, params=params, timeout=(min(5.0, left), left))
+        return http.get(url, params=params, timeout=(min(5.0, left), left))
     except requests.RequestException as exc:
         if is_dns_failure(exc):
-            host = urllib.parse.urlsplit(url).hostname
-            raise Offline(f"offline: cannot resolve {host}") from None
-        raise ValueError(f"request failed: {type(exc).__name__}: {_first_line(exc)}") from exc
+            raise Offline(f"offline: cannot resolve {urllib.parse.urlsplit(url).hostname}") from None
+        message = f"request failed: {type(exc).__name__}: {_first_line(exc)}"
+        raise ValueError(_scrub(message, secret)) from None
+
+
+def _fetch_one(http: requests.Session, url: str, params: dict[str, str], deadline: float,
+               series_id: str) -> pd.Series:
+    """GET and parse one series; raises ValueError with a one-line reason, Offline if offline."""
+    response = _get(http, url, params, deadline)
     if response.status_code != 200:
         raise ValueError(f"HTTP {response.status_code}")
     try:
@@ -184,15 +191,7 @@ def _api_one(http: requests.Session, url: str, series_id: str, api_key: str, sta
                   "limit": str(API_PAGE), "offset": str(len(rows))}
         if start is not None:
             params["observation_start"] = start.isoformat()
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise ValueError("no time left in the fetch deadline")
-        try:
-            response = http.get(url, params=params, timeout=(min(5.0, left), left))
-        except requests.RequestException as exc:
-            if is_dns_failure(exc):
-                raise Offline(f"offline: cannot resolve {urllib.parse.urlsplit(url).hostname}") from None
-            raise ValueError(_scrub(f"request failed: {type(exc).__name__}: {_first_line(exc)}", api_key)) from None
+        response = _get(http, url, params, deadline, secret=api_key)
         try:
             payload = response.json()
         except ValueError:
