@@ -116,6 +116,8 @@ def define_env(env):
     _loaded["snapshot"] = snap
     if env.conf["extra"].get("archive"):  # an archived week (build_data/archive.py): the list is one level up
         snap.archive_root = "../"
+    elif not has_archive(env.conf):  # no weeks archived (`make archive`): no link to a 404
+        snap.archive_root = None
     snap.current_page = lambda: page_ref(env)
     # Block macros ({% call %}) render the caller's body: their output is not theirs to reuse.
     macros = {name: getattr(snap, name) if name in BLOCK_MACROS else _reusing(snap, name, getattr(snap, name))
@@ -144,6 +146,13 @@ def define_env(env):
         page.meta["data_banner"] = env.conf["extra"]["data_banner"]
         page.meta["social_card"] = env.conf["extra"]["social_card"]
         page.meta["feeds"] = env.conf["extra"]["feeds"]
+
+
+def has_archive(conf) -> bool:
+    """Whether the site has archived weeks: the ones in the site folder the build replaces (the
+    Makefile carries site/archive/ over) or already in the one it writes."""
+    built = Path(conf["config_file_path"]).parent / "site"
+    return any((folder / "archive" / "index.html").is_file() for folder in (built, Path(conf["site_dir"])))
 
 
 def feeds(snap: Snapshot) -> dict[str, str] | None:

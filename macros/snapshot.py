@@ -91,7 +91,7 @@ class Snapshot:
     current_page: Callable[[], PageRef] = field(default=PageRef)
     # The archive of past weeks, relative to the site root: "archive/" on the current site, "../"
     # on an archived week (which lives in archive/DATE/); macros/__init__.py sets it.
-    archive_root: str = "archive/"
+    archive_root: str | None = "archive/"
 
     # The row anchors (watch-ID, level-NAME, target-NAME) each page has shown: an item shown twice
     # on one page (the whole watchlist, then its risks) is the change log's link target once.
@@ -479,7 +479,7 @@ class Snapshot:
         summary = self.data.get("summary")
         if not summary:
             raise self.fail("this_week()", "the snapshot has no summary; rebuild it with `python -m build_data`")
-        link = self.page.root + self.archive_root if archive else None
+        link = self.page.root + self.archive_root if archive and self.archive_root else None
         return T.this_week(summary["as_of"], summary.get("since"), summary.get("sentences") or [], link)
 
     def base_rate(self, id: str) -> str:

@@ -72,6 +72,12 @@ def test_every_number_on_the_real_pages_equals_the_snapshot(sample_site):
     assert checked > 600
 
 
+def test_the_home_page_links_the_archive_only_where_weeks_are_archived(sample_site):
+    site, _, pages = sample_site
+    assert not (site.site / "archive").exists()
+    assert "This week" in pages["index.html"] and ">the archive</a>" not in pages["index.html"]
+
+
 def test_sample_banner_and_charts_on_the_real_pages(sample_site):
     site, snap, pages = sample_site
     for name in ("index.html", "bull-case/index.html", "bear-case/index.html", "watchlist/index.html"):
