@@ -151,8 +151,9 @@ def define_env(env):
 def has_archive(conf) -> bool:
     """Whether the site has archived weeks: the ones in the site folder the build replaces (the
     Makefile carries site/archive/ over) or already in the one it writes."""
-    built = Path(conf["config_file_path"]).parent / "site"
-    return any((folder / "archive" / "index.html").is_file() for folder in (built, Path(conf["site_dir"])))
+    folders = [Path(conf["config_file_path"]).parent / "site"] if conf.get("config_file_path") else []
+    folders += [Path(conf["site_dir"])] if conf.get("site_dir") else []
+    return any((folder / "archive" / "index.html").is_file() for folder in folders)
 
 
 def feeds(snap: Snapshot) -> dict[str, str] | None:
