@@ -197,14 +197,7 @@ def _decode(path: Path) -> tuple[str, dict[str, str]]:
 
 def _load(cache_dir: Path, kind: str, name: str, shape) -> Cached | None:
     path = _path(cache_dir, kind, name)
-    if not path.exists():
-        return None
-    body, meta = _decode(path)
-    try:
-        data = shape(pd.read_csv(io.StringIO(body), index_col="date", parse_dates=["date"]))
-    except (ValueError, KeyError, pd.errors.ParserError) as exc:
-        raise CacheError(f"{_shown(path)}: corrupt ({exc})", path=path) from None
-    return Cached(data, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
+    return _load_csv(path, shape) if path.exists() else None
 
 
 def load_prices(cache_dir: Path, ticker: str) -> Cached | None:
@@ -217,7 +210,7 @@ def load_prices(cache_dir: Path, ticker: str) -> Cached | None:
         legacy = _legacy_path(cache_dir, ticker)
         if not legacy.exists():
             return None
-        old = _load_legacy(legacy)
+        old = _load_csv(legacy, price_frame)
         _write_part(path, old.data, source=old.source, fetched_at=old.fetched_at)
         legacy.unlink()
         return Cached(old.data, old.source, old.fetched_at, path)
@@ -230,10 +223,11 @@ def load_prices(cache_dir: Path, ticker: str) -> Cached | None:
     return Cached(base, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
 
 
-def _load_legacy(path: Path) -> Cached:
+def _load_csv(path: Path, shape) -> Cached:
+    """A CSV cache file (a macro series, or a price history from before Parquet), shaped."""
     body, meta = _decode(path)
     try:
-        data = price_frame(pd.read_csv(io.StringIO(body), index_col="date", parse_dates=["date"]))
+        data = shape(pd.read_csv(io.StringIO(body), index_col="date", parse_dates=["date"]))
     except (ValueError, KeyError, pd.errors.ParserError) as exc:
         raise CacheError(f"{_shown(path)}: corrupt ({exc})", path=path) from None
     return Cached(data, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
