@@ -342,7 +342,8 @@ def test_a_new_ticker_never_forces_a_full_download_for_the_others(universe, fact
     assert starts["XLE"].date() <= universe.history_start
     others = {t: s for t, s in starts.items() if t != "XLE"}
     assert len(others) == len(universe.symbols) - 1
-    assert all(s >= pd.Timestamp("2026-01-01") for s in others.values()), others
+    # (the window asked of Yahoo opens a day early, so it covers the dates in any time zone)
+    assert all(s >= pd.Timestamp("2025-12-31") for s in others.values()), others
     assert snap["data_mode"] == "live" and snap["series_status"]["xle"]["status"] == "ok"
 
 

@@ -231,6 +231,9 @@ class _LocalMarket:
                     status, body, ctype = market.yahoo(host, "/" + path, params)
                 data = body.encode("utf-8")
                 self.send_response(status)
+                if url.path.startswith("/fc.yahoo.com"):  # as Yahoo does: one cookie, kept for a year
+                    self.send_header("Set-Cookie", "A3=d=AQABBbench&S=AQAAAbench; Max-Age=31557600; "
+                                     "Domain=.yahoo.com; Path=/; SameSite=None; Secure; HttpOnly")
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -282,9 +285,13 @@ def _child(port: str, now: str, config_path: str, cache_dir: str, out: str) -> i
 
     class ToLocal(HTTPAdapter):
         def send(self, request, **kwargs):
-            url = urllib.parse.urlsplit(request.url)
+            original = request.url
+            url = urllib.parse.urlsplit(original)
             request.url = f"http://127.0.0.1:{port}/{url.hostname}{url.path}" + (f"?{url.query}" if url.query else "")
-            return super().send(request, **kwargs)
+            try:
+                return super().send(request, **kwargs)
+            finally:  # the cookie jar files what comes back under Yahoo's host, as it would be
+                request.url = original
 
     http = requests.Session()
     http.mount("https://", ToLocal())

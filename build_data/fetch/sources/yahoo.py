@@ -1,37 +1,45 @@
-"""Daily prices from Yahoo Finance, through one batched `yfinance.download()` per attempt."""
+"""Daily prices from Yahoo Finance: yfinance's client (its session, cookie and crumb, and its
+rate-limit handling) asks Yahoo's v8 chart API for each ticker's window, a pool of worker threads
+keeps several requests in flight, and each answer is read straight into the common price shape.
+
+Reading the chart JSON here, rather than through `Ticker.history()`, costs a fraction of the CPU
+(a daily run of a 500-ticker universe is mostly this), needs no timezone lookup per ticker, and
+applies the same rules yfinance applies to daily bars: timestamps in the exchange's time zone,
+Yahoo's pre-midnight DST stamps moved to the day they mean, a live bar reported beside the day's
+own bar keeps the later one, duplicate dates keep the first, rows with no price and no volume
+are dropped, and an index without an adjusted close gets its close.
+"""
 from __future__ import annotations
 
-import ast
 import datetime
+import json
 import logging
-import re
+import queue
 import sys
 import threading
 import time
 import urllib.parse
 from typing import Callable
 
-import multitasking
+import numpy as np
 import pandas as pd
 import requests
-import yfinance
-from yfinance import multi as yf_multi
+from yfinance.data import YfData
 
 from build_data.errors import Offline, SourceError
-from build_data.fetch.sources import is_dns_failure, price_frame
+from build_data.fetch.sources import PRICE_COLUMNS, is_dns_failure, price_frame
 
-_COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close",
-            "Adj Close": "adj_close", "Volume": "volume"}
 _RATE_LIMITED = ("YFRateLimitError", "Too Many Requests", "Rate limited")
-# download() ends by logging one line per failure cause: "['A', 'B']: reason".
-_FAILURE_LINE = re.compile(r"\s*(\[[^\]\n]*\]): (.+)")
-_URL_TAIL = re.compile(r""" for url: [^\s'"]+""")  # URLs carry the crumb: keep them out of reports
-
-
+CHART_URL = "https://query2.finance.yahoo.com/v8/finance/chart/{symbol}"
 PROBE_URL = "https://fc.yahoo.com"  # Yahoo's cookie endpoint, the first host yfinance calls
+# Requests in flight at once: Yahoo answers in a few hundred ms, so a large universe needs many
+# (yfinance's own default is twice the CPU count).
+WORKERS = 12
+# Up to this many tickers, each one's rows are logged; beyond, only failures and the summary.
+PER_TICKER_LINES = 25
 
-# yfinance logs its failures; with no handler Python prints them to stderr, even from worker
-# threads abandoned after the deadline. Ours are collected by _FailureLog and reported in one line.
+# yfinance logs what it tolerates (a crumb it could not get...); with no handler Python prints
+# it to stderr, even from worker threads abandoned after the deadline.
 _YF_LOGGER = logging.getLogger("yfinance")
 _YF_LOGGER.addHandler(logging.NullHandler())
 _YF_LOGGER.propagate = False
@@ -43,7 +51,7 @@ def _stderr(line: str) -> None:
 
 def probe(session: requests.Session | None, timeout_s: float = 2.0) -> None:
     """Raise Offline when Yahoo's host name does not resolve; any other outcome is left to the
-    real fetch. Offline, yfinance would report every ticker as "possibly delisted"."""
+    real fetch. Offline, every ticker would fail on its own with a connection error."""
     http = session or requests.Session()
     try:
         http.get(PROBE_URL, timeout=(timeout_s, timeout_s), allow_redirects=False)
@@ -52,106 +60,147 @@ def probe(session: requests.Session | None, timeout_s: float = 2.0) -> None:
             raise Offline(f"offline: cannot resolve {urllib.parse.urlsplit(PROBE_URL).hostname}") from None
 
 
-class _FailureLog(logging.Handler):
-    """Collects the per-ticker failures that yfinance.download() logs instead of raising."""
+class Answer:
+    """One ticker's answer: its bars in the common price shape (possibly empty), the split events
+    with them ({session date: ratio}), or the one-line reason it has none."""
+    __slots__ = ("frame", "splits", "reason")
 
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.reasons: dict[str, str] = {}
+    def __init__(self, frame: pd.DataFrame | None = None, splits: dict | None = None, reason: str | None = None):
+        self.frame, self.splits, self.reason = frame, splits or {}, reason
 
-    def emit(self, record: logging.LogRecord) -> None:
-        match = _FAILURE_LINE.match(record.getMessage())
-        if not match:
-            return
+
+def _window(start: datetime.date, last_session: datetime.date) -> dict[str, int]:
+    """period1/period2 wide enough for any exchange's time zone (UTC-12 .. UTC+14) to cover
+    `start` .. `last_session` in local dates; the bars are cut to those dates once read."""
+    utc = datetime.timezone.utc
+    first = datetime.datetime.combine(start - datetime.timedelta(days=1), datetime.time(0), utc)
+    after = datetime.datetime.combine(last_session + datetime.timedelta(days=2), datetime.time(0), utc)
+    return {"period1": int(first.timestamp()), "period2": int(after.timestamp())}
+
+
+def read_chart(body: dict, start: datetime.date, last_session: datetime.date) -> Answer:
+    """A v8 chart answer as daily bars from `start` through `last_session` (exchange dates)."""
+    chart = body.get("chart") if isinstance(body, dict) else None
+    if not isinstance(chart, dict):
+        return Answer(reason="unreadable answer from Yahoo (no chart)")
+    if chart.get("error"):
+        error = chart["error"]
+        return Answer(reason=str(error.get("description") or error.get("code") or error)[:200]
+                      if isinstance(error, dict) else str(error)[:200])
+    results = chart.get("result") or []
+    result = results[0] if results and isinstance(results[0], dict) else {}
+    meta = result.get("meta") or {}
+    stamps = result.get("timestamp") or []
+    quote = ((result.get("indicators") or {}).get("quote") or [{}])[0] or {}
+    window = f"({start} -> {last_session})"
+    if not stamps or not quote:
+        return Answer(reason=f"possibly delisted; no price data found {window}")
+    tz = meta.get("exchangeTimezoneName") or "America/New_York"
+
+    def column(values) -> np.ndarray:
+        out = np.array([np.nan if v is None else v for v in values], dtype="float64")
+        if len(out) != len(stamps):
+            raise ValueError("a column's length differs from the timestamps'")
+        return out
+
+    try:
+        cols = {c: column(quote.get(c) or [None] * len(stamps)) for c in ("open", "high", "low", "close", "volume")}
+        adj = (result["indicators"].get("adjclose") or [{}])[0].get("adjclose")
+        cols["adj_close"] = column(adj) if adj else cols["close"].copy()
+        local = pd.to_datetime(np.asarray(stamps, dtype="int64"), unit="s", utc=True).tz_convert(tz)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return Answer(reason=f"unreadable answer from Yahoo ({exc})"[:200])
+    # Yahoo stamps some daily bars an hour or two before the midnight they mean (a DST slip).
+    slip = (local.minute == 0) & np.isin(local.hour, [22, 23])
+    local = local + pd.to_timedelta(np.where(slip, 24 - local.hour, 0), unit="h")
+    days = local.tz_localize(None).normalize().as_unit("s")  # as dates parse: whole seconds
+    frame = pd.DataFrame(cols, index=pd.DatetimeIndex(days, name="date"))[PRICE_COLUMNS].sort_index(kind="stable")
+    # A session still trading is sometimes reported as a second bar of the day: the later one stands.
+    if len(frame) > 1 and frame.index[-1] == frame.index[-2]:
+        frame = pd.concat([frame.iloc[:-2], frame.iloc[-1:]])
+    frame = frame[~frame.index.duplicated(keep="first")]
+    frame["volume"] = frame["volume"].fillna(0.0)
+    values = frame.to_numpy()
+    empty = ((np.isnan(values) | (values == 0)).all(axis=1))
+    frame = frame[~empty]
+    frame = frame[(frame.index >= pd.Timestamp(start)) & (frame.index <= pd.Timestamp(last_session))]
+    splits = {}
+    for event in ((result.get("events") or {}).get("splits") or {}).values():
         try:
-            symbols = ast.literal_eval(match.group(1))
-        except (ValueError, SyntaxError):
-            return
-        for symbol in symbols:
-            self.reasons.setdefault(str(symbol), _URL_TAIL.sub("", match.group(2)).strip()[:200])
+            day = pd.Timestamp(int(event["date"]), unit="s", tz="UTC").tz_convert(tz).tz_localize(None).normalize()
+            ratio = float(event["numerator"]) / float(event["denominator"])
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            continue
+        if ratio > 0 and pd.Timestamp(start) <= day <= pd.Timestamp(last_session):
+            splits[day] = ratio
+    return Answer(price_frame(frame), splits)
 
 
-def _download(tickers: list[str], start: datetime.date, end: datetime.date,
-              session: requests.Session | None, timeout_s: float, deadline: float):
-    """Run one yfinance download in a daemon thread; return (frames by symbol, reasons by
-    symbol, late): each symbol's own frame as yfinance's Ticker.history gives it (tz-naive).
+def _ask(data: YfData, ticker: str, start: datetime.date, last_session: datetime.date, timeout_s: float) -> Answer:
+    """One ticker's chart request and its reading; every failure becomes a reason."""
+    params = {**_window(start, last_session), "interval": "1d", "includePrePost": "false",
+              "events": "div,splits,capitalGains"}
+    try:
+        response = data.get(url=CHART_URL.format(symbol=urllib.parse.quote(ticker, safe="")),
+                            params=params, timeout=timeout_s)
+    except Exception as exc:  # noqa: BLE001 (a rate limit, a connection error: the ticker's reason)
+        return Answer(reason=f"{type(exc).__name__}: {exc}"[:200])
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        return Answer(reason=f"unreadable answer from Yahoo (HTTP {response.status_code}, not JSON)")
+    answer = read_chart(body, start, last_session)
+    if answer.reason and response.status_code >= 400 and str(response.status_code) not in answer.reason:
+        answer.reason = f"{answer.reason} (HTTP {response.status_code})"
+    return answer
 
-    At the deadline the symbols whose download finished are kept, and `late` lists the symbols
-    still without an answer (empty when everything came back)."""
+
+def _download(tickers: list[str], start: datetime.date, last_session: datetime.date,
+              session: requests.Session | None, timeout_s: float, deadline: float
+              ) -> tuple[dict[str, Answer], list[str]]:
+    """Every ticker's Answer, asked by WORKERS daemon threads; at the deadline the answers in
+    hand are kept and the tickers still waiting are returned as `late`."""
+    data = YfData(session=session or requests.Session())
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    for ticker in tickers:
+        todo.put(ticker)
+    answers: dict[str, Answer] = {}
     box: dict = {}
-    failures = _FailureLog()
-    ctx = yf_multi._DownloadCtx()  # download()'s per-call state: what has arrived so far
+    lock, done = threading.Lock(), threading.Event()
 
-    def run() -> None:
+    def work() -> None:
+        while not done.is_set():
+            try:
+                ticker = todo.get_nowait()
+            except queue.Empty:
+                return
+            answer = _ask(data, ticker, start, last_session, timeout_s)
+            with lock:
+                answers[ticker] = answer
+                if len(answers) == len(tickers):
+                    done.set()
+
+    def run() -> None:  # the probe too runs aside: a host that never answers cannot hold the caller
         try:
             probe(session, min(2.0, max(0.1, deadline - time.monotonic())))
-            box["data"] = yf_multi._download_impl(
-                ctx, tickers, start=start, end=end, auto_adjust=False, actions=True,
-                multi_level_index=True, group_by="column", threads=True, progress=False,
-                timeout=timeout_s, session=session)
         except Offline as exc:
             box["offline"] = exc
-        except Exception as exc:  # reported to the caller as a SourceError
-            box["error"] = exc
+            done.set()
+            return
+        for _ in range(min(WORKERS, len(tickers))):
+            threading.Thread(target=work, name="yahoo-download", daemon=True).start()
 
-    # yfinance's per-ticker workers are non-daemon by default and would keep the
-    # process alive after we give up on them.
-    multitasking.set_daemon(True)
-    logger = logging.getLogger("yfinance")
-    logger.addHandler(failures)
-    try:
-        thread = threading.Thread(target=run, name="yahoo-download", daemon=True)
-        thread.start()
-        thread.join(max(0.0, deadline - time.monotonic()))
-    finally:
-        logger.removeHandler(failures)
-    if thread.is_alive():
-        with ctx.lock:  # copies: the abandoned download goes on with its own frames
-            arrived = {sym: df.copy() for sym, df in ctx.dfs.items() if sym not in ctx.errors and df is not None}
-            reasons = {sym: str(err).replace(f"${sym}: ", "") for sym, err in ctx.errors.items()}
-        late = [t for t in dict.fromkeys(t.upper() for t in tickers) if t not in arrived and t not in reasons]
-        if not any(len(df) for df in arrived.values()):
-            raise SourceError(f"yahoo: no answer within {timeout_s:g}s")
-        return _naive(arrived), reasons, late
+    threading.Thread(target=run, name="yahoo-download", daemon=True).start()
+    done.wait(max(0.0, deadline - time.monotonic()))
+    with lock:
+        done.set()  # workers still waiting on Yahoo finish their request and stop; nothing more is asked
+        got = dict(answers)
     if "offline" in box:
         raise box["offline"]
-    if "error" in box:
-        raise SourceError(f"yahoo: download failed: {type(box['error']).__name__}: {box['error']}")
-    with ctx.lock:  # download() made them tz-naive (and aligned them on one index)
-        return dict(ctx.dfs), failures.reasons, []
-
-
-def _naive(dfs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    for df in dfs.values():
-        if df is not None and len(df) and getattr(df.index, "tz", None) is not None:
-            df.index = df.index.tz_localize(None)
-    return dfs
-
-
-def _ticker_splits(dfs: dict[str, pd.DataFrame], symbol: str, last_session: datetime.date) -> dict[pd.Timestamp, float]:
-    """Split events Yahoo reported with the bars: session date -> ratio (2.0 for a 2-for-1 split)."""
-    data = dfs.get(symbol)
-    if data is None or "Stock Splits" not in data.columns:
-        return {}
-    col = data["Stock Splits"]
-    col = col[(col > 0) & col.notna()]
-    days = pd.DatetimeIndex(col.index)
-    if days.tz is not None:
-        days = days.tz_localize(None)
-    return {d.normalize(): float(r) for d, r in zip(days, col.to_numpy()) if d.normalize() <= pd.Timestamp(last_session)}
-
-
-def _ticker_frame(dfs: dict[str, pd.DataFrame], symbol: str, last_session: datetime.date) -> pd.DataFrame:
-    """One symbol's completed sessions, in the common price shape (possibly empty)."""
-    data = dfs.get(symbol)
-    if data is None or data.empty:
-        return price_frame(pd.DataFrame())
-    df = data.rename(columns=_COLUMNS).rename_axis(columns=None)
-    if "adj_close" not in df or df["adj_close"].isna().all():
-        df["adj_close"] = df["close"]  # indices: no adjustments to make
-    df = price_frame(df).dropna(how="all")
-    # A session still trading shows up as a partial bar dated today: keep completed sessions only.
-    return df[df.index <= pd.Timestamp(last_session)]
+    late = [t for t in tickers if t not in got]
+    if late and not any(a.frame is not None and len(a.frame) for a in got.values()):
+        raise SourceError(f"yahoo: no answer within {timeout_s:g}s")
+    return got, late
 
 
 def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: datetime.date,
@@ -169,20 +218,21 @@ def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: date
     `timeout_s` is then the whole budget it was set from).
     At the deadline the tickers whose download finished are kept; the others get a "no answer
     within the deadline" reason. Raises Offline when Yahoo's host does not resolve (found in one
-    quick request), SourceError when nothing at all came back or time ran out before anything did. Split events reported with the bars are put
-    in `splits` (ticker -> {session date: ratio}) when a dict is given.
+    quick request), SourceError when nothing at all came back or time ran out before anything
+    did. Split events reported with the bars are put in `splits` (ticker -> {session date:
+    ratio}) when a dict is given.
     """
     t0 = time.monotonic()
     deadline = t0 + timeout_s if deadline is None else deadline
-    end = last_session + datetime.timedelta(days=1)  # yfinance's end is exclusive
     pending = list(dict.fromkeys(tickers))
+    each = len(pending) <= PER_TICKER_LINES  # a large universe logs its failures and a summary only
     frames: dict[str, pd.DataFrame] = {}
     errors: dict[str, str] = {}
     for attempt in range(1, max_attempts + 1):
-        log(f"yahoo: attempt {attempt}/{max_attempts}: {len(pending)} tickers "
-            f"({' '.join(pending)}) {start} .. {last_session}")
+        shown = " ".join(pending) if len(pending) <= PER_TICKER_LINES else " ".join(pending[:PER_TICKER_LINES]) + " ..."
+        log(f"yahoo: attempt {attempt}/{max_attempts}: {len(pending)} tickers ({shown}) {start} .. {last_session}")
         try:
-            data, reasons, late = _download(pending, start, end, session, timeout_s, deadline)
+            answers, late = _download(pending, start, last_session, session, timeout_s, deadline)
         except SourceError:
             if not frames:
                 raise
@@ -190,20 +240,21 @@ def fetch_prices(tickers: list[str], start: datetime.date, *, last_session: date
             break
         rate_limited = []
         for ticker in pending:
-            if ticker.upper() in late:  # still downloading at the deadline: the others are kept
+            if ticker in late:  # still downloading at the deadline: the others are kept
                 errors[ticker] = f"no answer within the {timeout_s:g}s fetch deadline"
                 log(f"yahoo: {ticker}: {errors[ticker]}")
                 continue
-            df = _ticker_frame(data, ticker.upper(), last_session)
-            if not df.empty:
+            answer = answers[ticker]
+            df = answer.frame
+            if df is not None and not df.empty:
                 frames[ticker] = df
-                events = _ticker_splits(data, ticker.upper(), last_session)
-                if events and splits is not None:
-                    splits[ticker] = events
+                if answer.splits and splits is not None:
+                    splits[ticker] = answer.splits
                 errors.pop(ticker, None)
-                log(f"yahoo: {ticker}: {len(df)} rows {df.index[0]:%Y-%m-%d} .. {df.index[-1]:%Y-%m-%d}")
+                if each:
+                    log(f"yahoo: {ticker}: {len(df)} rows {df.index[0]:%Y-%m-%d} .. {df.index[-1]:%Y-%m-%d}")
                 continue
-            errors[ticker] = reasons.get(ticker.upper(), "no completed sessions returned")
+            errors[ticker] = answer.reason or "no completed sessions returned"
             log(f"yahoo: {ticker}: failed: {errors[ticker]}")
             if any(marker in errors[ticker] for marker in _RATE_LIMITED):
                 rate_limited.append(ticker)
