@@ -78,7 +78,9 @@ def expected_frame(listing: Listing) -> pd.DataFrame:
     bars = listing.bars.copy()
     if "adj_close" not in bars:
         bars["adj_close"] = bars["close"]
-    return price_frame(bars)
+    out = price_frame(bars)
+    out.index = pd.DatetimeIndex(out.index, freq=None)  # bars as read carry no inferred frequency
+    return out
 
 
 def ny_midnight(d: datetime.date) -> int:

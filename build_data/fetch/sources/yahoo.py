@@ -27,7 +27,7 @@ import requests
 from yfinance.data import YfData
 
 from build_data.errors import Offline, SourceError
-from build_data.fetch.sources import PRICE_COLUMNS, is_dns_failure, price_frame
+from build_data.fetch.sources import PRICE_COLUMNS, is_dns_failure
 
 _RATE_LIMITED = ("YFRateLimitError", "Too Many Requests", "Rate limited")
 CHART_URL = "https://query2.finance.yahoo.com/v8/finance/chart/{symbol}"
@@ -96,34 +96,36 @@ def read_chart(body: dict, start: datetime.date, last_session: datetime.date) ->
     if not stamps or not quote:
         return Answer(reason=f"possibly delisted; no price data found {window}")
     tz = meta.get("exchangeTimezoneName") or "America/New_York"
-
-    def column(values) -> np.ndarray:
-        out = np.array([np.nan if v is None else v for v in values], dtype="float64")
-        if len(out) != len(stamps):
-            raise ValueError("a column's length differs from the timestamps'")
-        return out
-
     try:
-        cols = {c: column(quote.get(c) or [None] * len(stamps)) for c in ("open", "high", "low", "close", "volume")}
+        n = len(stamps)
+        at = np.asarray(stamps, dtype="int64")
+        cols = [_column(quote.get(c), n) for c in ("open", "high", "low", "close")]
         adj = (result["indicators"].get("adjclose") or [{}])[0].get("adjclose")
-        cols["adj_close"] = column(adj) if adj else cols["close"].copy()
-        local = pd.to_datetime(np.asarray(stamps, dtype="int64"), unit="s", utc=True).tz_convert(tz)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        cols += [_column(adj, n) if adj else cols[3].copy(), _column(quote.get("volume"), n)]
+        wall = pd.DatetimeIndex(at.astype("datetime64[s]")).tz_localize("UTC").tz_convert(tz)
+        wall = wall.tz_localize(None).as_unit("s").asi8  # local wall-clock seconds
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         return Answer(reason=f"unreadable answer from Yahoo ({exc})"[:200])
+    order = np.argsort(at, kind="stable")
+    wall, values = wall[order], np.column_stack(cols)[order]
     # Yahoo stamps some daily bars an hour or two before the midnight they mean (a DST slip).
-    slip = (local.minute == 0) & np.isin(local.hour, [22, 23])
-    local = local + pd.to_timedelta(np.where(slip, 24 - local.hour, 0), unit="h")
-    days = local.tz_localize(None).normalize().as_unit("s")  # as dates parse: whole seconds
-    frame = pd.DataFrame(cols, index=pd.DatetimeIndex(days, name="date"))[PRICE_COLUMNS].sort_index(kind="stable")
+    hour, minute = wall % 86400 // 3600, wall % 3600 // 60
+    wall = wall + np.where((minute == 0) & ((hour == 22) | (hour == 23)), (24 - hour) * 3600, 0)
+    days = wall // 86400 * 86400
+    keep = np.ones(len(days), bool)
     # A session still trading is sometimes reported as a second bar of the day: the later one stands.
-    if len(frame) > 1 and frame.index[-1] == frame.index[-2]:
-        frame = pd.concat([frame.iloc[:-2], frame.iloc[-1:]])
-    frame = frame[~frame.index.duplicated(keep="first")]
-    frame["volume"] = frame["volume"].fillna(0.0)
-    values = frame.to_numpy()
-    empty = ((np.isnan(values) | (values == 0)).all(axis=1))
-    frame = frame[~empty]
-    frame = frame[(frame.index >= pd.Timestamp(start)) & (frame.index <= pd.Timestamp(last_session))]
+    if len(days) > 1 and days[-1] == days[-2]:
+        keep[-2] = False
+    days, values = days[keep], values[keep]
+    first = np.zeros(len(days), bool)  # then one bar per date, the first
+    first[np.unique(days, return_index=True)[1]] = True
+    values[:, 5] = np.where(np.isnan(values[:, 5]), 0.0, values[:, 5])
+    priced = ~(np.isnan(values) | (values == 0)).all(axis=1)  # rows with no price and no volume go
+    lo = int(pd.Timestamp(start).timestamp())
+    hi = int(pd.Timestamp(last_session).timestamp())
+    keep = first & priced & (days >= lo) & (days <= hi)
+    frame = pd.DataFrame(values[keep], columns=PRICE_COLUMNS,
+                         index=pd.DatetimeIndex(days[keep].astype("datetime64[s]"), name="date"))
     splits = {}
     for event in ((result.get("events") or {}).get("splits") or {}).values():
         try:
@@ -133,7 +135,17 @@ def read_chart(body: dict, start: datetime.date, last_session: datetime.date) ->
             continue
         if ratio > 0 and pd.Timestamp(start) <= day <= pd.Timestamp(last_session):
             splits[day] = ratio
-    return Answer(price_frame(frame), splits)
+    return Answer(frame, splits)
+
+
+def _column(values, n: int) -> np.ndarray:
+    """A quote column as floats (null -> NaN); a missing column is all NaN."""
+    if values is None:
+        return np.full(n, np.nan)
+    out = np.array([np.nan if v is None else v for v in values], dtype="float64")
+    if len(out) != n:
+        raise ValueError("a column's length differs from the timestamps'")
+    return out
 
 
 def _ask(data: YfData, ticker: str, start: datetime.date, last_session: datetime.date, timeout_s: float) -> Answer:
