@@ -218,6 +218,8 @@ class _LocalMarket:
         market = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept open between requests, as Yahoo's are
+
             def log_message(self, *_args):
                 pass
 
