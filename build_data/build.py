@@ -2,6 +2,10 @@
 `publish.render` writes what this returns."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import dataclasses
+import gc
 import time
 
 import pandas as pd
@@ -22,6 +26,10 @@ def build(opts: Options, universe: config.Universe, facts: config.Facts, log=std
     got = gather(opts, universe, log)
     log(f"data: {got.data_mode}, as of {got.as_of} ({time.perf_counter() - t0:.1f}s)")
     data = frame(got, universe)
+    # The per-series frames are on the session calendar now: nothing after this reads them, and a
+    # large universe's copies would otherwise stay in memory through compute and publishing.
+    got = dataclasses.replace(got, prices={})
+    release_memory()
     t1 = time.perf_counter()
     metrics, claims, watch, changes = compute(data)
     chart_list = charts_mod.build_charts(data, metrics)
@@ -37,6 +45,19 @@ def build(opts: Options, universe: config.Universe, facts: config.Facts, log=std
                            latest_session=policy.expected_session(universe, opts.now, opts.as_of, got.as_of))
     log(f"publishable: {'yes' if snap['publishable'] else 'no'}: {snap['publishable_reason']}")
     return snap, chart_list
+
+
+def release_memory() -> None:
+    """Hand memory freed by the data stage back to the system. A large universe's thousands of
+    small frames are freed into the C heap, which glibc keeps (the process's footprint stays at
+    its high-water mark) unless asked to trim it; elsewhere this only collects garbage."""
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return
+    trim(0)
 
 
 def compute(data: values.Data):
