@@ -189,10 +189,13 @@ def claims_report(snap: dict, previous: dict | None) -> list[str]:
 
 
 def _previous_snapshot(out: Path) -> dict | None:
+    """What the report compares with from the last build: its date, claims and watch items (the
+    rest of a large universe's snapshot is not held through the build)."""
     try:
-        return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+        snap = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return {k: snap[k] for k in ("as_of", "claims", "watchlist") if k in snap} if isinstance(snap, dict) else None
 
 
 def expired_facts_report(snap: dict, verbose: bool) -> list[str]:
