@@ -144,3 +144,18 @@ def test_a_failed_lighthouse_build_stops_the_bench_with_one_line(tmp_path):
         build_site(tmp_path / "site0", "http://127.0.0.1:8765/", ["--source", "csv", "--data-dir", str(tmp_path / "none")])
     message = str(stop.value)
     assert message.startswith("lighthouse bench: data build failed: ") and "\n" not in message
+
+
+def test_the_incremental_bench_runs_a_daily_fetch_that_writes_only_new_rows(capsys):
+    """`make bench`'s daily run on a small universe (the default's 19 symbols and 6 generated): a
+    full run fills the cache, the next session's run is timed, and what it wrote to the cache is a
+    tail per ticker, not the ten-year histories."""
+    from tests.tools import bench
+
+    wall, peak, written = bench.bench_incremental(25)
+    out = capsys.readouterr().out
+    assert "25 symbols, daily incremental run:" in out and "MB written" in out
+    assert wall > 0 and peak > 50
+    # 25 tails of at most TAIL_ROWS rows (a few KB each) and the macro files; the full histories
+    # are ~25 x 2,500 rows (about 3 MB).
+    assert 0 < written < 0.6 * 2**20, written

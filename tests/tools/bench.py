@@ -62,7 +62,8 @@ def _timed_build(cmd: list[str]) -> tuple[float, float]:
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+    if proc.returncode != 0:
         print(proc.stderr.read(), file=sys.stderr)
         raise SystemExit("bench: the build failed")
     proc.stderr.close()
