@@ -256,3 +256,45 @@ def test_a_recorded_real_response_reads_exactly(cold_yfinance):
     assert msft["close"].tolist() == pytest.approx(closes[:-1], rel=1e-12)
     assert msft["volume"].tolist() == result["indicators"]["quote"][0]["volume"][:-1]
     fake.release()
+
+
+def _as_yfinance_reads(fake, ticker: str, start: datetime.date, last_session: datetime.date) -> pd.DataFrame:
+    """The same answer read by yfinance's own Ticker.history(), in the common price shape."""
+    got = yfinance.Ticker(ticker, session=session(fake)).history(
+        start=start, end=last_session + datetime.timedelta(days=1), auto_adjust=False, actions=True)
+    got = got.rename(columns={"Open": "open", "High": "high", "Low": "low", "Close": "close",
+                              "Adj Close": "adj_close", "Volume": "volume"})
+    out = price_frame(got)
+    out.index = pd.DatetimeIndex(out.index, freq=None)
+    return out
+
+
+def test_bars_read_as_yfinance_history_reads_them(fake, listings):
+    """yfinance's own parser is the reference: the same answers (a fund with adjusted closes, an
+    index without, a live bar reported beside the last session, a null bar) read the same."""
+    today = SESSIONS[-1] + datetime.timedelta(days=1)
+    listings["MSFT"].live = {"time": datetime.datetime.combine(today, datetime.time(11, 7), NEW_YORK),
+                             "open": 120.0, "high": 121.0, "low": 119.0, "close": 120.5, "volume": 1234}
+    listings["IWM"].bars.iloc[3] = float("nan")  # Yahoo's nulls for a bar it lost
+    frames, errors, _ = fetch(fake)
+    assert errors == {}
+    for ticker in TICKERS:
+        reference = _as_yfinance_reads(fake, ticker, SESSIONS[0], SESSIONS[-1])
+        pd.testing.assert_frame_equal(frames[ticker], reference, check_index_type=False)
+    assert len(frames["IWM"]) == len(SESSIONS) - 1  # the null bar is dropped, as yfinance drops it
+
+
+@pytest.mark.shared_reference
+@pytest.mark.skipif(not REFERENCE.is_file(), reason="no recorded response in ../shared/reference/: that folder "
+                    "sits beside CI's checkout only, not beside a fresh clone")
+def test_a_recorded_real_response_reads_as_yfinance_reads_it():
+    body = REFERENCE.read_text()
+    result = __import__("json").loads(body)["chart"]["result"][0]
+    days = [datetime.datetime.fromtimestamp(t, NEW_YORK).date() for t in result["timestamp"]]
+    fake = YahooFake({})
+    fake.script("MSFT", 200, body)
+    frames, errors = fetch_prices(["MSFT"], days[0], last_session=days[-2], session=session(fake),
+                                  log=lambda _m: None, backoff_s=0.01)
+    reference = _as_yfinance_reads(fake, "MSFT", days[0], days[-2])
+    pd.testing.assert_frame_equal(frames["MSFT"], reference, check_index_type=False)
+    fake.release()
