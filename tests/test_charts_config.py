@@ -489,3 +489,18 @@ def test_a_dark_drawing_is_recoloured_only_where_that_is_what_vega_draws():
     files = render.draw_chart(_line("#4b4f57"))
     drawn = render._svg(render.dark(render._still(render.fit(_line("#4b4f57"), render.FIT_WIDE, render.WIDTH_FALLBACK))))
     assert files["dark.svg"] == drawn and "#4b4f57" in drawn
+
+
+def test_every_kind_of_chart_is_a_valid_vega_lite_spec(ten):
+    """The build does not validate the specs it makes (it is slow): this does, for every kind."""
+    import altair as alt
+
+    schema = alt.vegalite.v6.schema.core.load_schema()
+    _, _, charts = ten
+    assert {TEN[c.id]["kind"] for c in charts} == set(charts_mod.BUILDERS)
+    for c in charts:
+        alt.utils.schemapi.validate_jsonschema(c.spec, schema)
+    broken = json.loads(json.dumps(charts[0].spec))
+    broken["layer"][0]["mark"] = {"type": "no-such-mark"}
+    with pytest.raises(Exception, match="no-such-mark"):
+        alt.utils.schemapi.validate_jsonschema(broken, schema)
