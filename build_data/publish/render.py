@@ -14,9 +14,14 @@ sees is the spec's size (charts.FONT), not a scaled-down one. The page serves th
 narrow screens (<picture>), and assets/charts.js draws the Vega spec that matches the image the
 browser chose.
 
-Both SVGs are drawn twice, for the light and the dark palette (`<id>.dark.svg`,
-`<id>.narrow.dark.svg`, with charts.DARK_COLOURS and DARK_CONFIG): the page shows the dark ones
-under Material's dark scheme with CSS alone, before any script runs (assets/site.css).
+Both SVGs come in the light and the dark palette (`<id>.dark.svg`, `<id>.narrow.dark.svg`, with
+charts.DARK_COLOURS and DARK_CONFIG): the page shows the dark ones under Material's dark scheme
+with CSS alone, before any script runs (assets/site.css). A dark SVG is the light one recoloured
+where that is exactly what drawing the dark spec gives (`_recoloured`), else drawn.
+
+Drawing is the costly part (a Vega render each): the drawing that sizes a chart is kept when it
+is the final one, and the widths the last build fitted a chart to are tried first
+(`previous_widths`), so a daily rebuild draws each variant once.
 
 `publish` renders one build into a staging folder and swaps it in for the output folder in one
 step, so the output is always one build's, whole. Every file is written atomically too.
