@@ -411,3 +411,96 @@ def test_spread_labels_keeps_order_and_gap_inside_the_plot(values, gap):
         assert out == values
     if values == [10, 10.1, 10.2, 50]:
         assert out[3] == 50
+
+
+def _drawn_one_by_one(spec: dict) -> dict[str, str]:
+    """Each file drawn on its own: the width fitted from a sizing drawing at the start width,
+    then the light and the dark spec each drawn by Vega (no drawing reused or recoloured)."""
+    from build_data.publish.chart_runtime import compile_to_vega
+
+    out = {}
+    for prefix, target, start in (("", render.FIT_WIDE, render.WIDTH_FALLBACK),
+                                  ("narrow.", render.FIT_NARROW, render.WIDTH_NARROW)):
+        first = render._static(spec, start)
+        size = render.svg_size_of(render._svg(render._still(first)))
+        width = max(120, start - (size[0] - target))
+        fixed = first if width == start else render._static(spec, width)
+        out[f"{prefix}vg.json"] = json.dumps(compile_to_vega(fixed), sort_keys=True, separators=(",", ":"))
+        out[f"{prefix}svg"] = render._svg(render._with_config(render._still(fixed), render.LIGHT_CONFIG))
+        out[f"{prefix}dark.svg"] = render._svg(render.dark(render._still(fixed)))
+    return out
+
+
+def test_drawing_with_fewer_renders_gives_the_same_files(ten, tmp_path):
+    """The dark SVGs recoloured from the light ones, the sizing drawing kept as the final one,
+    the last build's widths tried first, the card's PNG rasterized from its SVG: every file is
+    byte for byte what drawing each one on its own gives, on a first build and on the next."""
+    import vl_convert
+
+    _, _, charts = ten
+    calls = []
+    real = render._svg
+    render._svg = lambda spec: calls.append(1) or real(spec)
+    try:
+        for c in charts:
+            reference = _drawn_one_by_one(c.spec)
+            calls.clear()
+            first = render.draw_chart(c.spec, card=c.card)
+            first_calls = len(calls)
+            for ext in ("vg.json", "narrow.vg.json"):
+                (tmp_path / "charts").mkdir(exist_ok=True)
+                (tmp_path / "charts" / f"{c.id}.{ext}").write_text(first[ext], encoding="utf-8")
+            widths = render.previous_widths(tmp_path, c.id, c.spec)
+            assert set(widths) == {"", "narrow."}, c.id
+            calls.clear()
+            second = render.draw_chart(c.spec, card=c.card, widths=widths)
+            for files in (first, second):
+                assert {k: files[k] for k in reference} == reference, c.id
+            if c.card:
+                assert first["png"] == second["png"] == vl_convert.vegalite_to_png(
+                    render._with_config(render._still(render.fit(c.spec, render.FIT_WIDE, render.WIDTH_FALLBACK)),
+                                        render.LIGHT_CONFIG), scale=1.5)
+            assert first_calls <= 4 and len(calls) <= 3, (c.id, first_calls, len(calls))
+        # A wrong width from the last build costs a drawing, not a different file.
+        c = charts[0]
+        wrong = render.draw_chart(c.spec, widths={"": 400, "narrow.": 150})
+        assert {k: wrong[k] for k in reference} == _drawn_one_by_one(c.spec)
+    finally:
+        render._svg = real
+
+
+def _line(colour: str) -> dict:
+    return {"data": {"values": [{"x": i, "y": i * i % 7} for i in range(12)]},
+            "mark": {"type": "line", "color": colour}, "width": "container", "height": 120,
+            "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}}
+
+
+def test_a_dark_drawing_is_recoloured_only_where_that_is_what_vega_draws():
+    fixed = render._static(_line("#1c7ed6"), 500)  # a palette colour: recoloured, same as drawn
+    light = render._svg(render._with_config(render._still(fixed), render.LIGHT_CONFIG))
+    dark = render._recoloured(render._still(fixed), light)
+    assert dark is not None and dark == render._svg(render.dark(render._still(fixed)))
+    assert "#4dabf7" in dark and 'fill="white"' not in dark
+    # A mark in the light text colour stays that colour in the dark spec, unlike the axis text in
+    # it: recolouring would get it wrong, so the dark spec is drawn.
+    fixed = render._static(_line("#4b4f57"), 500)
+    light = render._svg(render._with_config(render._still(fixed), render.LIGHT_CONFIG))
+    assert render._recoloured(render._still(fixed), light) is None
+    files = render.draw_chart(_line("#4b4f57"))
+    drawn = render._svg(render.dark(render._still(render.fit(_line("#4b4f57"), render.FIT_WIDE, render.WIDTH_FALLBACK))))
+    assert files["dark.svg"] == drawn and "#4b4f57" in drawn
+
+
+def test_every_kind_of_chart_is_a_valid_vega_lite_spec(ten):
+    """The build does not validate the specs it makes (it is slow): this does, for every kind."""
+    import altair as alt
+
+    schema = alt.vegalite.v6.schema.core.load_schema()
+    _, _, charts = ten
+    assert {TEN[c.id]["kind"] for c in charts} == set(charts_mod.BUILDERS)
+    for c in charts:
+        alt.utils.schemapi.validate_jsonschema(c.spec, schema)
+    broken = json.loads(json.dumps(charts[0].spec))
+    broken["layer"][0]["mark"] = {"type": "no-such-mark"}
+    with pytest.raises(Exception, match="no-such-mark"):
+        alt.utils.schemapi.validate_jsonschema(broken, schema)

@@ -213,3 +213,73 @@ def test_records_this_year_by_hand():
     assert catalog_fn("records_ytd")(gap).tolist()[3:] == [1, 1, 2, 2]
     gap.iloc[3] = np.nan  # nor 2026-01-02: 14 is then the year's first record close
     assert catalog_fn("records_ytd")(gap).tolist()[3:] == [0, 0, 1, 1]
+
+
+def _rank_by_loop(streak: pd.Series) -> pd.Series:
+    """The rank of each session's run, row by row: the definition `to_streak_rank` vectorizes."""
+    values = streak.to_numpy()
+    finished, out = [], []
+    for i, v in enumerate(values):
+        out.append(1 + sum(f > v for f in finished) if v > 0 else np.nan)
+        if v > 0 and i < len(values) - 1 and values[i + 1] == 0:
+            finished.append(v)
+    return pd.Series(out, index=streak.index, dtype="float64")
+
+
+def _messy_closes(rng) -> pd.DataFrame:
+    """Random walks with the gaps a real universe has: a hole mid-series, a series ending early,
+    one starting late, one flat (ties), one with a single close, one empty."""
+    days = pd.bdate_range("2019-01-01", periods=900)
+    closes = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0.0004, 0.015, (len(days), 8)), axis=0)),
+                          index=days, columns=list("abcdefgh"))
+    closes.iloc[200:260, 1] = np.nan
+    closes.iloc[700:, 2] = np.nan
+    closes.iloc[:400, 3] = np.nan
+    closes.iloc[:, 4] = np.round(closes.iloc[:, 4] / 5) * 5
+    closes.iloc[:-1, 5] = np.nan
+    closes.iloc[:, 6] = np.nan
+    closes.iloc[::7, 7] = np.nan
+    return closes
+
+
+def test_streak_rank_matches_a_row_by_row_count():
+    rng = np.random.default_rng(7)
+    flags = pd.Series(rng.random(600) < 0.55)
+    streak = m.to_streak(flags)
+    assert m.to_streak_rank(streak).equals(_rank_by_loop(streak))
+    for tail in ([0, 0], [3], [1, 0, 1]):  # ends on a run, on a finished one, after zeros
+        s = pd.Series([1, 2, 0, 1, 0, 1, 2, 3, 0, *tail], dtype="float64")
+        assert m.to_streak_rank(s).equals(_rank_by_loop(s)), tail
+    assert m.to_streak_rank(pd.Series([], dtype="float64")).empty
+
+
+def test_drought_rank_over_a_frame_equals_each_column_alone():
+    closes = _messy_closes(np.random.default_rng(3))
+    frame = m.to_drought_rank(closes)
+    assert frame.notna().sum().sum() > 1000  # ranks were computed, not all NaN
+    for col in closes.columns:
+        alone = m.to_drought_rank(closes[col])
+        pd.testing.assert_series_equal(frame[col], alone, check_names=False)
+        since = m.to_sessions_since_record(closes[col]).dropna()
+        pd.testing.assert_series_equal(alone, _rank_by_loop(since).reindex(closes.index), check_names=False)
+
+
+def test_symbol_metrics_over_a_frame_equal_each_column_alone():
+    """Every symbol metric computed for all columns at once (what the snapshot does), intermediates
+    shared between metrics, gives each column exactly what it gets alone."""
+    closes = _messy_closes(np.random.default_rng(11))
+    for name, fn in formulas.SYMBOL.items():
+        frame = fn(closes)
+        for col in closes.columns:
+            pd.testing.assert_series_equal(frame[col], fn(closes[[col]])[col], check_names=False, obj=name)
+
+
+def test_a_shared_intermediate_is_not_reused_for_another_frame():
+    a = series([1.0, 2.0, 3.0, 4.0])
+    assert m.to_sma(a, 2).iloc[-1] == 3.5
+    assert m.to_sma(a, 2) is m.to_sma(a, 2)  # computed once for the same frame
+    b = a * 10
+    assert m.to_sma(b, 2).iloc[-1] == 35.0
+    assert m.to_sma(a, 3).iloc[-1] == 3.0  # another window, another value
+    del a, b
+    assert not [k for k in m._SHARED if k[0] == "to_sma"]  # released with their frames

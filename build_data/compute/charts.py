@@ -88,7 +88,9 @@ def _value(metrics: dict[str, Metric], key: str):
 
 
 def _finish(chart: alt.TopLevelMixin, cid: str, title: str, description: str) -> Chart:
-    spec = chart.properties(description=description).configure(**CONFIG).to_dict()
+    # Not checked against the Vega-Lite schema here (a third of the time of building a chart):
+    # the tests check every kind of chart's spec (tests/test_charts_config.py).
+    spec = chart.properties(description=description).configure(**CONFIG).to_dict(validate=False)
     # The live view swaps these colours in under the dark palette (assets/charts.js), as the dark SVGs do.
     spec["usermeta"] = {"id": cid, "dark_colours": DARK_COLOURS}
     return Chart(cid, title, description, spec)

@@ -7,7 +7,8 @@ files, fills gaps or mutates its input: NaN in gives NaN out.
 """
 from __future__ import annotations
 
-import bisect
+import functools
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,28 @@ import pandas as pd
 TRADING_DAYS = 252
 
 Prices = pd.Series | pd.DataFrame
+
+_SHARED: dict[tuple, tuple[weakref.ref, object]] = {}
+
+
+def _shared(fn):
+    """`fn(prices, ...)` computed once per input object: several catalog metrics read the same
+    intermediate (the 50-session average for `sma_50`, `above_sma_50` and `sma_50_slope`), and a
+    build passes them the same frame. Kept while that frame lives; inputs are never mutated."""
+    @functools.wraps(fn)
+    def once(prices, *args, **kwargs):
+        key = (fn.__name__, id(prices), args, tuple(sorted(kwargs.items())))
+        hit = _SHARED.get(key)
+        if hit is not None and hit[0]() is prices:
+            return hit[1]
+        value = fn(prices, *args, **kwargs)
+        try:
+            ref = weakref.ref(prices, lambda _ref, key=key: _SHARED.pop(key, None))
+        except TypeError:
+            return value
+        _SHARED[key] = (ref, value)
+        return value
+    return once
 
 
 def to_returns(prices: Prices, *, sessions: int = 1) -> Prices:
@@ -27,6 +50,7 @@ def to_log_returns(prices: Prices) -> Prices:
     return np.log(prices / prices.shift(1))
 
 
+@_shared
 def to_sma(prices: Prices, window: int) -> Prices:
     """Simple moving average over the last `window` sessions (NaN until the window is full)."""
     return prices.rolling(window, min_periods=window).mean()
@@ -69,6 +93,7 @@ def to_rsi(prices: Prices, *, window: int = 14) -> Prices:
     return rsi.mask(flat, 50.0)
 
 
+@_shared
 def to_drawdown(prices: Prices) -> Prices:
     """Fall from the running peak: p_t / max(p_0..p_t) - 1, always <= 0."""
     return prices / prices.cummax() - 1
@@ -173,6 +198,7 @@ def to_horizon_return(prices: Prices, horizon: str) -> Prices:
     return prices / to_base_close(prices, _bases(prices.index, horizon)) - 1
 
 
+@_shared
 def _record_marks(prices: Prices) -> Prices:
     """True where a running record is set: the first close, and every close above all earlier ones."""
     prior = prices.cummax().ffill().shift(1)  # ffill: a missing session does not forget the record
@@ -196,6 +222,7 @@ def to_record_date(prices: Prices) -> Prices:
     return _carry(prices, _record_marks(prices), _row_values(prices, prices.index.to_numpy()))
 
 
+@_shared
 def to_sessions_since_record(prices: Prices) -> Prices:
     """Rows since the running record: exchange sessions, as the index is the session calendar."""
     pos = _row_values(prices, np.arange(len(prices), dtype="float64"))
@@ -205,12 +232,21 @@ def to_sessions_since_record(prices: Prices) -> Prices:
 def to_drought_rank(prices: Prices) -> Prices:
     """The current record drought's rank at every session, over the whole history before it:
     1 + the number of earlier droughts (runs of sessions without a record close) longer than the
-    current one; NaN on a record day and before the series starts."""
-    if isinstance(prices, pd.DataFrame):
-        return prices.apply(to_drought_rank)
+    current one; NaN on a record day and before the series starts.
+
+    A frame is one `to_sessions_since_record` for all its columns, then each column's ranks as
+    `to_streak_rank` gives them for that column alone."""
     since = to_sessions_since_record(prices)
-    known = since.dropna()
-    return to_streak_rank(known).reindex(prices.index)
+    if isinstance(prices, pd.Series):
+        known = since.dropna()
+        return to_streak_rank(known).reindex(prices.index)
+    values = since.to_numpy(dtype="float64")
+    out = np.full(values.shape, np.nan)
+    for j in range(values.shape[1]):
+        col = values[:, j]
+        ok = ~np.isnan(col)
+        out[ok, j] = _streak_ranks(col[ok])
+    return pd.DataFrame(out, index=prices.index, columns=prices.columns)
 
 
 def to_records_ytd(prices: Prices) -> Prices:
@@ -224,6 +260,7 @@ def to_records_ytd(prices: Prices) -> Prices:
 WEEKS_52_DAYS = 364
 
 
+@_shared
 def to_range_high(prices: Prices, *, days: int = WEEKS_52_DAYS) -> Prices:
     """Highest close in the `days` calendar days ending at each row."""
     return prices.rolling(f"{days}D").max()
@@ -248,14 +285,25 @@ def to_longest_streak_date(streak: pd.Series) -> pd.Series:
 def to_streak_rank(streak: pd.Series) -> pd.Series:
     """The current run's rank at every session: 1 + the number of earlier, finished runs longer than
     the current one; NaN when there is no current run."""
-    values = streak.to_numpy()
-    ended = np.append(values[1:] == 0, True) & (values > 0)
-    finished: list[int] = []  # sorted lengths of runs that ended before the current one
-    out = np.full(len(values), np.nan)
-    for i, v in enumerate(values):
-        if v > 0:
-            out[i] = len(finished) - bisect.bisect_right(finished, v) + 1
-            if ended[i] and i < len(values) - 1:
-                bisect.insort(finished, int(v))
-    return pd.Series(out, index=streak.index)
+    return pd.Series(_streak_ranks(streak.to_numpy(dtype="float64")), index=streak.index)
 
+
+def _streak_ranks(values: np.ndarray) -> np.ndarray:
+    """`to_streak_rank` on an array of run lengths. A run is finished on the row before a 0 (not
+    on the last row): a row's rank counts the runs finished on earlier rows that are longer than
+    its own value, all rows at once (in blocks of rows, to bound the comparison table)."""
+    out = np.full(len(values), np.nan)
+    if not len(values):
+        return out
+    running = values > 0
+    cuts = np.flatnonzero((values[1:] == 0) & running[:-1])  # the rows a run is finished on
+    lengths = values[cuts]
+    rows = np.flatnonzero(running)
+    before = np.searchsorted(cuts, rows, side="left")  # how many runs were finished before each row
+    order = np.arange(len(cuts))
+    step = max(1, (1 << 22) // max(1, len(cuts)))
+    for lo in range(0, len(rows), step):
+        at = rows[lo:lo + step]
+        longer = (lengths[None, :] > values[at][:, None]) & (order[None, :] < before[lo:lo + step][:, None])
+        out[at] = longer.sum(axis=1) + 1
+    return out

@@ -222,14 +222,19 @@ def _single_history(item, histories: dict[str, pd.Series | None]) -> pd.Series |
     return histories.get(item.metric) if item.metric is not None else None
 
 
-def _units(universe: Universe) -> dict[str, str]:
+def _units(universe: Universe, items, metrics: dict[str, Metric]) -> dict[str, str]:
+    """The unit of each key the items' conditions read: the metric's own (the catalog's, which
+    every metric carries), without listing the whole catalog again when the metrics have them."""
+    keys = {c.metric for item in items.values() for c in item.conditions}
+    if all(k in metrics for k in keys):
+        return {k: metrics[k].unit for k in keys}
     return {key: spec.unit for key, spec in keys_for(universe).items()}
 
 
 def evaluate_claims(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None],
                     start: pd.Timestamp) -> dict:
     out = {}
-    units = _units(universe) if universe.claims else {}
+    units = _units(universe, universe.claims, metrics) if universe.claims else {}
     for cid, claim in universe.claims.items():
         t, reason = _evaluate(claim, metrics, histories, bool)
         holds = t["state"]
@@ -249,7 +254,7 @@ def _status(code) -> str:
 def evaluate_watchlist(universe: Universe, metrics: dict[str, Metric], histories: dict[str, pd.Series | None],
                        start: pd.Timestamp) -> dict:
     out = {}
-    units = _units(universe) if universe.watchlist else {}
+    units = _units(universe, universe.watchlist, metrics) if universe.watchlist else {}
     for wid, item in universe.watchlist.items():
         t, reason = _evaluate(item, metrics, histories, _status)
         shape = _shape(item, metrics)

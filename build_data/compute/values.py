@@ -131,9 +131,11 @@ def return_closes(closes: pd.DataFrame, adjusted: pd.DataFrame | None,
         bases[alias] = "price"
     if not usable:
         return closes, bases
-    out = closes.copy()
-    out[usable] = total_return_closes(closes[usable], adjusted[usable])
-    return out, bases
+    # One block of floats, as `closes` is: set column by column, a frame of hundreds of blocks
+    # makes every later whole-frame operation loop over its columns.
+    out = closes.to_numpy(dtype="float64", copy=True)
+    out[:, closes.columns.get_indexer(usable)] = total_return_closes(closes[usable], adjusted[usable]).to_numpy()
+    return pd.DataFrame(out, index=closes.index, columns=closes.columns), bases
 
 
 # A fall of the adjusted-to-quoted ratio beyond this is a seam between rows adjusted at different

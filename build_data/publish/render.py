@@ -14,9 +14,14 @@ sees is the spec's size (charts.FONT), not a scaled-down one. The page serves th
 narrow screens (<picture>), and assets/charts.js draws the Vega spec that matches the image the
 browser chose.
 
-Both SVGs are drawn twice, for the light and the dark palette (`<id>.dark.svg`,
-`<id>.narrow.dark.svg`, with charts.DARK_COLOURS and DARK_CONFIG): the page shows the dark ones
-under Material's dark scheme with CSS alone, before any script runs (assets/site.css).
+Both SVGs come in the light and the dark palette (`<id>.dark.svg`, `<id>.narrow.dark.svg`, with
+charts.DARK_COLOURS and DARK_CONFIG): the page shows the dark ones under Material's dark scheme
+with CSS alone, before any script runs (assets/site.css). A dark SVG is the light one recoloured
+where that is exactly what drawing the dark spec gives (`_recoloured`), else drawn.
+
+Drawing is the costly part (a Vega render each): the drawing that sizes a chart is kept when it
+is the final one, and the widths the last build fitted a chart to are tried first
+(`previous_widths`), so a daily rebuild draws each variant once.
 
 `publish` renders one build into a staging folder and swaps it in for the output folder in one
 step, so the output is always one build's, whole. Every file is written atomically too.
@@ -145,12 +150,76 @@ def _svg(spec: dict) -> str:
 def fit(spec: dict, target: int, start: int) -> dict:
     """The spec at the plot width that makes its whole drawing `target` px wide (axes, labels and
     legend take what they take; the plot gets the rest)."""
+    return _fitted(spec, target, start)[0]
+
+
+def _fitted(spec: dict, target: int, start: int, guess: int | None = None) -> tuple[dict, str | None]:
+    """`fit`, and the light drawing of its result when the sizing drawing is that drawing (the
+    width it was drawn at is the fitted one), else None. The sizing drawing is the light one:
+    colours do not move anything.
+
+    `guess`, the plot width the last build fitted this chart to, is tried first: drawn at it, the
+    chart is `target` wide exactly when its axes take the room they took at `start` (the room
+    of the axes and labels does not grow with the plot), which is `fit`'s answer; that drawing is
+    then the final one. Otherwise the chart is fitted from `start` as always."""
+    tried = None
+    if guess is not None and guess != start and guess >= 120:
+        fixed = _static(spec, guess)
+        tried = _svg(_light(fixed))
+        if (svg_size_of(tried) or (None,))[0] == target:
+            return fixed, tried
     first = _static(spec, start)
-    size = svg_size_of(_svg(_still(first)))
+    light = _svg(_light(first))
+    size = svg_size_of(light)
     if size is None:
-        return first
+        return first, light
     width = max(120, start - (size[0] - target))
-    return first if width == start else _static(spec, width)
+    if width == start:
+        return first, light
+    return _static(spec, width), tried if width == guess else None
+
+
+def _light(fixed: dict) -> dict:
+    """What the light static drawing of a fixed-width spec draws."""
+    return _with_config(_still(fixed), LIGHT_CONFIG)
+
+
+# The light drawing's colours that the dark drawing has in their place: the text and axis colours
+# (LIGHT_CONFIG -> DARK_CONFIG) and the palette's (charts.DARK_COLOURS).
+def _dark_swaps() -> dict[str, str] | None:
+    swaps: dict[str, str] = {}
+    pairs = [(light.lower(), DARK_CONFIG[section][key].lower()) for section, values in LIGHT_CONFIG.items()
+             for key, light in values.items()] + [(k.lower(), v.lower()) for k, v in DARK_COLOURS.items()]
+    for light, dark_colour in pairs:
+        if swaps.setdefault(light, dark_colour) != dark_colour:
+            return None  # one light colour, two dark ones: only a drawing can tell
+    return swaps
+
+
+_SWAPS = _dark_swaps()
+_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}\b")
+_BACKDROP = re.compile(r'^(<svg\b[^>]*>)<rect width="[0-9.]+" height="[0-9.]+" fill="white"/>')
+
+
+def _recoloured(still: dict, light_svg: str) -> str | None:
+    """The dark drawing of `still` made from its light drawing, when that gives the very SVG the
+    dark spec draws: the same shapes, with every swapped colour exchanged and no white backdrop
+    (DARK_CONFIG's background is transparent). None when it might not: a colour of the light
+    text palette used by the spec itself, a colour not written as hex, or a backdrop of its own."""
+    if _SWAPS is None or "background" in (still.get("config") or {}) or "rgb(" in light_svg:
+        return None
+    text = json.dumps(still).lower()
+    spec_colours = set(_COLOUR.findall(text))
+    config_only = {c for c in _SWAPS if c not in DARK_COLOURS}  # LIGHT_CONFIG's colours
+    if spec_colours & config_only:
+        return None
+    drawn = {c.lower() for c in _COLOUR.findall(light_svg)}
+    if any(c in _SWAPS and c not in config_only and c not in spec_colours for c in drawn):
+        return None  # a palette colour the spec does not name: Vega's own, which the dark spec keeps
+    body, n = _BACKDROP.subn(r"\1", light_svg, count=1)
+    if n != 1:
+        return None
+    return _COLOUR.sub(lambda m: _SWAPS.get(m.group(0).lower(), m.group(0)), body)
 
 
 def chart_rows(spec: dict) -> tuple[list[str], list[dict]]:
@@ -236,10 +305,12 @@ def _reuse(previous: Path | None, out_dir: Path, names: list[str], source: str) 
 CHART_FILES = ("vg.json", "svg", "dark.svg", "csv", "narrow.vg.json", "narrow.svg", "narrow.dark.svg")
 
 
-def draw_chart(spec: dict, *, card: bool = False) -> dict[str, str | bytes]:
+def draw_chart(spec: dict, *, card: bool = False, widths: dict[str, int] | None = None) -> dict[str, str | bytes]:
     """{file extension: content} for one chart's Vega-Lite spec: the Vega spec and the SVGs (light
     and dark) fitted to the 1400 px text column, the data as CSV, the narrow Vega spec and SVGs
-    fitted to a phone's, and with `card`, a PNG for link previews."""
+    fitted to a phone's, and with `card`, a PNG for link previews. `widths` ({"": wide,
+    "narrow.": narrow}, see `previous_widths`): the plot widths the last build fitted it to,
+    tried first (see `_fitted`)."""
     import vl_convert  # loaded only when a chart must be drawn
 
     from build_data.publish.chart_runtime import compile_to_vega
@@ -247,19 +318,45 @@ def draw_chart(spec: dict, *, card: bool = False) -> dict[str, str | bytes]:
     def vega(fixed: dict) -> str:
         return json.dumps(compile_to_vega(fixed), sort_keys=True, separators=(",", ":"))
 
-    wide, narrow = fit(spec, FIT_WIDE, WIDTH_FALLBACK), fit(spec, FIT_NARROW, WIDTH_NARROW)
-    files: dict[str, str | bytes] = {
-        "vg.json": vega(wide),
-        "svg": _svg(_with_config(_still(wide), LIGHT_CONFIG)),
-        "dark.svg": _svg(dark(_still(wide))),
-        "csv": to_csv(*chart_rows(spec)),
-        "narrow.vg.json": vega(narrow),
-        "narrow.svg": _svg(_with_config(_still(narrow), LIGHT_CONFIG)),
-        "narrow.dark.svg": _svg(dark(_still(narrow))),
-    }
-    if card:
-        files["png"] = vl_convert.vegalite_to_png(_with_config(_still(wide), LIGHT_CONFIG), scale=1.5)
+    files: dict[str, str | bytes] = {}
+    for prefix, target, start in (("", FIT_WIDE, WIDTH_FALLBACK), ("narrow.", FIT_NARROW, WIDTH_NARROW)):
+        fixed, light = _fitted(spec, target, start, (widths or {}).get(prefix))
+        light = light if light is not None else _svg(_light(fixed))
+        still = _still(fixed)
+        files[f"{prefix}vg.json"] = vega(fixed)
+        files[f"{prefix}svg"] = light
+        # The dark drawing: the light one recoloured where that is exactly what Vega draws.
+        files[f"{prefix}dark.svg"] = _recoloured(still, light) or _svg(dark(still))
+        if not prefix:
+            files["csv"] = to_csv(*chart_rows(spec))
+    if card:  # the light wide drawing rasterized (what vegalite_to_png draws of the same spec)
+        files["png"] = vl_convert.svg_to_png(files["svg"], scale=1.5)
     return files
+
+
+def previous_widths(previous: Path | None, cid: str, spec: dict) -> dict[str, int]:
+    """The plot widths (wide "", narrow "narrow.") a chart was fitted to in the last output, read
+    back from its Vega specs there: a single view's `width`; a concatenation's panels are drawn
+    80 px narrower than the plot width (`_static`)."""
+    out: dict[str, int] = {}
+    if previous is None:
+        return out
+    panels = any(isinstance(p, dict) and isinstance(p.get("width"), (int, float))
+                 for key in ("vconcat", "hconcat", "concat") for p in spec.get(key) or [])
+    if not panels and spec.get("width") != "container":
+        return out
+    for prefix in ("", "narrow."):
+        try:
+            width = json.loads((previous / "charts" / f"{cid}.{prefix}vg.json").read_text(encoding="utf-8")).get("width")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(width, int) and not isinstance(width, bool):
+            if panels:
+                if width > 120:  # a panel at its floor (120) does not tell the plot width
+                    out[prefix] = width + 80
+            else:
+                out[prefix] = width
+    return out
 
 
 def write_charts(out_dir: Path, charts: list[Chart], log, previous: Path | None = None) -> list[Path]:
@@ -274,7 +371,8 @@ def write_charts(out_dir: Path, charts: list[Chart], log, previous: Path | None 
             log(f"  chart {c.id}: unchanged, kept")
             continue
         atomic.write_text(out_dir / names[0], spec_text)
-        for ext, content in draw_chart(c.spec, card=card).items():
+        widths = previous_widths(previous, c.id, c.spec)
+        for ext, content in draw_chart(c.spec, card=card, widths=widths).items():
             path = out_dir / "charts" / f"{c.id}.{ext}"
             if isinstance(content, bytes):
                 atomic.write_bytes(path, content)
