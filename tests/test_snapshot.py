@@ -57,8 +57,8 @@ def test_every_catalog_key_is_finite_or_null_with_reason(sample_snapshot, univer
 def test_golden_snapshot(universe, facts):
     snap, _ = build_snapshot(universe, facts, source="sample", as_of=day("2026-01-15"))
     text = snapshot.to_json(snap)
-    if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.write_text(text)
+    if os.environ.get("UPDATE_GOLDEN"):  # indented, so a change reads as a reviewable diff
+        GOLDEN.write_text(json.dumps(json.loads(text), sort_keys=True, indent=1, ensure_ascii=False) + "\n")
     assert json.loads(text) == json.loads(GOLDEN.read_text()), \
         "sample snapshot changed; if on purpose, rerun with UPDATE_GOLDEN=1 and review the diff"
 
