@@ -246,7 +246,7 @@ def cmd_build(args) -> int:
     # yfinance still calls pandas APIs slated for removal: nothing an author can act on.
     warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)
     from build_data import config
-    from build_data.build import build
+    from build_data.build import build, release_memory
     from build_data.compute import keys
     from build_data.fetch.gather import stderr_log
     from build_data.publish import feeds, render, snapshot
@@ -261,6 +261,7 @@ def cmd_build(args) -> int:
         _tidy(args)
         previous = _previous_snapshot(args.out)
         snap, chart_list = build(_options(args), universe, facts)
+        release_memory()  # compute's tables are gone: the chart renderer starts from a smaller heap
         # Each change links to the section of the page that shows it (found from the pages' macro calls).
         snap["changes"] = feeds.with_urls(snap["changes"], feeds.anchors(args.pages, skip=args.out))
         reviews = review.under_review(snap, args.pages)
