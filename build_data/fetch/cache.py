@@ -53,6 +53,10 @@ class Cached:
     source: str
     fetched_at: str
     path: Path
+    # A price history's position where its tail takes over, as read (len(data): no tail; 0: a
+    # tail that does not say where it starts), so a save need not read the files again. None:
+    # not known (a history not read from the Parquet files).
+    tail_from: int | None = None
 
 
 # What a ticker or series id may be before it becomes a file name: Yahoo's symbols (^RUT, BRK-B,
@@ -216,11 +220,13 @@ def load_prices(cache_dir: Path, ticker: str) -> Cached | None:
         return Cached(old.data, old.source, old.fetched_at, path)
     base, meta = _read_part(path)
     tail_path = _tail_path(path)
+    tail_from = len(base)
     if tail_path.exists():
         tail, meta = _read_part(tail_path)
         since = pd.Timestamp(meta.get("since") or (tail.index[0] if len(tail) else base.index[-1] + pd.Timedelta(days=1)))
         base = pd.concat([base[base.index < since], tail]) if len(base) else tail
-    return Cached(base, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
+        tail_from = int(base.index.searchsorted(pd.Timestamp(meta["since"]))) if meta.get("since") else 0
+    return Cached(base, meta.get("source", "?"), meta.get("fetched_at", "?"), path, tail_from)
 
 
 def _load_csv(path: Path, shape) -> Cached:
@@ -372,6 +378,11 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
       is not a correction but a restatement nobody reported (an unannounced split, another series):
       it is refused with CacheError, and the cache is kept.
     A disputed bar never stops later sessions: they are merged as usual.
+
+    Only the rows that can change are worked on: the cache's rows from the fetch's first date on
+    are reconciled with it, and the history before that date is kept as it is (a cached history
+    is at the cache's precision already: `save_prices` stores canonical values). An `old` not in
+    the cache's shape is brought to it whole.
     """
     if new is None or new.dropna(how="all").empty:
         raise CacheError(f"{name}: refusing to cache an empty fetch")
@@ -379,9 +390,14 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
     pending = dict(pending or {})
     if old is None or old.empty:
         return Reconciled(new[PRICE_COLUMNS], [], [], {})
-    old = canonical(old)
+    if not (_in_shape(old) and old.index.unit == "us"):
+        old = canonical(old)
+    provisional_set = provisional_days(old, provisional, recent_from)
+    # The history before the fetch's first date, kept as stored; the window from it on, reconciled.
+    first = int(old.index.searchsorted(new.index[0])) if len(new) else len(old)
+    head, old = old.iloc[:first], canonical(old.iloc[first:])
     overlap = old.index.intersection(new.index)
-    settled = overlap[~overlap.isin(list(provisional_days(old, provisional, recent_from)))]
+    settled = overlap[~overlap.isin(list(provisional_set))]
     drift = (new.loc[settled, "close"] / old.loc[settled, "close"] - 1).abs()
     beyond = drift[drift > tolerance]
     if len(beyond) >= 2 and len(beyond) * 2 > len(settled):
@@ -417,7 +433,8 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
     same = overlap[_same_rows(old.loc[overlap], new.loc[overlap])]
     keep_old += [d for d in same if d not in keep_old]
     fresh = new.drop(index=keep_old)
-    merged = pd.concat([old.drop(index=old.index.intersection(fresh.index)), fresh]).sort_index()
+    window = pd.concat([old.drop(index=old.index.intersection(fresh.index)), fresh]).sort_index()
+    merged = pd.concat([head, window]) if len(head) else window
     return Reconciled(merged[PRICE_COLUMNS], disputed, accepted, pending)
 
 
@@ -478,18 +495,26 @@ def _differs_from(stored: pd.DataFrame, frame: pd.DataFrame) -> int:
     return int(bad[0]) if len(bad) else n
 
 
-def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: str) -> Path:
+def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: str,
+                stored: Cached | None = None) -> Path:
     """Store the ticker's history, never fewer rows than already cached. Only what changed is
     written: the rows from the first that differs from the stored history go to the tail (with
     the tail's own earlier rows); a tail past TAIL_ROWS, or a change reaching into the base's
     old rows (a split), rewrites the base and drops the tail. A history equal to the stored one
-    writes nothing. Returns the base's path."""
+    writes nothing. Returns the base's path.
+
+    `frame` is stored as it is, to the bit: pass canonical values (`canonical`; the `merged` of
+    `reconcile_prices` is), so that the cache only ever holds values at its own precision and a
+    later run can keep its rows as they are. `stored` is what `load_prices` returned for this
+    ticker earlier in the same run, so the files are not read again; without it (None) they are."""
     path = _path(cache_dir, "prices", ticker)
     frame = frame[PRICE_COLUMNS]
-    try:
-        old = load_prices(cache_dir, ticker)
-    except CacheError:
-        old = None  # a corrupt file may be replaced by good data
+    old = stored
+    if old is None:
+        try:
+            old = load_prices(cache_dir, ticker)
+        except CacheError:
+            old = None  # a corrupt file may be replaced by good data
     if old is not None and len(frame) < len(old.data):
         raise CacheError(f"{_shown(path)}: refusing to replace {len(old.data)} cached rows with {len(frame)}")
     tail_path = _tail_path(path)
@@ -498,7 +523,7 @@ def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: st
         start = _differs_from(stored, frame)
         if start == len(frame) == len(stored):
             return path  # nothing changed
-        tail_from = _tail_from(tail_path, stored)
+        tail_from = old.tail_from if old.tail_from is not None else _tail_from(tail_path, stored)
         cut = min(start, tail_from)
         if 0 < cut and len(frame) - cut <= TAIL_ROWS:
             # Base rows before `since` are the history's rows before `cut`; the tail replaces the rest.
