@@ -275,7 +275,9 @@ def _read_part(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
         raise CacheError(f"{_shown(path)}: corrupt ({type(exc).__name__}: {str(exc)[:120]})", path=path) from None
     if _digest(days.view("int64"), columns) != meta.get("sha256"):
         raise CacheError(f"{_shown(path)}: corrupt (checksum mismatch)", path=path)
-    frame = pd.DataFrame(dict(zip(PRICE_COLUMNS, columns)), index=pd.DatetimeIndex(days, name="date"))
+    values = np.column_stack(columns) if len(days) else np.empty((0, len(PRICE_COLUMNS)))
+    frame = pd.DataFrame(values.astype("float64", copy=False), index=pd.DatetimeIndex(days, name="date"),
+                         columns=PRICE_COLUMNS)
     return frame, meta
 
 
@@ -335,11 +337,15 @@ def round6(values: np.ndarray) -> np.ndarray:
 
 def _same_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.Series:
     """Rows equal to within one unit of the cache's last stored digit (volumes exactly)."""
-    a, b = old[PRICE_COLUMNS].to_numpy(), new[PRICE_COLUMNS].to_numpy()
+    return pd.Series(_same_values(old[PRICE_COLUMNS].to_numpy(), new[PRICE_COLUMNS].to_numpy()), index=old.index)
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """_same_rows on the rows' values (PRICE_COLUMNS in order)."""
     both_nan = np.isnan(a) & np.isnan(b)
     close = ((np.abs(a[:, :5] - b[:, :5]) <= 1.5e-6) | both_nan[:, :5]).all(axis=1)
     vol = (a[:, 5] == b[:, 5]) | both_nan[:, 5]
-    return pd.Series(close & vol, index=old.index)
+    return close & vol
 
 
 @dataclass
@@ -384,7 +390,7 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
     is at the cache's precision already: `save_prices` stores canonical values). An `old` not in
     the cache's shape is brought to it whole.
     """
-    if new is None or new.dropna(how="all").empty:
+    if new is None or (np.isnan(new.to_numpy()).all() if _in_shape(new) else new.dropna(how="all").empty):
         raise CacheError(f"{name}: refusing to cache an empty fetch")
     new = canonical(new)
     pending = dict(pending or {})
@@ -392,10 +398,72 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
         return Reconciled(new[PRICE_COLUMNS], [], [], {})
     if not (_in_shape(old) and old.index.unit == "us"):
         old = canonical(old)
-    provisional_set = provisional_days(old, provisional, recent_from)
+    o_idx, n_idx = old.index.asi8, new.index.asi8  # microseconds (canonical's unit)
+    if not ((np.diff(o_idx) > 0).all() and (np.diff(n_idx) > 0).all()):  # repeated dates: by labels
+        return _reconcile_labelled(name, canonical(old), new, tolerance=tolerance, provisional=provisional,
+                                   pending=pending, when=when, confirms=confirms, recent_from=recent_from)
+    o_vals, n_vals = old.to_numpy(), new.to_numpy()
+    provisional_set = np.array([d.value // 1000 for d in provisional_days(old, provisional, recent_from)], dtype="int64")
     # The history before the fetch's first date, kept as stored; the window from it on, reconciled.
-    first = int(old.index.searchsorted(new.index[0])) if len(new) else len(old)
-    head, old = old.iloc[:first], canonical(old.iloc[first:])
+    first = int(np.searchsorted(o_idx, n_idx[0]))
+    head_idx, head_vals = o_idx[:first], o_vals[:first]
+    w_idx, w_vals = o_idx[first:], round6(o_vals[first:])
+    wi = np.flatnonzero(np.isin(w_idx, n_idx))          # the overlap, in the window ...
+    ni = np.searchsorted(n_idx, w_idx[wi])              # ... and in the fetch
+    settled = ~np.isin(w_idx[wi], provisional_set)
+    sw, sn = wi[settled], ni[settled]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drift = np.abs(n_vals[sn, 3] / w_vals[sw, 3] - 1)
+    over = np.flatnonzero(drift > tolerance)
+    day_of = lambda us: pd.Timestamp(np.datetime64(int(us), "us"))  # noqa: E731
+    if len(over) >= 2 and len(over) * 2 > len(sw):
+        worst = over[np.argmax(drift[over])]
+        raise CacheError(f"{name}: fetched close on {day_of(w_idx[sw[worst]]).date()} differs from the cached one by "
+                         f"{drift[worst]:.1%}, above the {tolerance:.1%} revision tolerance "
+                         f"(and {len(over) - 1} more of the {len(sw)} settled sessions re-read)")
+    keep_old: list[pd.Timestamp] = []
+    disputed, accepted = [], []
+    for j in over:
+        day, moved = day_of(w_idx[sw[j]]), drift[j]
+        key = day.date().isoformat()
+        was, now = float(w_vals[sw[j], 3]), float(n_vals[sn[j], 3])
+        seen = pending.get(key)
+        if seen is not None and seen.get("seen") != when and abs(seen["new"] / now - 1) <= 1e-9:
+            how = "seen again"
+        elif confirms is not None and confirms(day, was, now):
+            how = "cross-check"
+        else:
+            pending[key] = {"new": now, "seen": seen["seen"] if seen and abs(seen["new"] / now - 1) <= 1e-9 else when,
+                            "old": was}
+            disputed.append({"session": key, "old": was, "new": now, "drift": float(moved)})
+            keep_old.append(day)
+            continue
+        pending.pop(key, None)
+        accepted.append({"session": key, "old": was, "new": now, "when": when, "how": how})
+    # A dispute the fetch no longer shows (the source went back to the cached value) is settled.
+    if pending:
+        overlap = pd.DatetimeIndex(w_idx[wi].view("M8[us]"), name="date")
+        for key in list(pending):
+            day = pd.Timestamp(key)
+            if day in overlap and day not in keep_old:
+                pending.pop(key)
+    # A row the fetch repeats at the cache's precision keeps its cached bits: a refetch of an
+    # untouched series reproduces the cache exactly, whatever the source's last-digit rounding.
+    keep = np.union1d(np.array([d.value // 1000 for d in keep_old], dtype="int64"),
+                      w_idx[wi][_same_values(w_vals[wi], n_vals[ni])])
+    fresh = ~np.isin(n_idx, keep)
+    stays = ~np.isin(w_idx, n_idx[fresh])
+    days = np.concatenate([w_idx[stays], n_idx[fresh]])
+    order = np.argsort(days, kind="stable")
+    days = np.concatenate([head_idx, days[order]])
+    values = np.concatenate([head_vals, np.concatenate([w_vals[stays], n_vals[fresh]])[order]])
+    merged = pd.DataFrame(values, index=pd.DatetimeIndex(days.view("M8[us]"), name="date"), columns=PRICE_COLUMNS)
+    return Reconciled(merged, disputed, accepted, pending)
+
+
+def _reconcile_labelled(name, old, new, *, tolerance, provisional, pending, when, confirms, recent_from) -> Reconciled:
+    """reconcile_prices on frames whose dates repeat (by label, over the whole history)."""
+    provisional_set = provisional_days(old, provisional, recent_from)
     overlap = old.index.intersection(new.index)
     settled = overlap[~overlap.isin(list(provisional_set))]
     drift = (new.loc[settled, "close"] / old.loc[settled, "close"] - 1).abs()
@@ -433,8 +501,7 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
     same = overlap[_same_rows(old.loc[overlap], new.loc[overlap])]
     keep_old += [d for d in same if d not in keep_old]
     fresh = new.drop(index=keep_old)
-    window = pd.concat([old.drop(index=old.index.intersection(fresh.index)), fresh]).sort_index()
-    merged = pd.concat([head, window]) if len(head) else window
+    merged = pd.concat([old.drop(index=old.index.intersection(fresh.index)), fresh]).sort_index()
     return Reconciled(merged[PRICE_COLUMNS], disputed, accepted, pending)
 
 
@@ -489,10 +556,15 @@ def _differs_from(stored: pd.DataFrame, frame: pd.DataFrame) -> int:
     n = min(len(stored), len(frame))
     if n == 0:
         return 0
-    a, b = stored[PRICE_COLUMNS].to_numpy()[:n], frame[PRICE_COLUMNS].to_numpy()[:n]
+    a, b = _values(stored)[:n], _values(frame)[:n]
     same = (stored.index[:n].to_numpy() == frame.index[:n].to_numpy()) & ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
     bad = np.flatnonzero(~same)
     return int(bad[0]) if len(bad) else n
+
+
+def _values(frame: pd.DataFrame) -> np.ndarray:
+    """The frame's PRICE_COLUMNS as one array (without a copy of the frame when they are its columns)."""
+    return frame.to_numpy() if list(frame.columns) == PRICE_COLUMNS else frame[PRICE_COLUMNS].to_numpy()
 
 
 def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: str,
@@ -508,7 +580,7 @@ def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: st
     later run can keep its rows as they are. `stored` is what `load_prices` returned for this
     ticker earlier in the same run, so the files are not read again; without it (None) they are."""
     path = _path(cache_dir, "prices", ticker)
-    frame = frame[PRICE_COLUMNS]
+    frame = frame if list(frame.columns) == PRICE_COLUMNS else frame[PRICE_COLUMNS]
     old = stored
     if old is None:
         try:

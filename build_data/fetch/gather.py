@@ -144,8 +144,13 @@ def _gaps(frame: pd.DataFrame, calendar: str) -> list[str]:
         expected = sessions.sessions(frame.index[0].date(), frame.index[-1].date(), calendar)
         return [d.date().isoformat() for d in expected.difference(frame.index)]
     span = days[np.searchsorted(days, at[0]): np.searchsorted(days, at[-1], side="right")]
-    missing = span[~np.isin(span, at)]
-    return [d.date().isoformat() for d in pd.DatetimeIndex(missing)]
+    if frame.index.is_monotonic_increasing:
+        found = at[np.minimum(np.searchsorted(at, span), len(at) - 1)] == span
+    else:
+        found = np.isin(span, at)
+    if found.all():
+        return []
+    return [d.date().isoformat() for d in pd.DatetimeIndex(span[~found])]
 
 
 def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_of, log,
@@ -377,6 +382,7 @@ def _from_live(opts, universe, log) -> Gathered:
     notes: dict[str, list[str]] = {}
     fell_back: list[str] = []
     revisions: list[dict] = []
+    recent = _recent_from(end, universe)  # the same session for every series
     clean: set[str] = set()  # see _finish
     checked: dict[str, pd.DataFrame] = {}
     written: set[str] = set()  # tickers whose files this run wrote (an alias may share another's ticker)
@@ -399,7 +405,6 @@ def _from_live(opts, universe, log) -> Gathered:
                 new = _drop_non_sessions(alias, live_prices[alias].loc[: pd.Timestamp(end)], universe, notes)
                 _check_heals(opts, "prices", ticker, new)
                 tolerance = universe.validation.revision_tolerance
-                recent = _recent_from(end, universe)
                 base, split = cache.split_rescale(
                     old_data, new, live_splits.get(ticker, {}), tolerance=tolerance,
                     provisional=cache.provisional_days(old_data, universe.validation.provisional_sessions, recent))
@@ -562,6 +567,8 @@ def _cross_check(alias, universe, prices, live_prices, cached_prices):
     the cached one does. None when the series has no partner here."""
     ticker = universe.symbols[alias].ticker
     partners = {**TRACKERS, **{v: k for k, v in TRACKERS.items()}}
+    if ticker not in partners:
+        return None
     other = next((a for a, s in universe.symbols.items() if s.ticker == partners.get(ticker)), None)
     if other is None:
         return None

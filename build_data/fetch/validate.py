@@ -35,7 +35,8 @@ def check_positive_prices(name: str, frame: pd.DataFrame) -> None:
     missing = np.isnan(close)
     if missing.any():
         raise ValidationError(name, "missing close", f"no close on {frame.index[np.argmax(missing)].date()}")
-    prices = frame[["open", "high", "low", "close", "adj_close"]].to_numpy()
+    fields = ["open", "high", "low", "close", "adj_close"]
+    prices = frame.to_numpy()[:, :5] if list(frame.columns[:5]) == fields else frame[fields].to_numpy()
     bad = (prices <= 0).any(axis=1)
     if bad.any():
         day = frame.index[np.argmax(bad)]
