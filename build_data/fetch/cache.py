@@ -250,7 +250,8 @@ def _digest(days: np.ndarray, columns: list[np.ndarray]) -> str:
 def _write_part(path: Path, frame: pd.DataFrame, *, source: str, fetched_at: str, extra: dict | None = None) -> int:
     """One Parquet file (a base or a tail) written atomically; returns its size in bytes."""
     days = frame.index.to_numpy(dtype="datetime64[us]")
-    columns = [frame[c].to_numpy(dtype="float64") for c in PRICE_COLUMNS]
+    values = _values(frame).astype("float64", copy=False)
+    columns = [np.ascontiguousarray(values[:, i]) for i in range(len(PRICE_COLUMNS))]
     meta = {"sha256": _digest(days.view("int64"), columns), "source": source, "fetched_at": fetched_at,
             "rows": str(len(frame))} | (extra or {})
     if len(frame):
@@ -277,7 +278,7 @@ def _read_part(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
         raise CacheError(f"{_shown(path)}: corrupt (checksum mismatch)", path=path)
     values = np.column_stack(columns) if len(days) else np.empty((0, len(PRICE_COLUMNS)))
     frame = pd.DataFrame(values.astype("float64", copy=False), index=pd.DatetimeIndex(days, name="date"),
-                         columns=PRICE_COLUMNS)
+                         columns=_COLUMNS)
     return frame, meta
 
 
@@ -300,15 +301,26 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     out = frame if _in_shape(frame) else price_frame(frame)
     index = pd.DatetimeIndex(out.index.as_unit("us").to_numpy(), name="date")  # no freq, as a file read back
-    return pd.DataFrame(round6(out.to_numpy()), index=index, columns=PRICE_COLUMNS)
+    return pd.DataFrame(round6(out.to_numpy()), index=index, columns=_COLUMNS)
+
+
+# The price columns as one shared Index: frames the cache builds carry this very object, so a
+# check of their columns is an identity test.
+_COLUMNS = pd.Index(PRICE_COLUMNS)
+_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def _price_columns(df: pd.DataFrame) -> bool:
+    return df.columns is _COLUMNS or list(df.columns) == PRICE_COLUMNS
 
 
 def _in_shape(df: pd.DataFrame) -> bool:
-    """Already in the common price shape (as every cached history is): price_frame would only copy it."""
+    """Already in the common price shape (as every cached history is): price_frame would only copy
+    it (values that read as float64 without change: price_frame's astype gives the same)."""
     idx = df.index
-    return (list(df.columns) == PRICE_COLUMNS and isinstance(idx, pd.DatetimeIndex) and idx.tz is None
-            and idx.name == "date" and all(t == "float64" for t in df.dtypes) and idx.is_monotonic_increasing
-            and bool((idx.as_unit("us").asi8 % 86_400_000_000 == 0).all()))
+    return (_price_columns(df) and isinstance(idx, pd.DatetimeIndex) and idx.tz is None
+            and idx.name == "date" and df.to_numpy().dtype == np.float64 and idx.is_monotonic_increasing
+            and bool((idx.asi8 % _DAY[idx.unit] == 0).all()))
 
 
 def round6(values: np.ndarray) -> np.ndarray:
@@ -457,7 +469,7 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
     order = np.argsort(days, kind="stable")
     days = np.concatenate([head_idx, days[order]])
     values = np.concatenate([head_vals, np.concatenate([w_vals[stays], n_vals[fresh]])[order]])
-    merged = pd.DataFrame(values, index=pd.DatetimeIndex(days.view("M8[us]"), name="date"), columns=PRICE_COLUMNS)
+    merged = pd.DataFrame(values, index=pd.DatetimeIndex(days.view("M8[us]"), name="date"), columns=_COLUMNS)
     return Reconciled(merged, disputed, accepted, pending)
 
 
@@ -564,7 +576,7 @@ def _differs_from(stored: pd.DataFrame, frame: pd.DataFrame) -> int:
 
 def _values(frame: pd.DataFrame) -> np.ndarray:
     """The frame's PRICE_COLUMNS as one array (without a copy of the frame when they are its columns)."""
-    return frame.to_numpy() if list(frame.columns) == PRICE_COLUMNS else frame[PRICE_COLUMNS].to_numpy()
+    return frame.to_numpy() if _price_columns(frame) else frame[PRICE_COLUMNS].to_numpy()
 
 
 def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: str,
@@ -580,7 +592,7 @@ def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: st
     later run can keep its rows as they are. `stored` is what `load_prices` returned for this
     ticker earlier in the same run, so the files are not read again; without it (None) they are."""
     path = _path(cache_dir, "prices", ticker)
-    frame = frame if list(frame.columns) == PRICE_COLUMNS else frame[PRICE_COLUMNS]
+    frame = frame if _price_columns(frame) else frame[PRICE_COLUMNS]
     old = stored
     if old is None:
         try:
