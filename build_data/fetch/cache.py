@@ -16,6 +16,11 @@ stored history. Each file's metadata holds `sha256` (of the row values), `source
 verified. A price cache from before (`prices/NAME.csv`, a header line with the checksum and a
 CSV body) is read once and rewritten as Parquet.
 
+Prices are stored at the cache's precision (`canonical`, FLOAT_FORMAT): every history written is
+canonical (the merge of `reconcile_prices` is), so a daily run keeps the stored rows before its
+fetch as they are, reconciles only the fetched window, and saves from the history it read at
+the start (`save_prices(..., stored=)`) without reading the files again.
+
 Macro series stay one CSV per series: a header line `# sha256=<hex of the body> source=<provider>
 fetched_at=<ISO time> first=<date> last=<date> rows=<n>` followed by the CSV body.
 
