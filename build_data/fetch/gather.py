@@ -405,9 +405,11 @@ def _from_live(opts, universe, log) -> Gathered:
                 new = _drop_non_sessions(alias, live_prices[alias].loc[: pd.Timestamp(end)], universe, notes)
                 _check_heals(opts, "prices", ticker, new)
                 tolerance = universe.validation.revision_tolerance
+                splits = live_splits.get(ticker, {})
                 base, split = cache.split_rescale(
-                    old_data, new, live_splits.get(ticker, {}), tolerance=tolerance,
-                    provisional=cache.provisional_days(old_data, universe.validation.provisional_sessions, recent))
+                    old_data, new, splits, tolerance=tolerance,
+                    provisional=cache.provisional_days(old_data, universe.validation.provisional_sessions, recent)
+                    if splits else frozenset())  # without a split reported, the history stays as it is
                 book = revisions_of(alias, ticker)
                 rec = cache.reconcile_prices(ticker, base, new, tolerance=tolerance,
                                              provisional=universe.validation.provisional_sessions,
