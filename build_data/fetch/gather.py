@@ -382,7 +382,7 @@ def _from_live(opts, universe, log) -> Gathered:
     notes: dict[str, list[str]] = {}
     fell_back: list[str] = []
     revisions: list[dict] = []
-    recent = _recent_from(end, universe)  # the same session for every series
+    recent = None  # _recent_from(end, universe): the same session for every series, asked once
     clean: set[str] = set()  # see _finish
     checked: dict[str, pd.DataFrame] = {}
     written: set[str] = set()  # tickers whose files this run wrote (an alias may share another's ticker)
@@ -405,6 +405,7 @@ def _from_live(opts, universe, log) -> Gathered:
                 new = _drop_non_sessions(alias, live_prices[alias].loc[: pd.Timestamp(end)], universe, notes)
                 _check_heals(opts, "prices", ticker, new)
                 tolerance = universe.validation.revision_tolerance
+                recent = recent if recent is not None else _recent_from(end, universe)
                 splits = live_splits.get(ticker, {})
                 base, split = cache.split_rescale(
                     old_data, new, splits, tolerance=tolerance,
