@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -292,3 +293,95 @@ def test_a_corrupt_tail_quarantines_the_series_whole(tmp_path):
     assert (pending.first, pending.last) == (h.index[0].date(), h.index[-1].date())
     assert not pending.covered_by(h.index[5:]) and pending.covered_by(h.index)
     assert set(cache.legible_dates(aside)) == {d.date() for d in h.index[:290]}
+
+
+def saved_bytes(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((folder / "prices").iterdir())}
+
+
+def test_a_save_from_the_history_already_read_writes_the_same_files_as_one_that_reads_them(tmp_path):
+    """save_prices given the Cached that load_prices returned (with where its tail starts) writes
+    exactly the bytes it writes when it reads the files itself: tails, folds and restatements."""
+    full = history(400)
+    given, reads = tmp_path / "given", tmp_path / "reads"
+    for folder in (given, reads):
+        cache.save_prices(folder, "IWM", full.iloc[:300], source="yahoo", fetched_at="t0")
+    for day in range(1, 60):
+        step = full.iloc[: 300 + day].copy()
+        if day % 7 == 0:  # a revised close among the recent rows
+            step.iloc[-3, step.columns.get_loc("close")] += 0.5
+        if day == 45:  # a restated history (a split) rewrites the base
+            step[["open", "high", "low", "close", "adj_close"]] /= 2
+        step = cache.canonical(step)
+        stored = cache.load_prices(given, "IWM")
+        # Where the tail takes over, remembered as read: what reading the tail's metadata again says.
+        assert stored.tail_from == cache._tail_from(given / "prices" / "IWM.parquet.tail", stored.data)
+        cache.save_prices(given, "IWM", step, source="yahoo", fetched_at=f"t{day}", stored=stored)
+        cache.save_prices(reads, "IWM", step, source="yahoo", fetched_at=f"t{day}")
+        assert saved_bytes(given) == saved_bytes(reads), day
+    assert (given / "prices" / "IWM.parquet.tail").exists()  # the last runs wrote tails again
+
+
+def test_a_save_from_the_history_already_read_still_refuses_fewer_rows(tmp_path):
+    cache.save_prices(tmp_path, "IWM", frame([1, 2, 3]), source="yahoo", fetched_at="t0")
+    stored = cache.load_prices(tmp_path, "IWM")
+    with pytest.raises(CacheError, match="refusing to replace 3 cached rows with 2"):
+        cache.save_prices(tmp_path, "IWM", frame([1, 2]), source="yahoo", fetched_at="t1", stored=stored)
+
+
+def test_reconcile_keeps_the_history_before_the_fetch_as_stored_and_rounds_only_the_window():
+    """The rows before the fetch's first date are the cache's own (already canonical), untouched
+    to the bit; the window is brought to the cache's precision."""
+    old = history(300)
+    odd = old.copy()
+    odd.iloc[10, odd.columns.get_loc("close")] = 100.123456789  # not a value the cache would store
+    odd.iloc[-2, odd.columns.get_loc("close")] += 1e-9  # the same, but for digits the cache drops
+    new = old.iloc[-5:].copy()
+    got = cache.reconcile_prices("IWM", odd, new, tolerance=0.02).merged
+    assert got["close"].iloc[10] == 100.123456789  # before the window: kept as it was
+    assert got["close"].iloc[-2] != odd["close"].iloc[-2]
+    assert got["close"].iloc[-2] == old["close"].iloc[-2]  # in the window: at the cache's precision
+    assert len(got) == 300
+    assert got.index.dtype == "datetime64[us]" and got.index.name == "date" and got.index.freq is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reconcile_on_the_window_is_the_label_merge_bit_for_bit(seed):
+    """The window reconcile gives the frame, disputes, acceptances and pending book that the
+    merge by labels over the whole history gives (the path taken for repeated dates)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        old = history(int(rng.integers(2, 120)), seed=int(rng.integers(1000)))
+        start = int(rng.integers(max(0, len(old) - 12), len(old) + 1))
+        later = history(len(old) + 10, seed=int(rng.integers(1000)))
+        new = pd.concat([old.iloc[start:], later.iloc[len(old):] * (old["close"].iloc[-1] / 100)]).copy()
+        for _ in range(int(rng.integers(0, 4))):  # last-digit noise, small and large corrections
+            new.iloc[int(rng.integers(len(new))), 3] *= float(rng.choice([1 + 1e-9, 1.01, 1.05]))
+        if rng.random() < 0.2 and len(new) > 1:  # a row the fetch no longer holds
+            new = new.drop(index=new.index[int(rng.integers(len(new)))])
+        pending = {}
+        if rng.random() < 0.4:
+            pending[old.index[int(rng.integers(len(old)))].date().isoformat()] = {
+                "new": float(new["close"].iloc[0] * rng.choice([1.0, 1.05])), "seen": str(rng.choice(["r0", "r1"])),
+                "old": 1.0}
+        kwargs = dict(tolerance=0.02, provisional=int(rng.integers(0, 4)), pending=pending, when="r1",
+                      confirms=(lambda day, was, now: day.day % 2 == 0) if rng.random() < 0.5 else None,
+                      recent_from=old.index[max(0, len(old) - 5)] if rng.random() < 0.5 else None)
+        try:
+            window = cache.reconcile_prices("IWM", old, new, **kwargs)
+        except CacheError as exc:
+            with pytest.raises(CacheError, match=re.escape(str(exc))):
+                cache._reconcile_labelled("IWM", old, cache.canonical(new), **kwargs)
+            continue
+        labels = cache._reconcile_labelled("IWM", old, cache.canonical(new), **kwargs)
+        pd.testing.assert_frame_equal(window.merged, labels.merged, check_exact=True)
+        assert np.array_equal(window.merged.to_numpy().view("int64"), labels.merged.to_numpy().view("int64"))
+        assert (window.disputed, window.accepted, window.pending) == (labels.disputed, labels.accepted, labels.pending)
+
+
+def test_reconcile_with_repeated_dates_merges_by_label():
+    """A history holding a date twice (never one this cache wrote) is merged by label, as before."""
+    full = history(12)
+    old = pd.concat([full.iloc[:3], full.iloc[[2]], full.iloc[3:10]])  # the third session twice
+    got = cache.reconcile_prices("IWM", old, full.iloc[7:], tolerance=0.02).merged
+    assert len(got) == 13 and list(got.index[2:4]) == [full.index[2]] * 2 and got.index[-1] == full.index[-1]

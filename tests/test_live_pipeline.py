@@ -408,3 +408,21 @@ def test_a_split_right_after_a_bad_close_restates_the_cache_and_heals_the_close(
     assert status["splits"] == [{"date": "2026-01-16", "ratio": 2.0}]
     cached = cache.load_prices(tmp_path / "cache", "IWM").data
     assert cached["close"].to_numpy() == pytest.approx(restated["close"].to_numpy(), abs=2e-6)
+
+
+def test_missing_sessions_are_the_calendar_sessions_a_series_lacks():
+    """The gap note's sessions, found in the calendar's sessions looked up once: holidays are
+    no gap, a missing session is, and a series far from the calendar's edges is judged alike."""
+    import datetime as dt
+
+    from build_data import sessions
+    from build_data.fetch import gather
+    days = sessions.sessions(dt.date(2025, 12, 1), dt.date(2026, 1, 16))
+    whole = pd.DataFrame({"close": 1.0}, index=days)
+    assert gather._gaps(whole, "XNYS") == []  # Christmas and New Year's Day are not sessions
+    holed = whole.drop(index=[pd.Timestamp("2025-12-24"), pd.Timestamp("2026-01-09")])
+    assert gather._gaps(holed, "XNYS") == ["2025-12-24", "2026-01-09"]
+    assert gather._gaps(holed.set_axis(holed.index.as_unit("us")), "XNYS") == ["2025-12-24", "2026-01-09"]
+    expected = sessions.sessions(dt.date(2001, 9, 4), dt.date(2001, 9, 21))
+    sparse = pd.DataFrame({"close": 1.0}, index=expected[::3])
+    assert gather._gaps(sparse, "XNYS") == [d.date().isoformat() for d in expected.difference(sparse.index)]

@@ -67,3 +67,29 @@ def test_an_index_and_its_fund_parting_on_one_day_is_flagged():
     assert move_index == pytest.approx(0.06) and move_fund == pytest.approx(0.5 / 202)
     assert validate.tracking_gaps(index, fund, gap=0.02, last=1) == []  # only the latest sessions
     assert validate.tracking_gaps(fund * 10, fund, gap=0.02) == []
+
+
+def test_dropping_non_sessions_finds_what_the_calendar_query_finds():
+    """The calendar's sessions looked up once give the same rows as asking the calendar per frame:
+    weekends, holidays, a closure, a bar not at midnight, dates before and after the calendar."""
+    from build_data import sessions
+    days = pd.DatetimeIndex(list(pd.date_range("1984-12-24", "1985-01-08")) + list(pd.date_range("2001-09-07", "2001-09-18"))
+                            + list(pd.date_range("2025-12-20", "2026-01-06")) + [pd.Timestamp("2026-01-07 15:30")]
+                            + list(pd.date_range("2099-01-01", "2099-01-03")), name="date")
+    for unit in ("ns", "us"):
+        data = frame(np.arange(1, len(days) + 1), days.as_unit(unit))
+        kept, dropped = validate.drop_non_sessions(data)
+        bad = sessions.non_sessions(data.index)
+        assert dropped == [d.date().isoformat() for d in bad] and "2001-09-11" in dropped and "2025-12-25" in dropped
+        pd.testing.assert_frame_equal(kept, data.drop(bad))
+    clean = frame([1, 2, 3])
+    assert validate.drop_non_sessions(clean)[0] is clean  # nothing to drop: the frame itself
+
+
+@pytest.mark.parametrize("dates, rule", [
+    (["2026-01-05", "2026-01-06", "2026-01-06"], "duplicate dates"),
+    (["2026-01-05", "2026-01-07", "2026-01-06"], "unordered dates"),
+])
+def test_check_dates_names_repeated_and_unordered_dates(dates, rule):
+    with pytest.raises(ValidationError, match=rule):
+        validate.check_dates("IWM", frame([1, 2, 3], dates))

@@ -16,6 +16,11 @@ stored history. Each file's metadata holds `sha256` (of the row values), `source
 verified. A price cache from before (`prices/NAME.csv`, a header line with the checksum and a
 CSV body) is read once and rewritten as Parquet.
 
+Prices are stored at the cache's precision (`canonical`, FLOAT_FORMAT): every history written is
+canonical (the merge of `reconcile_prices` is), so a daily run keeps the stored rows before its
+fetch as they are, reconciles only the fetched window, and saves from the history it read at
+the start (`save_prices(..., stored=)`) without reading the files again.
+
 Macro series stay one CSV per series: a header line `# sha256=<hex of the body> source=<provider>
 fetched_at=<ISO time> first=<date> last=<date> rows=<n>` followed by the CSV body.
 
@@ -53,6 +58,10 @@ class Cached:
     source: str
     fetched_at: str
     path: Path
+    # A price history's position where its tail takes over, as read (len(data): no tail; 0: a
+    # tail that does not say where it starts), so a save need not read the files again. None:
+    # not known (a history not read from the Parquet files).
+    tail_from: int | None = None
 
 
 # What a ticker or series id may be before it becomes a file name: Yahoo's symbols (^RUT, BRK-B,
@@ -216,11 +225,13 @@ def load_prices(cache_dir: Path, ticker: str) -> Cached | None:
         return Cached(old.data, old.source, old.fetched_at, path)
     base, meta = _read_part(path)
     tail_path = _tail_path(path)
+    tail_from = len(base)
     if tail_path.exists():
         tail, meta = _read_part(tail_path)
         since = pd.Timestamp(meta.get("since") or (tail.index[0] if len(tail) else base.index[-1] + pd.Timedelta(days=1)))
         base = pd.concat([base[base.index < since], tail]) if len(base) else tail
-    return Cached(base, meta.get("source", "?"), meta.get("fetched_at", "?"), path)
+        tail_from = int(base.index.searchsorted(pd.Timestamp(meta["since"]))) if meta.get("since") else 0
+    return Cached(base, meta.get("source", "?"), meta.get("fetched_at", "?"), path, tail_from)
 
 
 def _load_csv(path: Path, shape) -> Cached:
@@ -244,7 +255,8 @@ def _digest(days: np.ndarray, columns: list[np.ndarray]) -> str:
 def _write_part(path: Path, frame: pd.DataFrame, *, source: str, fetched_at: str, extra: dict | None = None) -> int:
     """One Parquet file (a base or a tail) written atomically; returns its size in bytes."""
     days = frame.index.to_numpy(dtype="datetime64[us]")
-    columns = [frame[c].to_numpy(dtype="float64") for c in PRICE_COLUMNS]
+    values = _values(frame).astype("float64", copy=False)
+    columns = [np.ascontiguousarray(values[:, i]) for i in range(len(PRICE_COLUMNS))]
     meta = {"sha256": _digest(days.view("int64"), columns), "source": source, "fetched_at": fetched_at,
             "rows": str(len(frame))} | (extra or {})
     if len(frame):
@@ -269,7 +281,9 @@ def _read_part(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
         raise CacheError(f"{_shown(path)}: corrupt ({type(exc).__name__}: {str(exc)[:120]})", path=path) from None
     if _digest(days.view("int64"), columns) != meta.get("sha256"):
         raise CacheError(f"{_shown(path)}: corrupt (checksum mismatch)", path=path)
-    frame = pd.DataFrame(dict(zip(PRICE_COLUMNS, columns)), index=pd.DatetimeIndex(days, name="date"))
+    values = np.column_stack(columns) if len(days) else np.empty((0, len(PRICE_COLUMNS)))
+    frame = pd.DataFrame(values.astype("float64", copy=False), index=pd.DatetimeIndex(days, name="date"),
+                         columns=_COLUMNS)
     return frame, meta
 
 
@@ -292,15 +306,26 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     out = frame if _in_shape(frame) else price_frame(frame)
     index = pd.DatetimeIndex(out.index.as_unit("us").to_numpy(), name="date")  # no freq, as a file read back
-    return pd.DataFrame(round6(out.to_numpy()), index=index, columns=PRICE_COLUMNS)
+    return pd.DataFrame(round6(out.to_numpy()), index=index, columns=_COLUMNS)
+
+
+# The price columns as one shared Index: frames the cache builds carry this very object, so a
+# check of their columns is an identity test.
+_COLUMNS = pd.Index(PRICE_COLUMNS)
+_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def _price_columns(df: pd.DataFrame) -> bool:
+    return df.columns is _COLUMNS or list(df.columns) == PRICE_COLUMNS
 
 
 def _in_shape(df: pd.DataFrame) -> bool:
-    """Already in the common price shape (as every cached history is): price_frame would only copy it."""
+    """Already in the common price shape (as every cached history is): price_frame would only copy
+    it (values that read as float64 without change: price_frame's astype gives the same)."""
     idx = df.index
-    return (list(df.columns) == PRICE_COLUMNS and isinstance(idx, pd.DatetimeIndex) and idx.tz is None
-            and idx.name == "date" and all(t == "float64" for t in df.dtypes) and idx.is_monotonic_increasing
-            and bool((idx.as_unit("us").asi8 % 86_400_000_000 == 0).all()))
+    return (_price_columns(df) and isinstance(idx, pd.DatetimeIndex) and idx.tz is None
+            and idx.name == "date" and df.to_numpy().dtype == np.float64 and idx.is_monotonic_increasing
+            and bool((idx.asi8 % _DAY[idx.unit] == 0).all()))
 
 
 def round6(values: np.ndarray) -> np.ndarray:
@@ -329,11 +354,15 @@ def round6(values: np.ndarray) -> np.ndarray:
 
 def _same_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.Series:
     """Rows equal to within one unit of the cache's last stored digit (volumes exactly)."""
-    a, b = old[PRICE_COLUMNS].to_numpy(), new[PRICE_COLUMNS].to_numpy()
+    return pd.Series(_same_values(old[PRICE_COLUMNS].to_numpy(), new[PRICE_COLUMNS].to_numpy()), index=old.index)
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """_same_rows on the rows' values (PRICE_COLUMNS in order)."""
     both_nan = np.isnan(a) & np.isnan(b)
     close = ((np.abs(a[:, :5] - b[:, :5]) <= 1.5e-6) | both_nan[:, :5]).all(axis=1)
     vol = (a[:, 5] == b[:, 5]) | both_nan[:, 5]
-    return pd.Series(close & vol, index=old.index)
+    return close & vol
 
 
 @dataclass
@@ -372,16 +401,88 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
       is not a correction but a restatement nobody reported (an unannounced split, another series):
       it is refused with CacheError, and the cache is kept.
     A disputed bar never stops later sessions: they are merged as usual.
+
+    Only the rows that can change are worked on: the cache's rows from the fetch's first date on
+    are reconciled with it, and the history before that date is kept as it is (a cached history
+    is at the cache's precision already: `save_prices` stores canonical values). An `old` not in
+    the cache's shape is brought to it whole.
     """
-    if new is None or new.dropna(how="all").empty:
+    if new is None or (np.isnan(new.to_numpy()).all() if _in_shape(new) else new.dropna(how="all").empty):
         raise CacheError(f"{name}: refusing to cache an empty fetch")
     new = canonical(new)
     pending = dict(pending or {})
     if old is None or old.empty:
         return Reconciled(new[PRICE_COLUMNS], [], [], {})
-    old = canonical(old)
+    if not (_in_shape(old) and old.index.unit == "us"):
+        old = canonical(old)
+    o_idx, n_idx = old.index.asi8, new.index.asi8  # microseconds (canonical's unit)
+    if not ((np.diff(o_idx) > 0).all() and (np.diff(n_idx) > 0).all()):  # repeated dates: by labels
+        return _reconcile_labelled(name, canonical(old), new, tolerance=tolerance, provisional=provisional,
+                                   pending=pending, when=when, confirms=confirms, recent_from=recent_from)
+    o_vals, n_vals = old.to_numpy(), new.to_numpy()
+    provisional_set = np.array([d.value // 1000 for d in provisional_days(old, provisional, recent_from)], dtype="int64")
+    # The history before the fetch's first date, kept as stored; the window from it on, reconciled.
+    first = int(np.searchsorted(o_idx, n_idx[0]))
+    head_idx, head_vals = o_idx[:first], o_vals[:first]
+    w_idx, w_vals = o_idx[first:], round6(o_vals[first:])
+    wi = np.flatnonzero(np.isin(w_idx, n_idx))          # the overlap, in the window ...
+    ni = np.searchsorted(n_idx, w_idx[wi])              # ... and in the fetch
+    settled = ~np.isin(w_idx[wi], provisional_set)
+    sw, sn = wi[settled], ni[settled]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drift = np.abs(n_vals[sn, 3] / w_vals[sw, 3] - 1)
+    over = np.flatnonzero(drift > tolerance)
+    day_of = lambda us: pd.Timestamp(np.datetime64(int(us), "us"))  # noqa: E731
+    if len(over) >= 2 and len(over) * 2 > len(sw):
+        worst = over[np.argmax(drift[over])]
+        raise CacheError(f"{name}: fetched close on {day_of(w_idx[sw[worst]]).date()} differs from the cached one by "
+                         f"{drift[worst]:.1%}, above the {tolerance:.1%} revision tolerance "
+                         f"(and {len(over) - 1} more of the {len(sw)} settled sessions re-read)")
+    keep_old: list[pd.Timestamp] = []
+    disputed, accepted = [], []
+    for j in over:
+        day, moved = day_of(w_idx[sw[j]]), drift[j]
+        key = day.date().isoformat()
+        was, now = float(w_vals[sw[j], 3]), float(n_vals[sn[j], 3])
+        seen = pending.get(key)
+        if seen is not None and seen.get("seen") != when and abs(seen["new"] / now - 1) <= 1e-9:
+            how = "seen again"
+        elif confirms is not None and confirms(day, was, now):
+            how = "cross-check"
+        else:
+            pending[key] = {"new": now, "seen": seen["seen"] if seen and abs(seen["new"] / now - 1) <= 1e-9 else when,
+                            "old": was}
+            disputed.append({"session": key, "old": was, "new": now, "drift": float(moved)})
+            keep_old.append(day)
+            continue
+        pending.pop(key, None)
+        accepted.append({"session": key, "old": was, "new": now, "when": when, "how": how})
+    # A dispute the fetch no longer shows (the source went back to the cached value) is settled.
+    if pending:
+        overlap = pd.DatetimeIndex(w_idx[wi].view("M8[us]"), name="date")
+        for key in list(pending):
+            day = pd.Timestamp(key)
+            if day in overlap and day not in keep_old:
+                pending.pop(key)
+    # A row the fetch repeats at the cache's precision keeps its cached bits: a refetch of an
+    # untouched series reproduces the cache exactly, whatever the source's last-digit rounding.
+    keep = np.union1d(np.array([d.value // 1000 for d in keep_old], dtype="int64"),
+                      w_idx[wi][_same_values(w_vals[wi], n_vals[ni])])
+    fresh = ~np.isin(n_idx, keep)
+    stays = ~np.isin(w_idx, n_idx[fresh])
+    days = np.concatenate([w_idx[stays], n_idx[fresh]])
+    order = np.argsort(days, kind="stable")
+    days = np.concatenate([head_idx, days[order]])
+    values = np.concatenate([head_vals, np.concatenate([w_vals[stays], n_vals[fresh]])[order]])
+    merged = pd.DataFrame(values, index=pd.DatetimeIndex(days.view("M8[us]"), name="date"), columns=_COLUMNS)
+    return Reconciled(merged, disputed, accepted, pending)
+
+
+def _reconcile_labelled(name, old, new, *, tolerance, provisional, pending, when, confirms, recent_from) -> Reconciled:
+    """reconcile_prices on frames whose dates repeat (by label, over the whole history)."""
+    provisional_set = provisional_days(old, provisional, recent_from)
     overlap = old.index.intersection(new.index)
-    settled = overlap[~overlap.isin(list(provisional_days(old, provisional, recent_from)))]
+    settled = overlap[~overlap.isin(list(provisional_set))]
     drift = (new.loc[settled, "close"] / old.loc[settled, "close"] - 1).abs()
     beyond = drift[drift > tolerance]
     if len(beyond) >= 2 and len(beyond) * 2 > len(settled):
@@ -472,24 +573,37 @@ def _differs_from(stored: pd.DataFrame, frame: pd.DataFrame) -> int:
     n = min(len(stored), len(frame))
     if n == 0:
         return 0
-    a, b = stored[PRICE_COLUMNS].to_numpy()[:n], frame[PRICE_COLUMNS].to_numpy()[:n]
+    a, b = _values(stored)[:n], _values(frame)[:n]
     same = (stored.index[:n].to_numpy() == frame.index[:n].to_numpy()) & ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
     bad = np.flatnonzero(~same)
     return int(bad[0]) if len(bad) else n
 
 
-def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: str) -> Path:
+def _values(frame: pd.DataFrame) -> np.ndarray:
+    """The frame's PRICE_COLUMNS as one array (without a copy of the frame when they are its columns)."""
+    return frame.to_numpy() if _price_columns(frame) else frame[PRICE_COLUMNS].to_numpy()
+
+
+def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: str,
+                stored: Cached | None = None) -> Path:
     """Store the ticker's history, never fewer rows than already cached. Only what changed is
     written: the rows from the first that differs from the stored history go to the tail (with
     the tail's own earlier rows); a tail past TAIL_ROWS, or a change reaching into the base's
     old rows (a split), rewrites the base and drops the tail. A history equal to the stored one
-    writes nothing. Returns the base's path."""
+    writes nothing. Returns the base's path.
+
+    `frame` is stored as it is, to the bit: pass canonical values (`canonical`; the `merged` of
+    `reconcile_prices` is), so that the cache only ever holds values at its own precision and a
+    later run can keep its rows as they are. `stored` is what `load_prices` returned for this
+    ticker earlier in the same run, so the files are not read again; without it (None) they are."""
     path = _path(cache_dir, "prices", ticker)
-    frame = frame[PRICE_COLUMNS]
-    try:
-        old = load_prices(cache_dir, ticker)
-    except CacheError:
-        old = None  # a corrupt file may be replaced by good data
+    frame = frame if _price_columns(frame) else frame[PRICE_COLUMNS]
+    old = stored
+    if old is None:
+        try:
+            old = load_prices(cache_dir, ticker)
+        except CacheError:
+            old = None  # a corrupt file may be replaced by good data
     if old is not None and len(frame) < len(old.data):
         raise CacheError(f"{_shown(path)}: refusing to replace {len(old.data)} cached rows with {len(frame)}")
     tail_path = _tail_path(path)
@@ -498,7 +612,7 @@ def save_prices(cache_dir: Path, ticker: str, frame: pd.DataFrame, *, source: st
         start = _differs_from(stored, frame)
         if start == len(frame) == len(stored):
             return path  # nothing changed
-        tail_from = _tail_from(tail_path, stored)
+        tail_from = old.tail_from if old.tail_from is not None else _tail_from(tail_path, stored)
         cut = min(start, tail_from)
         if 0 < cut and len(frame) - cut <= TAIL_ROWS:
             # Base rows before `since` are the history's rows before `cut`; the tail replaces the rest.

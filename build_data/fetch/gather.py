@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from build_data import sessions
@@ -137,22 +138,41 @@ def _gaps(frame: pd.DataFrame, calendar: str) -> list[str]:
     """Exchange sessions inside the series' span that it has no row for."""
     if len(frame) < 2:
         return []
-    expected = sessions.sessions(frame.index[0].date(), frame.index[-1].date(), calendar)
-    return [d.date().isoformat() for d in expected.difference(frame.index)]
+    days = validate.session_days(calendar)
+    at = frame.index.as_unit("ns").asi8 if frame.index.tz is None else None
+    if at is None or not len(days) or at[0] < days[0] or at[-1] > days[-1]:
+        expected = sessions.sessions(frame.index[0].date(), frame.index[-1].date(), calendar)
+        return [d.date().isoformat() for d in expected.difference(frame.index)]
+    span = days[np.searchsorted(days, at[0]): np.searchsorted(days, at[-1], side="right")]
+    if frame.index.is_monotonic_increasing:
+        found = at[np.minimum(np.searchsorted(at, span), len(at) - 1)] == span
+    else:
+        found = np.isin(span, at)
+    if found.all():
+        return []
+    return [d.date().isoformat() for d in pd.DatetimeIndex(span[~found])]
 
 
 def _finish(prices, macro, status, sources, universe, opts, data_mode, note, as_of, log,
-            notes: dict[str, list[str]] | None = None, vintages: dict[str, pd.DataFrame] | None = None) -> Gathered:
+            notes: dict[str, list[str]] | None = None, vintages: dict[str, pd.DataFrame] | None = None,
+            clean: set[str] = frozenset(), checked: dict[str, pd.DataFrame] | None = None) -> Gathered:
     """Cut everything at the as-of session, apply the validation rules per series, and mark stale
-    series. Each rule judges one series alone: a defect in one never changes another."""
+    series. Each rule judges one series alone: a defect in one never changes another.
+
+    Work done on a series earlier in the run is not done again: `clean` are the series whose
+    rows on non-sessions were dropped already (with their notes, up to `as_of`); `checked` holds
+    the frames that passed `validate.check_prices` already (with the same bound), by alias."""
     notes = notes if notes is not None else {}
+    checked = checked or {}
     cut_prices, cut_macro = {}, {}
     for alias, frame in prices.items():
         ticker = universe.symbols[alias].ticker
         name = f"{alias} ({ticker})"
-        frame = _drop_non_sessions(alias, frame, universe, notes, as_of).loc[: pd.Timestamp(as_of)]
+        whole = frame if alias in clean else _drop_non_sessions(alias, frame, universe, notes, as_of)
+        frame = whole.loc[: pd.Timestamp(as_of)]
         try:
-            validate.check_prices(name, frame, max_move=universe.validation.max_daily_move)
+            if not (checked.get(alias) is whole and len(frame) == len(whole)):
+                validate.check_prices(name, frame, max_move=universe.validation.max_daily_move)
             validate.check_history(name, frame, 2, "a one-day return")
             if not status[alias].get("delisted"):  # a delisted series is its last good data, labelled
                 validate.check_fresh(name, frame, as_of, universe.validation.max_stale_sessions, universe.calendar)
@@ -305,8 +325,9 @@ def _from_live(opts, universe, log) -> Gathered:
     # only a ticker without a cache (new, renamed, corrupt) goes back to history_start.
     starts = {a: (cached_prices[a].data.index[-1] - pd.Timedelta(days=PRICE_OVERLAP_DAYS)).date()
               if a in cached_prices else universe.history_start for a in tickers}
+    books = {a: cache.load_revisions(opts.cache_dir, tickers[a]) for a in cached_prices}  # read once per run
     for a in cached_prices:  # a disputed close is re-read until a later fetch settles it
-        disputed = [dt.date.fromisoformat(d) for d in cache.load_revisions(opts.cache_dir, tickers[a])["pending"]]
+        disputed = [dt.date.fromisoformat(d) for d in books[a]["pending"]]
         disputed = [d for d in disputed if d >= end - dt.timedelta(days=DISPUTE_DAYS)]
         if disputed:
             starts[a] = min(starts[a], min(disputed) - dt.timedelta(days=1))
@@ -361,35 +382,55 @@ def _from_live(opts, universe, log) -> Gathered:
     notes: dict[str, list[str]] = {}
     fell_back: list[str] = []
     revisions: list[dict] = []
+    recent = None  # _recent_from(end, universe): the same session for every series, asked once
+    clean: set[str] = set()  # see _finish
+    checked: dict[str, pd.DataFrame] = {}
+    written: set[str] = set()  # tickers whose files this run wrote (an alias may share another's ticker)
+
+    def revisions_of(alias: str, ticker: str) -> dict:
+        """The ticker's revision book as read before the fetch, unless this run wrote it since."""
+        book = books.pop(alias, None)
+        return book if book is not None and ticker not in written else cache.load_revisions(opts.cache_dir, ticker)
+
     for alias, ticker in tickers.items():
-        old = cached_prices.get(alias)
+        # Each cached history is let go once its series is merged: only two copies of one
+        # series (the cached and the merged) are held at a time, not of every series.
+        old = cached_prices.pop(alias, None)
         # Rows on non-sessions never reach the cache, and ones an earlier build stored are dropped.
         old_data = _drop_non_sessions(alias, old.data, universe, notes, end) if old else None
+        clean.add(alias)
         sources[alias] = f"yahoo:{ticker}"
         if alias in live_prices:
             try:
                 new = _drop_non_sessions(alias, live_prices[alias].loc[: pd.Timestamp(end)], universe, notes)
                 _check_heals(opts, "prices", ticker, new)
                 tolerance = universe.validation.revision_tolerance
-                recent = _recent_from(end, universe)
+                recent = recent if recent is not None else _recent_from(end, universe)
+                splits = live_splits.get(ticker, {})
                 base, split = cache.split_rescale(
-                    old_data, new, live_splits.get(ticker, {}), tolerance=tolerance,
-                    provisional=cache.provisional_days(old_data, universe.validation.provisional_sessions, recent))
-                book = cache.load_revisions(opts.cache_dir, ticker)
+                    old_data, new, splits, tolerance=tolerance,
+                    provisional=cache.provisional_days(old_data, universe.validation.provisional_sessions, recent)
+                    if splits else frozenset())  # without a split reported, the history stays as it is
+                book = revisions_of(alias, ticker)
                 rec = cache.reconcile_prices(ticker, base, new, tolerance=tolerance,
                                              provisional=universe.validation.provisional_sessions,
                                              pending=book["pending"], when=fetched_at,
-                                             confirms=_cross_check(alias, universe, prices, live_prices, cached_prices),
+                                             confirms=_cross_check(alias, universe, prices, live_prices,
+                                                                   {alias: old} if old else {}),
                                              recent_from=recent)
                 merged = rec.merged
                 validate.check_prices(f"{alias} ({ticker})", merged, max_move=universe.validation.max_daily_move)
-                cache.save_prices(opts.cache_dir, ticker, merged, source="yahoo", fetched_at=fetched_at)
+                checked[alias] = merged
+                cache.save_prices(opts.cache_dir, ticker, merged, source="yahoo", fetched_at=fetched_at,
+                                  stored=old if ticker not in written else None)
+                written.add(ticker)
                 if cache.delisted_since(opts.cache_dir, ticker) is not None:
                     if cache.delisted_reported(opts.cache_dir, ticker):
                         log(f"  {ticker}: answering again after being reported delisted")
                     cache.clear_delisted(opts.cache_dir, ticker)
                 book = {"pending": rec.pending, "log": book["log"] + rec.accepted}
                 cache.save_revisions(opts.cache_dir, ticker, book)
+                written.add(ticker)
                 revisions += [{"series": alias, "ticker": ticker, **e} for e in book["log"]]
                 for e in rec.accepted:
                     log(f"  {ticker}: close of {e['session']} revised {e['old']:g} -> {e['new']:g} "
@@ -430,14 +471,12 @@ def _from_live(opts, universe, log) -> Gathered:
             status[alias] = _status(ticker, "cache", old_data, "ok",
                                     f"delisted: Yahoo has had no data for {ticker} since {since}; the last good "
                                     f"data, through {old_data.index[-1].date()}, is shown") | {"delisted": since}
-            revisions += [{"series": alias, "ticker": ticker, **e}
-                          for e in cache.load_revisions(opts.cache_dir, ticker)["log"]]
+            revisions += [{"series": alias, "ticker": ticker, **e} for e in revisions_of(alias, ticker)["log"]]
             continue
         if old is not None:
             prices[alias], status[alias] = old_data, _status(ticker, "cache", old_data, "ok", None)
             fell_back.append(alias)
-            revisions += [{"series": alias, "ticker": ticker, **e}
-                          for e in cache.load_revisions(opts.cache_dir, ticker)["log"]]
+            revisions += [{"series": alias, "ticker": ticker, **e} for e in revisions_of(alias, ticker)["log"]]
         else:
             status[alias] = _status(ticker, "none", None, "missing", problems.get(alias) or f"live: {reason}; no cache")
     for alias, sid in series_ids.items():
@@ -478,7 +517,8 @@ def _from_live(opts, universe, log) -> Gathered:
             note = f"Rebuilt as of {end} from the local price cache, which covers that date, and live FRED data."
     else:
         note, mode = "Live data from Yahoo Finance and FRED.", "live"
-    got = _finish(prices, macro, status, sources, universe, opts, mode, note, end, log, notes, vintages)
+    got = _finish(prices, macro, status, sources, universe, opts, mode, note, end, log, notes, vintages,
+                  clean, checked)
     got.revisions = sorted((r for r in revisions if r["session"] <= end.isoformat()),
                            key=lambda r: (r["session"], r["series"]))
     return got
@@ -530,6 +570,8 @@ def _cross_check(alias, universe, prices, live_prices, cached_prices):
     the cached one does. None when the series has no partner here."""
     ticker = universe.symbols[alias].ticker
     partners = {**TRACKERS, **{v: k for k, v in TRACKERS.items()}}
+    if ticker not in partners:
+        return None
     other = next((a for a, s in universe.symbols.items() if s.ticker == partners.get(ticker)), None)
     if other is None:
         return None

@@ -5,6 +5,7 @@ Each rule raises ValidationError naming the series and the rule.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,8 @@ def check_not_empty(name: str, data: pd.DataFrame | pd.Series) -> None:
 
 def check_dates(name: str, data: pd.DataFrame | pd.Series) -> None:
     idx = data.index
+    if isinstance(idx, pd.DatetimeIndex) and idx.tz is None and (np.diff(idx.asi8) > 0).all():
+        return  # strictly increasing: neither duplicated nor out of order
     if idx.has_duplicates:
         raise ValidationError(name, "duplicate dates", f"{idx[idx.duplicated()][0].date()} appears more than once")
     if not idx.is_monotonic_increasing:
@@ -32,7 +35,8 @@ def check_positive_prices(name: str, frame: pd.DataFrame) -> None:
     missing = np.isnan(close)
     if missing.any():
         raise ValidationError(name, "missing close", f"no close on {frame.index[np.argmax(missing)].date()}")
-    prices = frame[["open", "high", "low", "close", "adj_close"]].to_numpy()
+    fields = ["open", "high", "low", "close", "adj_close"]
+    prices = frame.to_numpy()[:, :5] if list(frame.columns[:5]) == fields else frame[fields].to_numpy()
     bad = (prices <= 0).any(axis=1)
     if bad.any():
         day = frame.index[np.argmax(bad)]
@@ -55,7 +59,7 @@ def check_fresh(name: str, data: pd.DataFrame | pd.Series, expected: dt.date, ma
                 calendar: str = "XNYS") -> None:
     """The last session must be within `max_stale` exchange sessions of `expected`."""
     last = data.index[-1].date()
-    behind = sessions.sessions_between(last, expected, calendar)
+    behind = _sessions_between(last, expected, calendar)
     if behind > max_stale:
         raise ValidationError(name, "stale", f"last session {last} is {behind} sessions before {expected} "
                                              f"(allowed: {max_stale})")
@@ -70,10 +74,33 @@ def drop_non_sessions(data: pd.DataFrame | pd.Series, calendar: str = "XNYS") ->
     """Rows dated on days the exchange did not trade (weekends, holidays, closures) removed,
     with the dates removed. Such a bar is a data defect (a file merged on a 7-day calendar, a
     stray partial bar); dropping it keeps it out of compute and out of the cache."""
-    bad = sessions.non_sessions(data.index, calendar)
+    index = data.index
+    if isinstance(index, pd.DatetimeIndex) and index.tz is None:
+        days = session_days(calendar)
+        at = index.as_unit("ns").asi8
+        pos = np.minimum(np.searchsorted(days, at), len(days) - 1)
+        off = days[pos] != at
+        bad = index[off] if off.any() else index[:0]
+    else:
+        bad = sessions.non_sessions(index, calendar)
     if len(bad) == 0:
         return data, []
     return data.drop(bad), [d.date().isoformat() for d in bad]
+
+
+@lru_cache(maxsize=4)
+def session_days(calendar: str = "XNYS") -> np.ndarray:
+    """Every session of the exchange calendar, as sorted int64 nanoseconds (midnight, tz-naive):
+    looked up once per process, so checking a series' dates is a search, not a calendar query."""
+    days = pd.DatetimeIndex(sessions.exchange(calendar).sessions)
+    days = days.tz_localize(None) if days.tz is not None else days
+    days = days.as_unit("ns").asi8.copy()
+    days.flags.writeable = False
+    return days
+
+
+# Many series end on the same session: the count of sessions between two dates is asked once.
+_sessions_between = lru_cache(maxsize=256)(sessions.sessions_between)
 
 
 def check_prices(name: str, frame: pd.DataFrame, *, max_move: float) -> None:
