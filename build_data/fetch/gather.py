@@ -266,6 +266,11 @@ def _from_csv(opts, universe, log) -> Gathered:
                    "Built from local CSV files (--source csv).", end, log)
 
 
+# Up to this many series, each one's merge is logged; beyond, one summary line (failures and
+# refusals are always logged).
+PER_SERIES_LINES = 25
+
+
 def _load_cached(opts, universe, log) -> tuple[dict, dict, dict]:
     """Everything usable in the cache. A corrupt file is moved aside (kept) and reported; its
     series stays unavailable until a fetch covers what the file covered."""
@@ -392,6 +397,7 @@ def _from_live(opts, universe, log) -> Gathered:
         book = books.pop(alias, None)
         return book if book is not None and ticker not in written else cache.load_revisions(opts.cache_dir, ticker)
 
+    quiet, new_rows = len(tickers) > PER_SERIES_LINES, 0
     for alias, ticker in tickers.items():
         # Each cached history is let go once its series is merged: only two copies of one
         # series (the cached and the merged) are held at a time, not of every series.
@@ -440,7 +446,10 @@ def _from_live(opts, universe, log) -> Gathered:
                             f"{d['drift']:.1%} from the {d['old']:g} kept until a later fetch confirms it")
                     notes.setdefault(alias, []).append(note)
                 added = len(merged) - (len(old_data) if old else 0)
-                log(f"  {ticker}: {added} new sessions, cached through {merged.index[-1].date()}")
+                if quiet:  # a large universe: one summary line after the loop
+                    new_rows += added
+                else:
+                    log(f"  {ticker}: {added} new sessions, cached through {merged.index[-1].date()}")
                 prices[alias], status[alias] = merged, _status(ticker, "yahoo", merged)
                 if split:
                     note = f"split {split['ratio']:g}-for-1 on {split['date']}: cached history restated"
@@ -479,6 +488,10 @@ def _from_live(opts, universe, log) -> Gathered:
             revisions += [{"series": alias, "ticker": ticker, **e} for e in revisions_of(alias, ticker)["log"]]
         else:
             status[alias] = _status(ticker, "none", None, "missing", problems.get(alias) or f"live: {reason}; no cache")
+    if quiet:
+        fetched = [a for a in tickers if status.get(a, {}).get("source") == "yahoo"]
+        if fetched:
+            log(f"  {len(fetched)} series merged and cached ({new_rows} new sessions in all)")
     for alias, sid in series_ids.items():
         old = cached_macro.get(alias)
         sources[alias] = f"fred:{sid}"
