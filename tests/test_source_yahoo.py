@@ -298,3 +298,15 @@ def test_a_recorded_real_response_reads_as_yfinance_reads_it():
     reference = _as_yfinance_reads(fake, "MSFT", days[0], days[-2])
     pd.testing.assert_frame_equal(frames["MSFT"], reference, check_index_type=False)
     fake.release()
+
+
+def test_without_a_session_yahoo_is_asked_through_yfinances_browser_like_client(fake):
+    """Production passes no session: the requests then go through yfinance's own curl_cffi
+    session, not a plain `requests` one that Yahoo answers with 429s; a given session is used as is."""
+    import curl_cffi.requests
+
+    from build_data.fetch.sources.yahoo import client
+
+    assert isinstance(client(None)._session, curl_cffi.requests.Session)
+    given = session(fake)
+    assert client(given)._session is given

@@ -167,12 +167,19 @@ def _ask(data: YfData, ticker: str, start: datetime.date, last_session: datetime
     return answer
 
 
+def client(session: requests.Session | None) -> YfData:
+    """yfinance's client for Yahoo: on the given session (tests give one that reaches a fake), or,
+    with None, yfinance's own (a browser-like curl_cffi session, which Yahoo accepts where it
+    turns plain `requests` away)."""
+    return YfData(session=session)
+
+
 def _download(tickers: list[str], start: datetime.date, last_session: datetime.date,
               session: requests.Session | None, timeout_s: float, deadline: float
               ) -> tuple[dict[str, Answer], list[str]]:
     """Every ticker's Answer, asked by WORKERS daemon threads; at the deadline the answers in
     hand are kept and the tickers still waiting are returned as `late`."""
-    data = YfData(session=session or requests.Session())
+    data = client(session)
     todo: queue.SimpleQueue = queue.SimpleQueue()
     for ticker in tickers:
         todo.put(ticker)
