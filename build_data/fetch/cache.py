@@ -435,28 +435,14 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
     day_of = lambda us: pd.Timestamp(np.datetime64(int(us), "us"))  # noqa: E731
     if len(over) >= 2 and len(over) * 2 > len(sw):
         worst = over[np.argmax(drift[over])]
-        raise CacheError(f"{name}: fetched close on {day_of(w_idx[sw[worst]]).date()} differs from the cached one by "
-                         f"{drift[worst]:.1%}, above the {tolerance:.1%} revision tolerance "
-                         f"(and {len(over) - 1} more of the {len(sw)} settled sessions re-read)")
+        _refuse(name, day_of(w_idx[sw[worst]]), drift[worst], tolerance, len(over), len(sw))
     keep_old: list[pd.Timestamp] = []
     disputed, accepted = [], []
     for j in over:
-        day, moved = day_of(w_idx[sw[j]]), drift[j]
-        key = day.date().isoformat()
-        was, now = float(w_vals[sw[j], 3]), float(n_vals[sn[j], 3])
-        seen = pending.get(key)
-        if seen is not None and seen.get("seen") != when and abs(seen["new"] / now - 1) <= 1e-9:
-            how = "seen again"
-        elif confirms is not None and confirms(day, was, now):
-            how = "cross-check"
-        else:
-            pending[key] = {"new": now, "seen": seen["seen"] if seen and abs(seen["new"] / now - 1) <= 1e-9 else when,
-                            "old": was}
-            disputed.append({"session": key, "old": was, "new": now, "drift": float(moved)})
+        day = day_of(w_idx[sw[j]])
+        if _judge(day, drift[j], float(w_vals[sw[j], 3]), float(n_vals[sn[j], 3]), pending=pending, when=when,
+                  confirms=confirms, disputed=disputed, accepted=accepted):
             keep_old.append(day)
-            continue
-        pending.pop(key, None)
-        accepted.append({"session": key, "old": was, "new": now, "when": when, "how": how})
     # A dispute the fetch no longer shows (the source went back to the cached value) is settled.
     if pending:
         overlap = pd.DatetimeIndex(w_idx[wi].view("M8[us]"), name="date")
@@ -478,6 +464,34 @@ def reconcile_prices(name: str, old: pd.DataFrame | None, new: pd.DataFrame, *, 
     return Reconciled(merged, disputed, accepted, pending)
 
 
+def _refuse(name: str, day: pd.Timestamp, worst: float, tolerance: float, over: int, settled: int) -> None:
+    """A fetch that disagrees with most of the settled overlap: a restatement, refused."""
+    raise CacheError(f"{name}: fetched close on {day.date()} differs from the cached one by "
+                     f"{worst:.1%}, above the {tolerance:.1%} revision tolerance "
+                     f"(and {over - 1} more of the {settled} settled sessions re-read)")
+
+
+def _judge(day: pd.Timestamp, moved: float, was: float, now: float, *, pending: dict, when: str, confirms,
+           disputed: list, accepted: list) -> bool:
+    """One settled close revised beyond the tolerance. Accepted (a revision-log entry) when a
+    later fetch shows the same value again or a cross-check agrees; else disputed, remembered in
+    `pending`. Returns whether the cached row is kept."""
+    key = day.date().isoformat()
+    seen = pending.get(key)
+    if seen is not None and seen.get("seen") != when and abs(seen["new"] / now - 1) <= 1e-9:
+        how = "seen again"
+    elif confirms is not None and confirms(day, was, now):
+        how = "cross-check"
+    else:
+        pending[key] = {"new": now, "seen": seen["seen"] if seen and abs(seen["new"] / now - 1) <= 1e-9 else when,
+                        "old": was}
+        disputed.append({"session": key, "old": was, "new": now, "drift": float(moved)})
+        return True
+    pending.pop(key, None)
+    accepted.append({"session": key, "old": was, "new": now, "when": when, "how": how})
+    return False
+
+
 def _reconcile_labelled(name, old, new, *, tolerance, provisional, pending, when, confirms, recent_from) -> Reconciled:
     """reconcile_prices on frames whose dates repeat (by label, over the whole history)."""
     provisional_set = provisional_days(old, provisional, recent_from)
@@ -486,28 +500,13 @@ def _reconcile_labelled(name, old, new, *, tolerance, provisional, pending, when
     drift = (new.loc[settled, "close"] / old.loc[settled, "close"] - 1).abs()
     beyond = drift[drift > tolerance]
     if len(beyond) >= 2 and len(beyond) * 2 > len(settled):
-        day = beyond.idxmax()
-        raise CacheError(f"{name}: fetched close on {day.date()} differs from the cached one by "
-                         f"{beyond.max():.1%}, above the {tolerance:.1%} revision tolerance "
-                         f"(and {len(beyond) - 1} more of the {len(settled)} settled sessions re-read)")
+        _refuse(name, beyond.idxmax(), beyond.max(), tolerance, len(beyond), len(settled))
     keep_old: list[pd.Timestamp] = []
     disputed, accepted = [], []
     for day, moved in beyond.items():
-        key = day.date().isoformat()
-        was, now = float(old.at[day, "close"]), float(new.at[day, "close"])
-        seen = pending.get(key)
-        if seen is not None and seen.get("seen") != when and abs(seen["new"] / now - 1) <= 1e-9:
-            how = "seen again"
-        elif confirms is not None and confirms(day, was, now):
-            how = "cross-check"
-        else:
-            pending[key] = {"new": now, "seen": seen["seen"] if seen and abs(seen["new"] / now - 1) <= 1e-9 else when,
-                            "old": was}
-            disputed.append({"session": key, "old": was, "new": now, "drift": float(moved)})
+        if _judge(day, moved, float(old.at[day, "close"]), float(new.at[day, "close"]), pending=pending, when=when,
+                  confirms=confirms, disputed=disputed, accepted=accepted):
             keep_old.append(day)
-            continue
-        pending.pop(key, None)
-        accepted.append({"session": key, "old": was, "new": now, "when": when, "how": how})
     # A dispute the fetch no longer shows (the source went back to the cached value) is settled.
     for key in list(pending):
         day = pd.Timestamp(key)
