@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -116,8 +117,7 @@ def test_list_prints_every_key_with_unit_and_label(sample_snapshot):
 def test_show_and_list_import_nothing_of_the_pipeline(built):
     """What makes them answer at once: no pandas, yfinance or altair import."""
     out, _ = built
-    probe = ("import sys, runpy; sys.argv = ['build_data', *sys.argv[1:]]\n"
-             "try:\n    runpy.run_module('build_data', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+    probe = ("import sys\nfrom build_data.__main__ import main\nmain(sys.argv[1:])\n"
              "print(sorted({'pandas', 'yfinance', 'altair', 'numpy'} & set(sys.modules)), file=sys.stderr)")
     for args in (["show", "rut.close", "--out", str(out)], ["list"], ["list", "--patterns"], ["list", "--charts"]):
         run = subprocess.run([sys.executable, "-c", probe, *args], cwd=REPO, capture_output=True, text=True)
@@ -278,3 +278,17 @@ def test_schema_prints_the_site_config_schema_and_write_refreshes_the_file(tmp_p
     assert json.loads(run.stdout)["properties"]["claims"]["additionalProperties"] == {"$ref": "#/$defs/Claim"}
     target = schema.write(tmp_path / "site-config.schema.json")
     assert target.read_text(encoding="utf-8") == run.stdout
+
+
+def test_the_process_ends_with_its_output_whole_and_its_exit_code(capsys):
+    """`python -m build_data` exits without tearing its heap down (`run`): what it printed to a
+    pipe still arrives in full, and its exit code is main()'s."""
+    from build_data.__main__ import main
+
+    assert main(["list"]) == 0
+    expected = capsys.readouterr().out
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout to a pipe is block-buffered
+    run = subprocess.run([sys.executable, "-m", "build_data", "list"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout == expected and len(expected) > 8192  # more than one buffer
+    run = cli("show", "no.such_key", "--out", str(REPO / "no-such-folder"))
+    assert run.returncode == 1 and run.stderr.startswith("error: ")

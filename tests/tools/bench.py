@@ -31,6 +31,7 @@ import tracemalloc
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -278,8 +279,9 @@ class _LocalMarket:
         self.httpd.server_close()
 
 
-def _child(port: str, now: str, config_path: str, cache_dir: str, out: str) -> int:
-    """One scheduled run as the CLI makes it, its Yahoo requests sent to the fake on 127.0.0.1."""
+def _child(port: str, now: str, config_path: str, cache_dir: str, out: str) -> NoReturn:
+    """One scheduled run as `python -m build_data` makes it (and ends it), its Yahoo requests sent
+    to the fake on 127.0.0.1."""
     import requests
     import yfinance
     from requests.adapters import HTTPAdapter
@@ -303,8 +305,8 @@ def _child(port: str, now: str, config_path: str, cache_dir: str, out: str) -> i
     made = cli._options
     cli._options = lambda args: made(args).__class__(**{**made(args).__dict__, "yahoo_session": http,
                                                        "now": pd.Timestamp(now)})
-    return cli.main(["--source", "yahoo", "--config", config_path, "--cache-dir", cache_dir, "--out", out,
-                     "--fred-url", f"http://127.0.0.1:{port}/fredgraph.csv", "--fetch-timeout", "120"])
+    cli.run(["--source", "yahoo", "--config", config_path, "--cache-dir", cache_dir, "--out", out,
+             "--fred-url", f"http://127.0.0.1:{port}/fredgraph.csv", "--fetch-timeout", "120"])
 
 
 def _files(folder: Path) -> dict[str, tuple[int, int, int]]:
@@ -351,7 +353,7 @@ def bench_incremental(n: int = INCREMENTAL_SYMBOLS) -> tuple[float, float, float
 
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
-        raise SystemExit(_child(*sys.argv[2:7]))
+        _child(*sys.argv[2:7])
     bench_incremental()
     if sys.argv[1:2] == ["--incremental"]:
         return
