@@ -277,7 +277,7 @@ def cmd_build(args) -> int:
             what = [f"{len(reviews)} page section(s) rest on claims that no longer hold"] if reviews else []
             what += [f"{len(prose)} claim badge(s) without state-aware text or overdue dated passage(s)"] if prose else []
             raise BuildError(f"{'; '.join(what)} (--strict-claims); nothing written")
-        render.publish(args.out, snapshot.to_json(snap), chart_list, stderr_log, changes=snap["changes"],
+        render.publish(args.out, snapshot.to_dict(snap), chart_list, stderr_log, changes=snap["changes"],
                        site_url=args.site_url, site_name=args.site.name, feed_folder=args.site.out_in_site)
     nulls = [k for k, v in snap["metrics"].items() if v["value"] is None]
     stderr_log(f"wrote {args.out}/metrics.json: {len(snap['metrics'])} metrics ({len(nulls)} empty, with reasons), "

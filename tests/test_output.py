@@ -1,6 +1,7 @@
 """One build, one output: kills, concurrent builds and leftovers never leave a mixed folder."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import random
@@ -175,7 +176,11 @@ def test_a_chart_entry_naming_a_file_that_was_not_written_fails_the_build(tmp_pa
     snap = load_fixture_snapshot()
     for entry in snap["charts"].values():
         del entry["width"], entry["height"]
-    sized = json.loads(render.with_chart_files(tmp_path, json.dumps(snap), vendor=False))
+    text = render.with_chart_files(tmp_path, json.dumps(snap), vendor=False)
+    # The build hands over the dict itself (checked once, here): the same text, the dict left as it was.
+    given = copy.deepcopy(snap)
+    assert render.with_chart_files(tmp_path, given, vendor=False) == text and given == snap
+    sized = json.loads(text)
     # Read from the SVG: fitted to the 688 px text column.
     assert (sized["charts"]["rsi"]["width"], sized["charts"]["rsi"]["height"]) == (688, 236)
     for missing in ("rsi.dark.svg", "rsi.csv"):  # the dark drawing is checked like the others

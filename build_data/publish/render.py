@@ -393,10 +393,12 @@ def svg_size_of(text: str) -> tuple[int, int] | None:
     return (round(float(size[0].group(1))), round(float(size[1].group(1)))) if all(size) else None
 
 
-def with_chart_files(out_dir: Path, snapshot_json: str, vendor: bool) -> str:
-    """The snapshot with each drawn chart's SVG size, after checking that every file a chart entry
-    names was written: the pages then need no file of their own to read or check."""
-    data = json.loads(snapshot_json)
+def with_chart_files(out_dir: Path, snapshot: str | dict, vendor: bool) -> str:
+    """The snapshot's text with each drawn chart's SVG size, after checking that every file a chart
+    entry names was written: the pages then need no file of their own to read or check.
+    `snapshot` is metrics.json's text, or the dict `snapshot.to_dict` gives (not changed here)."""
+    data = json.loads(snapshot) if isinstance(snapshot, str) else {**snapshot, "charts": {
+        cid: dict(entry) for cid, entry in snapshot.get("charts", {}).items()}}
     for cid, entry in data["charts"].items():
         if not entry.get("spec"):
             continue
@@ -433,19 +435,20 @@ def write_feeds(out_dir: Path, changes: list[dict], site_url: str, site_name: st
     return paths
 
 
-def write_all(out_dir: Path, snapshot_json: str, charts: list[Chart], log, *, vendor: bool = True,
+def write_all(out_dir: Path, snapshot: str | dict, charts: list[Chart], log, *, vendor: bool = True,
               changes: list[dict] | None = None, site_url: str = "http://127.0.0.1:8000/",
               site_name: str | None = None, feed_folder: str = "generated/",
               previous: Path | None = None) -> list[Path]:
     """Write charts (those whose spec is unchanged since `previous`, the last output, are copied
     from it), the chart runtime, the change feeds, then metrics.json last (pages read it), then
-    prune leftovers."""
+    prune leftovers. `snapshot`: metrics.json's text, or `snapshot.to_dict`'s dict, checked
+    against the contract once, here, with the charts' sizes."""
     out_dir = Path(out_dir)
     written = write_charts(out_dir, charts, log, previous=previous)
     written += write_feeds(out_dir, changes or [], site_url, site_name, feed_folder)
     if vendor:
         written += write_vendor(out_dir)
-    snapshot_json = with_chart_files(out_dir, snapshot_json, vendor)
+    snapshot_json = with_chart_files(out_dir, snapshot, vendor)
     atomic.write_text(out_dir / "metrics.csv", metrics_csv(json.loads(snapshot_json)))
     written.append(out_dir / "metrics.csv")
     metrics_path = out_dir / "metrics.json"
@@ -459,9 +462,9 @@ def write_all(out_dir: Path, snapshot_json: str, charts: list[Chart], log, *, ve
     return written
 
 
-def publish(out_dir: Path, snapshot_json: str, charts: list[Chart], log, **kwargs) -> list[Path]:
+def publish(out_dir: Path, snapshot: str | dict, charts: list[Chart], log, **kwargs) -> list[Path]:
     """Render everything into a fresh staging folder, then swap it in for `out_dir` in one step:
     a kill, a full disk or an error leaves the previous output whole."""
     with output.staged(Path(out_dir)) as stage:
-        written = write_all(stage, snapshot_json, charts, log, previous=Path(out_dir), **kwargs)
+        written = write_all(stage, snapshot, charts, log, previous=Path(out_dir), **kwargs)
     return [Path(out_dir) / p.relative_to(stage) for p in written]

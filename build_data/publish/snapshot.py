@@ -125,6 +125,12 @@ def _round(obj):
     return obj
 
 
+def to_dict(snapshot: dict) -> dict:
+    """metrics.json's content before its check against the contract: rounded, without machine
+    paths (`render.publish` takes it and checks it once, with the drawn charts' sizes)."""
+    return _round(snapshot)
+
+
 def to_json(snapshot: dict) -> str:
     """metrics.json text: rounded, without machine paths, checked against the contract."""
-    return contract.dumps(_round(snapshot))
+    return contract.dumps(to_dict(snapshot))
