@@ -145,8 +145,18 @@ def test_bad_config_names_the_file_and_the_field(tmp_path):
     assert run.returncode == 1
     assert "universe.yml" in run.stderr and "pairs.rut_vs_spx: unknown symbol alias 'sp500'; closest: spx" in run.stderr
     bad.write_text("symbols: [unclosed")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    # The message quotes the line that does not parse, with a caret under the place.
+    with pytest.raises(ConfigError, match=r"universe.yml: not valid YAML: .*line 1, column 10: symbols: \[unclosed \^"):
         keys.load_universe(bad)
+
+
+def test_the_fast_yaml_parser_reads_what_the_pure_python_one_reads():
+    """Config files are parsed by libyaml when PyYAML has it; the values are the same to the bit."""
+    assert config._FastUniqueKeyLoader.__mro__[2] is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for path in (config.DEFAULT_UNIVERSE, config.DEFAULT_FACTS):
+        text = path.read_text(encoding="utf-8")
+        fast, slow = yaml.load(text, Loader=config._FastUniqueKeyLoader), yaml.load(text, Loader=config._UniqueKeyLoader)
+        assert json.dumps(fast, sort_keys=True, default=str) == json.dumps(slow, sort_keys=True, default=str)
 
 
 def test_bad_facts_file_names_the_field(tmp_path):
