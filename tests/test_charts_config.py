@@ -581,3 +581,27 @@ def test_hand_assembled_specs_are_what_altair_writes_for_the_same_chart():
     # The cases the comparison is about did happen.
     text = json.dumps(c._finish(ours(), "x", "X", "").spec)
     assert '"views": ["hits_p0_0"]' in text and '"views": ["hits_p1"]' in text and '"y2": {"field": "hi"}' in text
+
+
+def test_a_frames_rows_are_the_values_altair_writes_for_it():
+    """charts._rows reads the column types charts use itself: the same rows, of the same Python
+    types, as Altair's data transformer; other column types are left to Altair."""
+    import math
+
+    import altair as alt
+    import numpy as np
+    import pandas as pd
+
+    frames = [
+        pd.DataFrame({"date": ["2026-01-02", None, "2026-01-06"], "value": [1.5, math.nan, -0.0],
+                      "n": [1, 2, 3], "hi": [np.inf, -np.inf, 1e-300]}),
+        pd.DataFrame({"y": [100]}),
+        pd.DataFrame({"date": pd.to_datetime(["2026-01-02"]), "up": [True]}),  # Altair's own conversion
+        pd.DataFrame(columns=["date", "series", "value"]),
+        pd.DataFrame({"value": pd.Series([], dtype=float)}),
+    ]
+    for frame in frames:
+        ours, altairs = charts_mod._rows(frame), alt.data_transformers.get()(frame)["values"]
+        assert json.dumps(ours) == json.dumps(altairs)
+        assert [type(v) for row in ours for v in row.values()] == [type(v) for row in altairs for v in row.values()]
+    assert charts_mod._rows(frames[0])[1] == {"date": None, "value": None, "n": 2, "hi": None}

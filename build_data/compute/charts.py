@@ -11,8 +11,8 @@ Specs are assembled as plain dicts by a few helpers, one per Vega-Lite construct
 channel, `_mark`, `_chart` a unit view, `_layer`, `_vconcat`, `_finish` the top level), giving
 exactly what Altair's `alt.layer(...).to_dict()` gives for these charts (the same keys in the same
 order, data in top-level `datasets` named by Altair's hash, selections lifted to the views that
-hold them). Altair itself is used for what it owns (each frame's values, the theme, the schema
-URL); building the specs through Altair objects deep-copied every layer, data included, several
+hold them). Altair itself is used for what it owns (the theme, the schema URL, the values of
+a frame of a column type charts do not use); building the specs through Altair objects deep-copied every layer, data included, several
 times per chart (tests/test_charts_config.py checks the two agree).
 """
 from __future__ import annotations
@@ -190,12 +190,37 @@ def _plain(value):
     return value
 
 
+def _rows(frame: pd.DataFrame) -> list[dict]:
+    """The frame's rows as Altair writes them (its data transformer: sanitize, then records):
+    strings, Python ints, Python floats with NaN and infinities as null. Read column by column
+    for the column types charts use (Altair's own conversion costs a few milliseconds a frame
+    however small); any other frame is left to Altair."""
+    columns = []
+    if len(frame.columns) and all(isinstance(c, str) for c in frame.columns) and not frame.columns.has_duplicates:
+        for name in frame.columns:
+            col, kind = frame[name], str(frame[name].dtype)
+            if kind in ("str", "string"):
+                columns.append(col.to_numpy(dtype=object, na_value=None).tolist())
+            elif kind == "float64":
+                values = col.to_numpy()
+                bad = ~np.isfinite(values)
+                columns.append([None if b else v for v, b in zip(values.tolist(), bad.tolist())] if bad.any()
+                               else values.tolist())
+            elif kind == "int64":
+                columns.append(col.to_numpy().tolist())
+            else:
+                break
+        else:
+            return [dict(zip(frame.columns, row)) for row in zip(*columns)]
+    return alt.data_transformers.get()(frame)["values"]
+
+
 def _dataset(frame: pd.DataFrame, datasets: dict, names: dict) -> str:
-    """The name of `frame`'s rows in the chart's `datasets` (added there on first use): Altair's
-    own values of the frame (its data transformer) under Altair's hash of them."""
+    """The name of `frame`'s rows in the chart's `datasets` (added there on first use), by
+    Altair's hash of them."""
     key = id(frame)
     if key not in names:
-        values = alt.data_transformers.get()(frame)["values"]
+        values = _rows(frame)
         text = json.dumps(values, sort_keys=True, default=str)
         name = "empty" if values == [{}] else "data-" + hashlib.sha256(text.encode()).hexdigest()[:32]
         datasets.setdefault(name, values)
