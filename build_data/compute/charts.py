@@ -211,7 +211,8 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
             else:
                 break
         else:
-            return [dict(zip(frame.columns, row)) for row in zip(*columns)]
+            names = frame.columns.tolist()
+            return [dict(zip(names, row)) for row in zip(*columns)]
     return alt.data_transformers.get()(frame)["values"]
 
 
@@ -398,6 +399,12 @@ def signal_thresholds(universe, metric_keys, unit_of) -> list[dict]:
             if float(cond.threshold) not in out or (named and not out[float(cond.threshold)][0]):
                 out[float(cond.threshold)] = (named, title if named else f"{title}: {number}")
     return [{"value": v, "label": label} for v, (_, label) in sorted(out.items())]
+
+
+def _tested(universe) -> list[str]:
+    """The metrics the conditions of the claims and watch items test, in their order."""
+    items = [*universe.claims.values(), *universe.watchlist.values()]
+    return list(dict.fromkeys(cond.metric for item in items for cond in item.conditions))
 
 
 def _window(s: pd.Series, start) -> pd.Series:
@@ -651,7 +658,9 @@ def macro(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
         if not len(s):
             continue
         if met.unit == "percent_range":
-            band = pd.DataFrame({"date": s.index.strftime("%Y-%m-%d"), "lo": [v[0] for v in s], "hi": [v[1] for v in s]})
+            ranges = s.tolist()
+            band = pd.DataFrame({"date": s.index.strftime("%Y-%m-%d"), "lo": [v[0] for v in ranges],
+                                 "hi": [v[1] for v in ranges]})
             # Daily observations of a step function: keep only the days the range changed, plus the first and last.
             changed = (band[["lo", "hi"]].diff().abs().sum(axis=1) > 0) | (band.index == band.index[0]) | (
                 band.index == band.index[-1])
@@ -662,8 +671,10 @@ def macro(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
         else:
             fraction = met.unit == "fraction"
             frame = _frame({title: s})
-            # The thresholds of the claims and watch items on this series, in the panel's unit.
-            keys = [k for k in metrics if k.startswith(f"{name}.") and metrics[k].unit == met.unit]
+            # The thresholds of the claims and watch items on this series, in the panel's unit (the
+            # metrics their conditions test, not every metric: there are thousands).
+            keys = [k for k in _tested(data.universe) if k.startswith(f"{name}.") and k in metrics
+                    and metrics[k].unit == met.unit]
             rows = [{**row, "colour": THRESHOLD_COLOUR, "dash": [4, 4]}
                     for row in signal_thresholds(data.universe, keys, _unit_of(metrics))]
             domain = _domain([*frame["value"], *(row["value"] for row in rows)], pad=0.08)
