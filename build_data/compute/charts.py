@@ -1,4 +1,4 @@
-"""Chart specs (Altair -> Vega-Lite v6): one builder per chart kind, dispatched by `BUILDERS`.
+"""Chart specs (Vega-Lite v6, as Altair writes them): one builder per chart kind, dispatched by `BUILDERS`.
 
 Config declares the charts (`charts:` in the site config: id -> kind, series, optional title,
 annotations, card); this module knows kinds, never ids or aliases. Every plotted series is a
@@ -11,9 +11,9 @@ Specs are assembled as plain dicts by a few helpers, one per Vega-Lite construct
 channel, `_mark`, `_chart` a unit view, `_layer`, `_vconcat`, `_finish` the top level), giving
 exactly what Altair's `alt.layer(...).to_dict()` gives for these charts (the same keys in the same
 order, data in top-level `datasets` named by Altair's hash, selections lifted to the views that
-hold them). Altair itself is used for what it owns (the theme, the schema URL, the values of
-a frame of a column type charts do not use); building the specs through Altair objects deep-copied every layer, data included, several
-times per chart (tests/test_charts_config.py checks the two agree).
+hold them). Altair itself gives the theme, the schema URL and the values of a frame of a column
+type charts do not use. Building the specs through Altair objects deep-copied every layer, data
+included, several times per chart (tests/test_charts_config.py checks the two ways agree).
 """
 from __future__ import annotations
 
@@ -151,7 +151,8 @@ def _compose(how: str, views, props: dict) -> _View:
     """A layer or a concatenation of `views`, combined as Altair combines them: data shared by
     every view (the same frame) moves up to the parent; selections move up to the parent, each
     naming the views it applies to; with more than one view, the named layers of a layer view are
-    renamed `<name>_<position>` (so the same layer in two panels stays two views)."""
+    renamed `<name>_<position>` (so the same layer in two panels stays two views). Selection
+    names are unique within a chart (each `_hits` has its own), so none is merged or dropped."""
     views = list(views)
     data = views[0].data if views else None
     if data is not None and all(v.data is data for v in views):
@@ -198,7 +199,8 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     columns = []
     if len(frame.columns) and all(isinstance(c, str) for c in frame.columns) and not frame.columns.has_duplicates:
         for name in frame.columns:
-            col, kind = frame[name], str(frame[name].dtype)
+            col = frame[name]
+            kind = str(col.dtype)
             if kind in ("str", "string"):
                 columns.append(col.to_numpy(dtype=object, na_value=None).tolist())
             elif kind == "float64":
@@ -508,7 +510,8 @@ def trend(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
     domain = _domain([*frame["value"], *(lv["value"] for lv in levels)])
     y = _enc("value:Q", title=_unit_title(data, alias), scale=_fixed(domain))
     names_ = list(series)
-    colour = _enc("series:N", title=None, legend=None, scale=_obj(domain=names_, range=["#d9480f", "#1c7ed6", "#868e96"]))
+    colour = _enc("series:N", title=None, legend=None,
+                  scale=_obj(domain=names_, range=["#d9480f", "#1c7ed6", "#868e96"]))
     lines = _chart(frame, _mark("line", strokeWidth=2),
                    x=_x(), y=y, color=colour,
                    strokeDash=_enc("series:N", title=None, legend=None,
@@ -622,7 +625,8 @@ def returns(data: Data, metrics: dict[str, Metric], cid: str, decl) -> Chart:
                   yOffset=_enc("horizon:N", sort=labels),
                   color=_enc("horizon:N", title=None, sort=labels,
                              scale={"range": HORIZON_COLOURS[:len(labels)]}, legend={"orient": "top"}),
-                  tooltip=[_enc("sector:N"), _enc("horizon:N"), _enc("value:Q", format="+.1%", title=word.capitalize())])
+                  tooltip=[_enc("sector:N"), _enc("horizon:N"),
+                           _enc("value:Q", format="+.1%", title=word.capitalize())])
     adjs = [_HORIZON_ADJ[h] for h in decl.horizons]
     what = (", ".join(adjs[:-1]) + " and " + adjs[-1]) if len(adjs) > 1 else adjs[0]
     noun = "sector funds" if set(decl.series) == set(data.universe.sectors) else "series"
