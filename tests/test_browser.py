@@ -643,11 +643,18 @@ SHOWN_CHARTS = """async () => {
     for (const f of document.querySelectorAll('figure.chart[data-spec]')) {
         const img = [...f.querySelectorAll('img')].find(i => i.offsetParent !== null);
         if (!img) { out.push([f.dataset.chart, null, null, null]); continue; }
-        if (img.loading === 'lazy') img.loading = 'eager';  // below the fold: load it without scrolling
-        await img.decode().catch(() => null);
-        const text = await (await fetch(img.currentSrc)).text();
+        const loaded = () => img.complete && img.naturalWidth > 0 && img.currentSrc;
+        // Below the fold: load it without scrolling. Only an image not loaded yet is switched: the
+        // switch makes a loaded one start over (no source, no size) while this reads it.
+        if (img.loading === 'lazy' && !loaded()) img.loading = 'eager';
+        for (let i = 0; i < 100 && !loaded(); i++) {  // up to 10 s
+            await img.decode().catch(() => null);
+            if (!loaded()) await new Promise(r => setTimeout(r, 100));
+        }
+        const src = img.currentSrc, width = img.naturalWidth;
+        const text = await (await fetch(src)).text();
         const sizes = [...text.matchAll(/font-size[:=]\\s*"?(\\d+(?:\\.\\d+)?)/g)].map(m => +m[1]);
-        out.push([f.dataset.chart, img.currentSrc.split('/').pop(), Math.min(...sizes) * img.clientWidth / img.naturalWidth,
+        out.push([f.dataset.chart, src.split('/').pop(), Math.min(...sizes) * img.clientWidth / width,
                   img.closest('.chart-light, .chart-dark')?.className || null]);
     }
     return out;
