@@ -61,6 +61,10 @@ FAULTS = ["none", "dns", "connect_timeout", "never_answers", "429_storm", "500s"
           "ticker_missing", "malformed_json", "bad_tick", "duplicated_session", "weekend_bar",
           "partial_bar", "split", "fred_dots", "fred_revision", "corrupt_cache", "kill_mid_write",
           "full_disk", "bad_close_corrected", "late_revision", "delisted", "forming_bar", "wrong_clock"]
+# Faults after which a run goes through every stage at its usual pace (no fetch waits out a
+# timeout): their runs' length is the span a kill_mid_write is drawn in.
+WHOLE_RUNS = {"none", "duplicated_session", "weekend_bar", "partial_bar", "split", "fred_revision",
+              "bad_close_corrected", "late_revision"}
 DELISTED_RUNS = 3  # a delisted ticker answers "not found" for this many runs, then is listed again
 TICKERS = {"rut": "^RUT", "spx": "^GSPC", "iwm": "IWM", "xlk": "XLK"}
 MACRO = {"us10y": "DGS10", "claims": "ICSA"}
@@ -278,7 +282,7 @@ def schedule(seed: int, runs: int) -> list[dict]:
     steps = []
     for i in range(runs):
         steps.append({"kind": kinds[i], "target": rng.choice(list(TICKERS)),
-                      "ratio": rng.choice([2, 3, 4]), "kill_after": rng.uniform(0.2, 3.0),
+                      "ratio": rng.choice([2, 3, 4]), "kill_after": rng.uniform(0.2, 3.0),  # scaled to a run's length
                       "fsize": rng.choice([2000, 20000, 60000])})
     return steps
 
@@ -355,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         faulted_world = World(root, "faulted")
         ledger_before = ledger(faulted_world, universe)
         gone: dict[str, int] = {}  # delisted ticker -> the last run index it stays gone
+        run_seconds = 3.0  # how long the last whole run took (a kill is drawn inside that span)
         try:
             for i, (day, step) in enumerate(zip(days, steps)):
                 kind, target_alias = step["kind"], step["target"]
@@ -453,11 +458,17 @@ def main(argv: list[str] | None = None) -> int:
                     if kind == "connect_timeout":
                         _timeouts(fake, {target})
                     if kind == "kill_mid_write":
-                        ended = run_in_child(faulted_world, opts, universe, facts, kill_after=step["kill_after"])
+                        # At a point drawn across a whole run (as long as the last one took), so
+                        # the kill can land in any stage, from the fetch to the output's swap.
+                        at = 0.05 + (step["kill_after"] - 0.2) / 2.8 * run_seconds
+                        ended = run_in_child(faulted_world, opts, universe, facts, kill_after=at)
                     elif kind == "full_disk":
                         ended = run_in_child(faulted_world, opts, universe, facts, fsize=step["fsize"])
                     else:
+                        started = time.monotonic()
                         run_build(faulted_world, opts, universe, facts, [])
+                        if kind in WHOLE_RUNS:
+                            run_seconds = time.monotonic() - started
                 except Exception as exc:  # a run may fail; the invariants say what it may leave
                     ended = f"error: {type(exc).__name__}"
                 finally:
